@@ -1,0 +1,1 @@
+//! qvm benchmarks (content arrives with the benchmarks issue).

@@ -1,0 +1,673 @@
+//! The guest's virtual address space: the list of mappings, the single
+//! source of truth for both engines.
+//!
+//! Each mapping ("area") is either a *reservation* (PROT_NONE with no memory
+//! behind it, so GHC's 1 TiB reservation costs nothing) or is backed by one
+//! contiguous extent of guest physical memory. Every change is recorded as
+//! [`MemoryChange`]s that the engine applies before the guest runs again:
+//! only accessible, backed ranges are ever visible to an engine.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::guest_memory::{Extent, FrameAllocator, GuestMemory};
+use crate::layout::{page_align_up, PAGE_SIZE, USER_END, USER_MIN};
+
+/// Page protection, with Linux's `PROT_*` bit values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Prot(u32);
+
+impl Prot {
+    pub const NONE: Prot = Prot(0);
+    pub const READ: Prot = Prot(1);
+    pub const WRITE: Prot = Prot(2);
+    pub const EXEC: Prot = Prot(4);
+    pub const RW: Prot = Prot(3);
+
+    /// From Linux `PROT_*` bits; `None` if unknown bits are set.
+    pub fn from_linux(bits: u64) -> Option<Prot> {
+        (bits & !7 == 0).then_some(Prot(bits as u32))
+    }
+
+    /// Raw `PROT_*` bits.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    pub fn contains(self, other: Prot) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn union(self, other: Prot) -> Prot {
+        Prot(self.0 | other.0)
+    }
+
+    /// What the MMU really enforces on x86-64: write and execute imply read.
+    /// Both engines see this, so both fault identically.
+    pub fn effective(self) -> Prot {
+        if self.0 == 0 {
+            self
+        } else {
+            Prot(self.0 | Prot::READ.0)
+        }
+    }
+}
+
+/// What is behind an area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backing {
+    /// Address space only; any access faults. Costs no memory.
+    Reserved,
+    /// Guest physical memory starting at this address, contiguous.
+    Phys(u64),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Area {
+    end: u64,
+    prot: Prot,
+    backing: Backing,
+}
+
+/// A change an engine must apply to its view of guest memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryChange {
+    /// Make `[start, start+len)` accessible with `prot`, backed by guest
+    /// physical memory at `gpa`.
+    Map { start: u64, len: u64, prot: Prot, gpa: u64 },
+    /// Remove a range previously given by `Map`.
+    Unmap { start: u64, len: u64 },
+}
+
+/// Address-space errors, each with the errno Linux would return.
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+pub enum MmError {
+    #[error("out of memory")]
+    NoMemory,
+    #[error("bad address")]
+    Fault,
+    #[error("invalid argument")]
+    Invalid,
+    #[error("range already mapped")]
+    Exists,
+    #[error("guest memory error")]
+    Host,
+}
+
+impl MmError {
+    /// The Linux errno for this error.
+    pub fn errno(self) -> i32 {
+        match self {
+            MmError::NoMemory => libc::ENOMEM,
+            MmError::Fault => libc::EFAULT,
+            MmError::Invalid => libc::EINVAL,
+            MmError::Exists => libc::EEXIST,
+            MmError::Host => libc::EFAULT,
+        }
+    }
+}
+
+/// One contiguous piece of a guest-virtual range, as the kernel sees it when
+/// copying to or from the guest.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    gpa: u64,
+    len: u64,
+}
+
+/// The mapping list plus the memory it hands out.
+pub struct AddressSpace {
+    memory: Arc<GuestMemory>,
+    frames: FrameAllocator,
+    areas: BTreeMap<u64, Area>,
+    changes: Vec<MemoryChange>,
+}
+
+impl AddressSpace {
+    /// An empty address space over `memory`; all of it may be allocated.
+    pub fn new(memory: Arc<GuestMemory>) -> Self {
+        let frames = FrameAllocator::new(memory.size());
+        AddressSpace { memory, frames, areas: BTreeMap::new(), changes: Vec::new() }
+    }
+
+    /// The guest memory arena.
+    pub fn memory(&self) -> &Arc<GuestMemory> {
+        &self.memory
+    }
+
+    /// Bytes of guest memory committed now.
+    pub fn committed(&self) -> u64 {
+        self.frames.allocated()
+    }
+
+    /// Most bytes committed at any time.
+    pub fn peak_committed(&self) -> u64 {
+        self.frames.peak()
+    }
+
+    /// The memory limit.
+    pub fn limit(&self) -> u64 {
+        self.frames.capacity()
+    }
+
+    /// Takes the changes recorded since the last call.
+    pub fn take_changes(&mut self) -> Vec<MemoryChange> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// True when there are changes an engine has not seen.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// All engine-visible ranges now, in address order: what an engine
+    /// created after the image was loaded must map.
+    pub fn visible(&self) -> Vec<MemoryChange> {
+        self.visible_in(0, u64::MAX)
+    }
+
+    fn check_range(start: u64, len: u64) -> Result<u64, MmError> {
+        let end = start.checked_add(len).ok_or(MmError::NoMemory)?;
+        if start % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 || len == 0 {
+            return Err(MmError::Invalid);
+        }
+        if start < USER_MIN || end > USER_END {
+            return Err(MmError::NoMemory);
+        }
+        Ok(end)
+    }
+
+    /// Splits the area containing `addr` (if any) so that an area starts at
+    /// `addr`.
+    fn split_at(&mut self, addr: u64) {
+        let Some((&start, &area)) = self.areas.range(..addr).next_back() else { return };
+        if area.end <= addr {
+            return;
+        }
+        let offset = addr - start;
+        self.areas.insert(start, Area { end: addr, ..area });
+        let backing = match area.backing {
+            Backing::Reserved => Backing::Reserved,
+            Backing::Phys(gpa) => Backing::Phys(gpa + offset),
+        };
+        self.areas.insert(addr, Area { end: area.end, prot: area.prot, backing });
+    }
+
+    fn visible_in(&self, start: u64, end: u64) -> Vec<MemoryChange> {
+        self.clipped(start, end)
+            .filter_map(|(s, lo, hi, a)| match a.backing {
+                Backing::Phys(gpa) if a.prot != Prot::NONE => Some(MemoryChange::Map {
+                    start: lo,
+                    len: hi - lo,
+                    prot: a.prot.effective(),
+                    gpa: gpa + (lo - s),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Records that `[start, end)` is about to change: the engine must drop
+    /// what it has mapped there.
+    fn begin_change(&mut self, start: u64, end: u64) {
+        let old = self.visible_in(start, end);
+        self.changes.extend(old.into_iter().map(|c| match c {
+            MemoryChange::Map { start, len, .. } => MemoryChange::Unmap { start, len },
+            other => other,
+        }));
+    }
+
+    /// Records the new state of `[start, end)` for the engine.
+    fn end_change(&mut self, start: u64, end: u64) {
+        let new = self.visible_in(start, end);
+        self.changes.extend(new);
+    }
+
+    /// True when no area intersects `[start, end)`.
+    pub fn is_free(&self, start: u64, end: u64) -> bool {
+        if let Some((_, a)) = self.areas.range(..start).next_back() {
+            if a.end > start {
+                return false;
+            }
+        }
+        self.areas.range(start..end).next().is_none()
+    }
+
+    /// True when every byte of `[start, end)` belongs to some area.
+    fn is_fully_mapped(&self, start: u64, end: u64) -> bool {
+        let end = end.max(start);
+        let mut at = start;
+        let first = self.areas.range(..=start).next_back().map(|(&s, _)| s).unwrap_or(start);
+        for (&s, a) in self.areas.range(first..end) {
+            if s > at {
+                return false;
+            }
+            at = at.max(a.end);
+            if at >= end {
+                return true;
+            }
+        }
+        at >= end
+    }
+
+    /// Removes areas in `[start, end)` (already split), releasing memory.
+    fn remove_range(&mut self, start: u64, end: u64) {
+        let keys: Vec<u64> = self.areas.range(start..end).map(|(&s, _)| s).collect();
+        for s in keys {
+            if let Some(a) = self.areas.remove(&s) {
+                if let Backing::Phys(gpa) = a.backing {
+                    let extent = Extent { gpa, len: a.end - s };
+                    // Zero before reuse; a failure here cannot leak data to
+                    // the guest because discard falls back to writing zeros.
+                    let _ = self.memory.discard(extent);
+                    self.frames.release(extent);
+                }
+            }
+        }
+    }
+
+    /// Inserts backed or reserved areas covering `[start, end)`, which must
+    /// be free. Backed areas may be split where physical memory is.
+    fn insert(&mut self, start: u64, end: u64, prot: Prot, backed: bool) -> Result<(), MmError> {
+        if !backed {
+            self.areas.insert(start, Area { end, prot, backing: Backing::Reserved });
+            return Ok(());
+        }
+        let extents = self.frames.allocate(end - start).ok_or(MmError::NoMemory)?;
+        let mut at = start;
+        for e in extents {
+            self.areas.insert(at, Area { end: at + e.len, prot, backing: Backing::Phys(e.gpa) });
+            at += e.len;
+        }
+        Ok(())
+    }
+
+    /// Maps `[start, start+len)`, replacing whatever was there (MAP_FIXED).
+    /// `backed == false` makes a reservation that costs no memory.
+    pub fn map_fixed(&mut self, start: u64, len: u64, prot: Prot, backed: bool) -> Result<(), MmError> {
+        let end = Self::check_range(start, len)?;
+        self.begin_change(start, end);
+        self.split_at(start);
+        self.split_at(end);
+        self.remove_range(start, end);
+        let result = self.insert(start, end, prot, backed);
+        self.end_change(start, end);
+        result
+    }
+
+    /// Unmaps `[start, start+len)`; unmapped parts are fine.
+    pub fn unmap(&mut self, start: u64, len: u64) -> Result<(), MmError> {
+        let end = Self::check_range(start, len)?;
+        self.begin_change(start, end);
+        self.split_at(start);
+        self.split_at(end);
+        self.remove_range(start, end);
+        Ok(())
+    }
+
+    /// Changes the protection of `[start, start+len)`, which must be fully
+    /// mapped. Reservations made accessible get memory now.
+    pub fn protect(&mut self, start: u64, len: u64, prot: Prot) -> Result<(), MmError> {
+        let end = Self::check_range(start, len)?;
+        if !self.is_fully_mapped(start, end) {
+            return Err(MmError::NoMemory);
+        }
+        // Memory needed for reservations that become accessible.
+        let needed: u64 = if prot == Prot::NONE {
+            0
+        } else {
+            self.clipped(start, end)
+                .filter(|(_, _, _, a)| a.backing == Backing::Reserved)
+                .map(|(_, lo, hi, _)| hi - lo)
+                .sum()
+        };
+        if needed > self.frames.capacity() - self.frames.allocated() {
+            return Err(MmError::NoMemory);
+        }
+        self.begin_change(start, end);
+        self.split_at(start);
+        self.split_at(end);
+        let keys: Vec<(u64, Area)> = self.areas.range(start..end).map(|(&s, &a)| (s, a)).collect();
+        let mut result = Ok(());
+        for (s, a) in keys {
+            if a.backing == Backing::Reserved && prot != Prot::NONE {
+                self.areas.remove(&s);
+                if let Err(e) = self.insert(s, a.end, prot, true) {
+                    self.areas.insert(s, a);
+                    result = Err(e);
+                }
+            } else if let Some(area) = self.areas.get_mut(&s) {
+                area.prot = prot;
+            }
+        }
+        self.end_change(start, end);
+        result
+    }
+
+    /// Areas intersecting `[start, end)`, clipped to it.
+    /// Yields (area start, clipped start, clipped end, area).
+    fn clipped(&self, start: u64, end: u64) -> impl Iterator<Item = (u64, u64, u64, Area)> + '_ {
+        let end = end.max(start);
+        let first = self.areas.range(..=start).next_back().map(|(&s, _)| s).unwrap_or(start);
+        self.areas.range(first..end).filter_map(move |(&s, &a)| {
+            let lo = s.max(start);
+            let hi = a.end.min(end);
+            (lo < hi).then_some((s, lo, hi, a))
+        })
+    }
+
+    /// Finds the highest free range of `len` bytes ending at or below `top`
+    /// and starting at or above `bottom`.
+    pub fn find_free_top_down(&self, len: u64, bottom: u64, top: u64) -> Option<u64> {
+        let mut ceiling = top;
+        for (&s, a) in self.areas.range(..top).rev() {
+            if a.end < ceiling && ceiling - a.end >= len {
+                return Some(ceiling - len).filter(|&c| c >= bottom);
+            }
+            ceiling = ceiling.min(s);
+            if ceiling < bottom.saturating_add(len) {
+                return None;
+            }
+        }
+        ceiling.checked_sub(len).filter(|&c| c >= bottom)
+    }
+
+    /// The protection at `addr`, if mapped.
+    pub fn prot_at(&self, addr: u64) -> Option<Prot> {
+        self.area_at(addr).map(|(_, a)| a.prot)
+    }
+
+    fn area_at(&self, addr: u64) -> Option<(u64, Area)> {
+        self.areas
+            .range(..=addr)
+            .next_back()
+            .filter(|(_, a)| a.end > addr)
+            .map(|(&s, &a)| (s, a))
+    }
+
+    /// Moves or resizes a mapping (mremap). `old` must be fully mapped.
+    /// Growth happens in place when the space after it is free, else at
+    /// `dest` (found by the caller) when moving is allowed.
+    pub fn remap(&mut self, old: u64, old_len: u64, new_len: u64, dest: Option<u64>) -> Result<u64, MmError> {
+        let old_end = Self::check_range(old, old_len)?;
+        if !self.is_fully_mapped(old, old_end) {
+            return Err(MmError::Fault);
+        }
+        if new_len <= old_len {
+            if new_len < old_len {
+                self.unmap(old + new_len, old_len - new_len)?;
+            }
+            return match dest {
+                Some(d) if d != old => self.move_range(old, old + new_len, d),
+                _ => Ok(old),
+            };
+        }
+        let prot = self.prot_at(old_end - PAGE_SIZE).ok_or(MmError::Fault)?;
+        let backed = self
+            .area_at(old_end - PAGE_SIZE)
+            .map(|(_, a)| a.backing != Backing::Reserved)
+            .unwrap_or(false);
+        let grow = new_len - old_len;
+        let grow_end = old_end.checked_add(grow).ok_or(MmError::NoMemory)?;
+        if dest.is_none() {
+            if grow_end > USER_END || !self.is_free(old_end, grow_end) {
+                return Err(MmError::NoMemory);
+            }
+            self.map_fixed(old_end, grow, prot, backed)?;
+            return Ok(old);
+        }
+        let d = dest.ok_or(MmError::NoMemory)?;
+        let new_at = self.move_range(old, old_end, d)?;
+        if let Err(e) = self.map_fixed(new_at + old_len, grow, prot, backed) {
+            // Put it back where it was; the move itself cannot fail now.
+            let _ = self.move_range(new_at, new_at + old_len, old);
+            return Err(e);
+        }
+        Ok(new_at)
+    }
+
+    /// Relabels `[start, end)` to begin at `dest`, keeping its memory: no
+    /// copy. Whatever was mapped at the destination is unmapped first.
+    fn move_range(&mut self, start: u64, end: u64, dest: u64) -> Result<u64, MmError> {
+        let len = end - start;
+        let dest_end = Self::check_range(dest, len)?;
+        if dest < end && start < dest_end {
+            return Err(MmError::Invalid);
+        }
+        self.unmap(dest, len)?;
+        self.begin_change(start, end);
+        self.split_at(start);
+        self.split_at(end);
+        let moved: Vec<(u64, Area)> = self.areas.range(start..end).map(|(&s, &a)| (s, a)).collect();
+        for (s, _) in &moved {
+            self.areas.remove(s);
+        }
+        for (s, a) in moved {
+            let ns = s - start + dest;
+            self.areas.insert(ns, Area { end: a.end - start + dest, ..a });
+        }
+        self.end_change(dest, dest_end);
+        Ok(dest)
+    }
+
+    /// Zeroes the backed memory in `[start, start+len)` (MADV_DONTNEED).
+    pub fn zero_range(&mut self, start: u64, len: u64) -> Result<(), MmError> {
+        let end = Self::check_range(start, len)?;
+        let pieces: Vec<Extent> = self
+            .clipped(start, end)
+            .filter_map(|(s, lo, hi, a)| match a.backing {
+                Backing::Phys(gpa) => Some(Extent { gpa: gpa + (lo - s), len: hi - lo }),
+                Backing::Reserved => None,
+            })
+            .collect();
+        for e in pieces {
+            self.memory.discard(e).map_err(|_| MmError::Host)?;
+        }
+        Ok(())
+    }
+
+    /// The physical pieces behind `[addr, addr+len)`, requiring `need` on
+    /// every page. Fails with EFAULT like Linux's user copies.
+    fn pieces(&self, addr: u64, len: u64, need: Prot) -> Result<Vec<Piece>, MmError> {
+        let end = addr.checked_add(len).ok_or(MmError::Fault)?;
+        let mut out = Vec::new();
+        let mut at = addr;
+        while at < end {
+            let (s, a) = self.area_at(at).ok_or(MmError::Fault)?;
+            let gpa = match a.backing {
+                Backing::Phys(gpa) if a.prot.effective().contains(need) && a.prot != Prot::NONE => gpa,
+                _ => return Err(MmError::Fault),
+            };
+            let hi = a.end.min(end);
+            out.push(Piece { gpa: gpa + (at - s), len: hi - at });
+            at = hi;
+        }
+        Ok(out)
+    }
+
+    /// Copies guest memory at `addr` into `buf` (copy_from_user).
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), MmError> {
+        let mut off = 0usize;
+        for p in self.pieces(addr, buf.len() as u64, Prot::READ)? {
+            let n = p.len as usize;
+            let chunk = buf.get_mut(off..off + n).ok_or(MmError::Fault)?;
+            self.memory.read(p.gpa, chunk).map_err(|_| MmError::Host)?;
+            off += n;
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes of guest memory.
+    pub fn read_vec(&self, addr: u64, len: usize) -> Result<Vec<u8>, MmError> {
+        let mut buf = vec![0u8; len];
+        self.read(addr, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads a little-endian u64.
+    pub fn read_u64(&self, addr: u64) -> Result<u64, MmError> {
+        let mut b = [0u8; 8];
+        self.read(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// Copies `buf` into guest memory at `addr` (copy_to_user). Requires
+    /// write permission, as Linux does.
+    pub fn write(&self, addr: u64, buf: &[u8]) -> Result<(), MmError> {
+        let mut off = 0usize;
+        for p in self.pieces(addr, buf.len() as u64, Prot::WRITE)? {
+            let n = p.len as usize;
+            let chunk = buf.get(off..off + n).ok_or(MmError::Fault)?;
+            self.memory.write(p.gpa, chunk).map_err(|_| MmError::Host)?;
+            off += n;
+        }
+        Ok(())
+    }
+
+    /// Writes ignoring page protection: the loader filling read-only
+    /// segments, like the kernel does before the program runs.
+    pub fn write_initial(&self, addr: u64, buf: &[u8]) -> Result<(), MmError> {
+        let end = addr.checked_add(buf.len() as u64).ok_or(MmError::Fault)?;
+        let mut at = addr;
+        while at < end {
+            let (s, a) = self.area_at(at).ok_or(MmError::Fault)?;
+            let Backing::Phys(gpa) = a.backing else { return Err(MmError::Fault) };
+            let hi = a.end.min(end);
+            let chunk = buf
+                .get((at - addr) as usize..(hi - addr) as usize)
+                .ok_or(MmError::Fault)?;
+            self.memory.write(gpa + (at - s), chunk).map_err(|_| MmError::Host)?;
+            at = hi;
+        }
+        Ok(())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the
+    /// NUL). EFAULT on a bad pointer, ENAMETOOLONG-like `Invalid` when no
+    /// NUL is found within `max`.
+    pub fn read_cstr(&self, addr: u64, max: usize) -> Result<Vec<u8>, MmError> {
+        let mut out = Vec::new();
+        let mut at = addr;
+        while out.len() < max {
+            // Read up to the end of the page so we never cross into an
+            // unmapped page past the terminator.
+            let page_left = (PAGE_SIZE - at % PAGE_SIZE) as usize;
+            let n = page_left.min(max - out.len());
+            let chunk = self.read_vec(at, n)?;
+            if let Some(pos) = chunk.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&chunk[..pos]);
+                return Ok(out);
+            }
+            out.extend_from_slice(&chunk);
+            at = at.checked_add(n as u64).ok_or(MmError::Fault)?;
+        }
+        Err(MmError::Invalid)
+    }
+
+    /// Page-aligns a length, mapping overflow to ENOMEM.
+    pub fn page_len(len: u64) -> Result<u64, MmError> {
+        page_align_up(len).ok_or(MmError::NoMemory)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    fn space(limit: u64) -> AddressSpace {
+        AddressSpace::new(Arc::new(GuestMemory::new(limit).unwrap()))
+    }
+
+    #[test]
+    fn map_write_read_unmap() {
+        let mut s = space(4 * MIB);
+        s.map_fixed(0x40_0000, 2 * PAGE_SIZE, Prot::RW, true).unwrap();
+        s.write(0x40_0ffe, b"abcd").unwrap();
+        assert_eq!(s.read_vec(0x40_0ffe, 4).unwrap(), b"abcd");
+        assert_eq!(s.committed(), 2 * PAGE_SIZE);
+        let ch = s.take_changes();
+        assert_eq!(ch, vec![MemoryChange::Map { start: 0x40_0000, len: 2 * PAGE_SIZE, prot: Prot::RW, gpa: 0 }]);
+        s.unmap(0x40_1000, PAGE_SIZE).unwrap();
+        assert_eq!(s.read_vec(0x40_0ffe, 4), Err(MmError::Fault));
+        assert_eq!(s.committed(), PAGE_SIZE);
+        assert_eq!(s.take_changes(), vec![MemoryChange::Unmap { start: 0x40_1000, len: PAGE_SIZE }]);
+    }
+
+    #[test]
+    fn reservations_cost_nothing_and_commit_on_protect() {
+        let mut s = space(4 * MIB);
+        // A terabyte reservation, as GHC makes.
+        s.map_fixed(0x100_0000_0000, 1 << 40, Prot::NONE, false).unwrap();
+        assert_eq!(s.committed(), 0);
+        assert!(s.take_changes().is_empty());
+        assert_eq!(s.read_vec(0x100_0000_0000, 1), Err(MmError::Fault));
+        s.protect(0x100_0000_0000, MIB, Prot::RW).unwrap();
+        assert_eq!(s.committed(), MIB);
+        s.write(0x100_0000_0000, b"x").unwrap();
+        // Committing more than the limit fails cleanly.
+        assert_eq!(s.protect(0x100_0010_0000, 8 * MIB, Prot::RW), Err(MmError::NoMemory));
+        assert_eq!(s.committed(), MIB);
+    }
+
+    #[test]
+    fn protect_requires_mapping_and_enforces_write() {
+        let mut s = space(4 * MIB);
+        s.map_fixed(0x40_0000, PAGE_SIZE, Prot::READ, true).unwrap();
+        assert_eq!(s.write(0x40_0000, b"x"), Err(MmError::Fault));
+        s.write_initial(0x40_0000, b"x").unwrap();
+        assert_eq!(s.read_vec(0x40_0000, 1).unwrap(), b"x");
+        assert_eq!(s.protect(0x40_0000, 2 * PAGE_SIZE, Prot::RW), Err(MmError::NoMemory));
+        s.protect(0x40_0000, PAGE_SIZE, Prot::RW).unwrap();
+        s.write(0x40_0000, b"y").unwrap();
+    }
+
+    #[test]
+    fn remap_grows_in_place_and_moves_without_copy() {
+        let mut s = space(4 * MIB);
+        s.map_fixed(0x40_0000, PAGE_SIZE, Prot::RW, true).unwrap();
+        s.write(0x40_0000, b"keep").unwrap();
+        assert_eq!(s.remap(0x40_0000, PAGE_SIZE, 2 * PAGE_SIZE, None).unwrap(), 0x40_0000);
+        s.map_fixed(0x40_2000, PAGE_SIZE, Prot::RW, true).unwrap();
+        assert_eq!(s.remap(0x40_0000, 2 * PAGE_SIZE, 3 * PAGE_SIZE, None), Err(MmError::NoMemory));
+        let moved = s.remap(0x40_0000, 2 * PAGE_SIZE, 3 * PAGE_SIZE, Some(0x50_0000)).unwrap();
+        assert_eq!(moved, 0x50_0000);
+        assert_eq!(s.read_vec(0x50_0000, 4).unwrap(), b"keep");
+        assert_eq!(s.read_vec(0x40_0000, 1), Err(MmError::Fault));
+        assert_eq!(s.committed(), 4 * PAGE_SIZE);
+    }
+
+    #[test]
+    fn unmapped_memory_reads_zero_when_reused() {
+        let mut s = space(MIB);
+        s.map_fixed(0x40_0000, PAGE_SIZE, Prot::RW, true).unwrap();
+        s.write(0x40_0000, b"secret").unwrap();
+        s.unmap(0x40_0000, PAGE_SIZE).unwrap();
+        s.map_fixed(0x60_0000, PAGE_SIZE, Prot::RW, true).unwrap();
+        assert_eq!(s.read_vec(0x60_0000, 6).unwrap(), vec![0; 6]);
+    }
+
+    #[test]
+    fn find_free_is_top_down() {
+        let mut s = space(MIB);
+        let top = 0x7000_0000;
+        assert_eq!(s.find_free_top_down(PAGE_SIZE, USER_MIN, top), Some(top - PAGE_SIZE));
+        s.map_fixed(top - PAGE_SIZE, PAGE_SIZE, Prot::NONE, false).unwrap();
+        assert_eq!(s.find_free_top_down(PAGE_SIZE, USER_MIN, top), Some(top - 2 * PAGE_SIZE));
+        assert_eq!(s.find_free_top_down(top, USER_MIN, top), None);
+    }
+
+    #[test]
+    fn cstr_reads_stop_at_nul_and_fail_cleanly() {
+        let mut s = space(MIB);
+        s.map_fixed(0x40_0000, PAGE_SIZE, Prot::RW, true).unwrap();
+        s.write(0x40_0ffc, b"abc\0").unwrap();
+        assert_eq!(s.read_cstr(0x40_0ffc, 100).unwrap(), b"abc");
+        s.write(0x40_0ffc, b"abcd").unwrap();
+        assert_eq!(s.read_cstr(0x40_0ffc, 100), Err(MmError::Fault));
+        assert_eq!(s.read_cstr(0x40_0ffc, 2), Err(MmError::Invalid));
+    }
+}

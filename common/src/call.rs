@@ -1,0 +1,245 @@
+//! One contract call, end to end: load the ELF, build the process, run it
+//! on an engine, collect the outcome. The kernel owns the loop; the engine
+//! only runs guest code until it needs the kernel.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::address_space::AddressSpace;
+use crate::contract::{BlockContext, StateChanges};
+use crate::elf::{self, ElfError};
+use crate::engine::{Access, Engine, EngineError, Exit, Fault};
+use crate::guest_memory::{GuestMemory, MemoryError};
+use crate::kernel::files::EXE_DIR;
+use crate::kernel::{signal_name, table, Kernel, KernelConfig, Termination, TraceEntry};
+use crate::layout::{page_align_up, DEFAULT_MEMORY_LIMIT};
+use crate::process_image::{self, LoadError};
+use crate::random::{call_id, Entropy};
+
+/// Everything that defines a call. Two calls with equal specs have
+/// identical outcomes on every backend.
+#[derive(Clone, Debug)]
+pub struct CallSpec {
+    /// The contract's ELF bytes.
+    pub program: Vec<u8>,
+    /// argv[0]: the contract's name (a file name, not a host path).
+    pub name: String,
+    /// argv[1..].
+    pub args: Vec<Vec<u8>>,
+    /// The whole environment, `KEY=VALUE` strings.
+    pub env: Vec<Vec<u8>>,
+    pub stdin: Vec<u8>,
+    pub block: BlockContext,
+    /// Memory limit in bytes (rounded up to a page).
+    pub memory_limit: u64,
+    /// Record every syscall.
+    pub trace: bool,
+}
+
+impl CallSpec {
+    /// A spec with defaults: no arguments, empty environment and stdin,
+    /// block zero, the default memory limit.
+    pub fn new(program: Vec<u8>, name: impl Into<String>) -> Self {
+        CallSpec {
+            program,
+            name: name.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: Vec::new(),
+            block: BlockContext::default(),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            trace: false,
+        }
+    }
+}
+
+/// Why a call could not be run at all (as opposed to the contract failing).
+#[derive(Debug, Error)]
+pub enum CallError {
+    #[error("{0}")]
+    Elf(#[from] ElfError),
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error("{0}")]
+    Memory(#[from] MemoryError),
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+    #[error("the engine stopped but the process has not ended (engine bug)")]
+    NoTermination,
+}
+
+/// A fault, for reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FaultReport {
+    /// "memory", "invalid_opcode", "divide_error", "breakpoint",
+    /// "general_protection", "floating_point", "alignment".
+    pub kind: &'static str,
+    /// Faulting data address for memory faults, else the instruction.
+    pub address: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+}
+
+impl From<Fault> for FaultReport {
+    fn from(f: Fault) -> Self {
+        let (kind, address, access) = match f {
+            Fault::Memory { addr, access } => ("memory", addr, Some(access)),
+            Fault::InvalidOpcode { rip } => ("invalid_opcode", rip, None),
+            Fault::DivideError { rip } => ("divide_error", rip, None),
+            Fault::Breakpoint { rip } => ("breakpoint", rip, None),
+            Fault::GeneralProtection { rip } => ("general_protection", rip, None),
+            Fault::FloatingPoint { rip } => ("floating_point", rip, None),
+            Fault::Alignment { rip } => ("alignment", rip, None),
+        };
+        FaultReport { kind, address, access }
+    }
+}
+
+/// A refused or unknown syscall and how often it was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RefusedSyscall {
+    pub nr: u64,
+    pub name: &'static str,
+    pub count: u64,
+}
+
+/// Memory use of a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MemoryReport {
+    pub limit: u64,
+    pub peak: u64,
+}
+
+/// Everything a call produced. Deterministic: no timing, no host facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub backend: &'static str,
+    /// Exit status when the contract exited.
+    pub exit_code: Option<i32>,
+    /// Signal number when it was killed.
+    pub signal: Option<i32>,
+    pub fault: Option<FaultReport>,
+    /// Why qvm's kernel ended the call itself, if it did.
+    pub kill_reason: Option<&'static str>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Non-zero exit, a signal, or any stderr output.
+    pub failed: bool,
+    /// State changes (empty when the call failed: they are discarded).
+    pub state: StateChanges,
+    pub syscalls: u64,
+    pub refused: Vec<RefusedSyscall>,
+    pub memory: MemoryReport,
+    pub trace: Option<Vec<TraceEntry>>,
+}
+
+impl Outcome {
+    /// The status a shell would see: the exit code, or 128 + signal.
+    pub fn status(&self) -> i32 {
+        match (self.exit_code, self.signal) {
+            (Some(code), _) => code,
+            (None, Some(sig)) => 128 + sig,
+            (None, None) => 125,
+        }
+    }
+
+    /// The signal's name, if any.
+    pub fn signal_name(&self) -> Option<&'static str> {
+        self.signal.map(signal_name)
+    }
+}
+
+/// A loaded process, ready to run on an engine.
+pub struct Process {
+    kernel: Kernel,
+    memory: Arc<GuestMemory>,
+    entry: crate::engine::EntryState,
+}
+
+impl Process {
+    /// Validates the program and builds its process image.
+    pub fn new(spec: &CallSpec) -> Result<Process, CallError> {
+        let image = elf::parse(&spec.program)?;
+        let limit = page_align_up(spec.memory_limit).ok_or(MemoryError::BadLimit(spec.memory_limit))?;
+        let memory = Arc::new(GuestMemory::new(limit)?);
+        let mut space = AddressSpace::new(memory.clone());
+        let mut entropy = Entropy::new(&spec.block.prev_hash, &call_id(&spec.program, &spec.args));
+        let mut at_random = [0u8; 16];
+        entropy.fill(&mut at_random);
+        let mut argv = vec![spec.name.as_bytes().to_vec()];
+        argv.extend(spec.args.iter().cloned());
+        let loaded = process_image::load(&mut space, &image, &spec.program, &argv, &spec.env, at_random)?;
+        let exe_path = format!("{EXE_DIR}{}", spec.name).into_bytes();
+        let kernel = Kernel::new(
+            space,
+            KernelConfig {
+                block: spec.block,
+                stdin: spec.stdin.clone(),
+                entropy,
+                brk_start: loaded.brk_start,
+                exe_path,
+                trace: spec.trace,
+            },
+        );
+        Ok(Process { kernel, memory, entry: loaded.entry })
+    }
+
+    /// The guest memory an engine must map.
+    pub fn memory(&self) -> &Arc<GuestMemory> {
+        &self.memory
+    }
+
+    /// Runs the process to its end on `engine`.
+    pub fn run(mut self, engine: &mut dyn Engine) -> Result<Outcome, CallError> {
+        let initial = self.kernel.space().visible();
+        self.kernel.space_mut().take_changes();
+        engine.apply(&initial)?;
+        engine.reset(self.entry)?;
+        while self.kernel.termination().is_none() {
+            match engine.run(&mut self.kernel)? {
+                Exit::Stopped => {
+                    if self.kernel.termination().is_none() {
+                        return Err(CallError::NoTermination);
+                    }
+                }
+                Exit::Fault(f) => self.kernel.fault(f),
+            }
+        }
+        Ok(self.finish(engine.name()))
+    }
+
+    fn finish(mut self, backend: &'static str) -> Outcome {
+        let (exit_code, signal, fault) = match self.kernel.termination() {
+            Some(Termination::Exited(code)) => (Some(code), None, None),
+            Some(Termination::Signaled { signal, fault }) => (None, Some(signal), fault.map(FaultReport::from)),
+            None => (None, None, None),
+        };
+        let stdout = self.kernel.stdout().to_vec();
+        let stderr = self.kernel.stderr().to_vec();
+        let failed = exit_code != Some(0) || !stderr.is_empty();
+        let state = if failed { StateChanges::default() } else { StateChanges::from_stdout(&stdout) };
+        let refused = self
+            .kernel
+            .refused()
+            .iter()
+            .map(|(&nr, &count)| RefusedSyscall { nr, name: table::name(nr), count })
+            .collect();
+        Outcome {
+            backend,
+            exit_code,
+            signal,
+            fault,
+            kill_reason: self.kernel.kill_reason(),
+            stdout,
+            stderr,
+            failed,
+            state,
+            syscalls: self.kernel.syscall_count(),
+            refused,
+            memory: MemoryReport { limit: self.kernel.space().limit(), peak: self.kernel.space().peak_committed() },
+            trace: self.kernel.take_trace(),
+        }
+    }
+}

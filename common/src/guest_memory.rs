@@ -1,0 +1,348 @@
+//! Guest "physical" memory: one host mapping, shared by the kernel and the
+//! engine, with a deterministic frame allocator on top.
+//!
+//! The arena is reserved once per call with `MAP_NORESERVE`, 2 MiB aligned
+//! (hugepage advice helps KVM), and is only backed by host memory where the
+//! guest touches it. Its size is the call's memory limit: the frame
+//! allocator hands out page-aligned extents of it, so "memory committed"
+//! is exactly "frames allocated", the same number on every backend.
+
+use std::collections::BTreeMap;
+use std::ptr::NonNull;
+
+use thiserror::Error;
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap, GuestRegionMmap, MmapRegion};
+
+use crate::layout::{is_page_aligned, page_align_up, PAGE_SIZE};
+
+const HUGE_PAGE: usize = 2 << 20;
+
+/// Errors creating or accessing guest memory.
+#[derive(Debug, Error)]
+pub enum MemoryError {
+    #[error("memory limit {0} bytes is not a positive multiple of 4 KiB")]
+    BadLimit(u64),
+    #[error("cannot reserve {size} bytes of host memory: {source}")]
+    Reserve { size: u64, source: std::io::Error },
+    #[error("cannot set up guest memory: {0}")]
+    Region(String),
+    #[error("guest physical range {gpa:#x}+{len:#x} is outside guest memory")]
+    OutOfRange { gpa: u64, len: u64 },
+}
+
+/// A page-aligned run of guest physical memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extent {
+    pub gpa: u64,
+    pub len: u64,
+}
+
+/// The guest's memory arena.
+pub struct GuestMemory {
+    host: NonNull<u8>,
+    /// Length of the host mapping we own (the arena plus alignment slack
+    /// already trimmed: exactly `size`).
+    size: u64,
+    mem: GuestMemoryMmap,
+}
+
+// SAFETY: the arena is a plain host mapping; all access goes through
+// vm-memory's volatile accessors or through engines that own the vCPU.
+unsafe impl Send for GuestMemory {}
+// SAFETY: as above; shared references only perform volatile copies.
+unsafe impl Sync for GuestMemory {}
+
+impl GuestMemory {
+    /// Reserves an arena of `size` bytes (a multiple of the page size).
+    pub fn new(size: u64) -> Result<Self, MemoryError> {
+        if size == 0 || !is_page_aligned(size) {
+            return Err(MemoryError::BadLimit(size));
+        }
+        let len = usize::try_from(size).map_err(|_| MemoryError::BadLimit(size))?;
+        let reserve = len
+            .checked_add(HUGE_PAGE)
+            .ok_or(MemoryError::BadLimit(size))?;
+        // SAFETY: a fresh anonymous private mapping; no existing memory is
+        // touched. The result is checked for MAP_FAILED.
+        let raw = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                reserve,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if raw == libc::MAP_FAILED {
+            return Err(MemoryError::Reserve {
+                size,
+                source: std::io::Error::last_os_error(),
+            });
+        }
+        let start = raw as usize;
+        let aligned = start.next_multiple_of(HUGE_PAGE);
+        let head = aligned - start;
+        let tail = reserve - head - len;
+        // SAFETY: both ranges lie inside the mapping made above and are not
+        // used by anything else; trimming keeps [aligned, aligned+len).
+        unsafe {
+            if head > 0 {
+                libc::munmap(raw, head);
+            }
+            if tail > 0 {
+                libc::munmap((aligned + len) as *mut libc::c_void, tail);
+            }
+            // Advice only: failure (no THP support) is harmless.
+            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+        }
+        let host = NonNull::new(aligned as *mut u8).ok_or(MemoryError::BadLimit(size))?;
+        // SAFETY: `host` points to `len` bytes mapped read/write above, owned
+        // by this struct until drop; vm-memory does not unmap raw regions.
+        let region = unsafe {
+            MmapRegion::build_raw(
+                host.as_ptr(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            )
+        };
+        let mem = region
+            .map_err(|e| MemoryError::Region(e.to_string()))
+            .and_then(|r| {
+                GuestRegionMmap::new(r, GuestAddress(0))
+                    .map_err(|e| MemoryError::Region(e.to_string()))
+            })
+            .and_then(|r| {
+                GuestMemoryMmap::from_regions(vec![r])
+                    .map_err(|e| MemoryError::Region(e.to_string()))
+            });
+        match mem {
+            Ok(mem) => Ok(GuestMemory { host, size, mem }),
+            Err(e) => {
+                // SAFETY: unmapping the arena we mapped; nothing refers to it.
+                unsafe { libc::munmap(host.as_ptr().cast(), len) };
+                Err(e)
+            }
+        }
+    }
+
+    /// Size of the arena in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Host address of guest physical address 0, for engines that map the
+    /// arena into a CPU (unicorn's `mem_map_ptr`, KVM memory slots).
+    pub fn host_base(&self) -> *mut u8 {
+        self.host.as_ptr()
+    }
+
+    fn check(&self, gpa: u64, len: u64) -> Result<(), MemoryError> {
+        match gpa.checked_add(len) {
+            Some(end) if end <= self.size => Ok(()),
+            _ => Err(MemoryError::OutOfRange { gpa, len }),
+        }
+    }
+
+    /// Copies guest physical memory into `buf`.
+    pub fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
+        self.check(gpa, buf.len() as u64)?;
+        self.mem
+            .read_slice(buf, GuestAddress(gpa))
+            .map_err(|_| MemoryError::OutOfRange { gpa, len: buf.len() as u64 })
+    }
+
+    /// Copies `buf` into guest physical memory.
+    pub fn write(&self, gpa: u64, buf: &[u8]) -> Result<(), MemoryError> {
+        self.check(gpa, buf.len() as u64)?;
+        self.mem
+            .write_slice(buf, GuestAddress(gpa))
+            .map_err(|_| MemoryError::OutOfRange { gpa, len: buf.len() as u64 })
+    }
+
+    /// Returns a page-aligned range to the zero state and gives its host
+    /// memory back.
+    pub fn discard(&self, extent: Extent) -> Result<(), MemoryError> {
+        self.check(extent.gpa, extent.len)?;
+        if extent.len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range was checked to lie inside the arena we own;
+        // MADV_DONTNEED on private anonymous memory makes it read as zeros.
+        let rc = unsafe {
+            libc::madvise(
+                self.host.as_ptr().add(extent.gpa as usize).cast(),
+                extent.len as usize,
+                libc::MADV_DONTNEED,
+            )
+        };
+        if rc != 0 {
+            // Fall back to zeroing by hand: correctness does not depend on
+            // the host giving memory back.
+            let zeros = vec![0u8; PAGE_SIZE as usize];
+            let mut at = extent.gpa;
+            while at < extent.gpa + extent.len {
+                self.write(at, &zeros)?;
+                at += PAGE_SIZE;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for GuestMemory {
+    fn drop(&mut self) {
+        // SAFETY: the arena was mapped by `new` with exactly this length and
+        // nothing uses it after the owner is dropped (engines hold an Arc).
+        unsafe { libc::munmap(self.host.as_ptr().cast(), self.size as usize) };
+    }
+}
+
+/// Deterministic first-fit allocator of page-aligned guest physical
+/// extents. The same sequence of requests gives the same addresses.
+#[derive(Debug)]
+pub struct FrameAllocator {
+    /// Free extents keyed by start address; never adjacent (coalesced).
+    free: BTreeMap<u64, u64>,
+    capacity: u64,
+    allocated: u64,
+    peak: u64,
+}
+
+impl FrameAllocator {
+    /// An allocator over `[0, capacity)`.
+    pub fn new(capacity: u64) -> Self {
+        let mut free = BTreeMap::new();
+        if capacity > 0 {
+            free.insert(0, capacity);
+        }
+        FrameAllocator { free, capacity, allocated: 0, peak: 0 }
+    }
+
+    /// Bytes currently allocated.
+    pub fn allocated(&self) -> u64 {
+        self.allocated
+    }
+
+    /// Highest number of bytes ever allocated at once.
+    pub fn peak(&self) -> u64 {
+        self.peak
+    }
+
+    /// Total capacity.
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// Allocates `len` bytes (page aligned), possibly as several extents,
+    /// lowest addresses first. `None` when not enough memory is free.
+    pub fn allocate(&mut self, len: u64) -> Option<Vec<Extent>> {
+        let len = page_align_up(len)?;
+        if len == 0 {
+            return Some(Vec::new());
+        }
+        if self.capacity - self.allocated < len {
+            return None;
+        }
+        // Prefer one contiguous extent (first fit); fall back to pieces.
+        let whole = self.free.iter().find(|(_, &l)| l >= len).map(|(&s, _)| s);
+        let mut out = Vec::new();
+        if let Some(start) = whole {
+            self.take(start, len);
+            out.push(Extent { gpa: start, len });
+        } else {
+            let mut need = len;
+            while need > 0 {
+                let (&start, &avail) = self.free.iter().next()?;
+                let take = avail.min(need);
+                self.take(start, take);
+                out.push(Extent { gpa: start, len: take });
+                need -= take;
+            }
+        }
+        self.allocated += len;
+        self.peak = self.peak.max(self.allocated);
+        Some(out)
+    }
+
+    fn take(&mut self, start: u64, len: u64) {
+        if let Some(avail) = self.free.remove(&start) {
+            if avail > len {
+                self.free.insert(start + len, avail - len);
+            }
+        }
+    }
+
+    /// Returns an extent to the free pool, coalescing neighbours.
+    pub fn release(&mut self, extent: Extent) {
+        if extent.len == 0 {
+            return;
+        }
+        let mut start = extent.gpa;
+        let mut len = extent.len;
+        if let Some((&prev, &plen)) = self.free.range(..start).next_back() {
+            if prev + plen == start {
+                self.free.remove(&prev);
+                start = prev;
+                len += plen;
+            }
+        }
+        if let Some(&nlen) = self.free.get(&(start + len)) {
+            self.free.remove(&(start + len));
+            len += nlen;
+        }
+        self.free.insert(start, len);
+        self.allocated = self.allocated.saturating_sub(extent.len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arena_reads_back_and_discards() {
+        let mem = GuestMemory::new(4 << 20).unwrap();
+        assert_eq!(mem.host_base() as usize % HUGE_PAGE, 0);
+        mem.write(0x1000, b"hello").unwrap();
+        let mut buf = [0u8; 5];
+        mem.read(0x1000, &mut buf).unwrap();
+        assert_eq!(&buf, b"hello");
+        mem.discard(Extent { gpa: 0x1000, len: 0x1000 }).unwrap();
+        mem.read(0x1000, &mut buf).unwrap();
+        assert_eq!(buf, [0; 5]);
+        assert!(mem.read((4 << 20) - 2, &mut buf).is_err());
+        assert!(mem.write(u64::MAX, b"x").is_err());
+    }
+
+    #[test]
+    fn bad_limits_are_refused() {
+        assert!(GuestMemory::new(0).is_err());
+        assert!(GuestMemory::new(4097).is_err());
+    }
+
+    #[test]
+    fn allocator_is_first_fit_and_coalesces() {
+        let mut a = FrameAllocator::new(16 * PAGE_SIZE);
+        let x = a.allocate(4 * PAGE_SIZE).unwrap();
+        let y = a.allocate(4 * PAGE_SIZE).unwrap();
+        assert_eq!(x, vec![Extent { gpa: 0, len: 4 * PAGE_SIZE }]);
+        assert_eq!(y[0].gpa, 4 * PAGE_SIZE);
+        a.release(x[0]);
+        // 4 free at 0, 8 free at 8: a 6-page request takes the second hole.
+        let z = a.allocate(6 * PAGE_SIZE).unwrap();
+        assert_eq!(z, vec![Extent { gpa: 8 * PAGE_SIZE, len: 6 * PAGE_SIZE }]);
+        // Fragmented: 4 at 0 and 2 at 14 serve a 5-page request in pieces.
+        let w = a.allocate(5 * PAGE_SIZE).unwrap();
+        assert_eq!(w.len(), 2);
+        assert_eq!(a.allocated(), 15 * PAGE_SIZE);
+        assert!(a.allocate(2 * PAGE_SIZE).is_none());
+        for e in w.into_iter().chain(y).chain(z) {
+            a.release(e);
+        }
+        assert_eq!(a.allocated(), 0);
+        assert_eq!(a.free.len(), 1);
+        assert_eq!(a.peak(), 15 * PAGE_SIZE);
+    }
+}

@@ -1,0 +1,424 @@
+//! The synthetic Linux kernel: pure Rust over guest memory and its own
+//! state. It never acts on the host for the guest: no host files, clock,
+//! randomness or threads. [`table`] lists every syscall and why its result
+//! is deterministic.
+
+pub mod files;
+pub mod identity;
+mod mm;
+mod signals;
+pub mod table;
+pub mod time;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::address_space::{AddressSpace, MemoryChange, MmError};
+use crate::contract::BlockContext;
+use crate::engine::{Fault, SyscallAction, SyscallRequest, Supervisor};
+use crate::random::Entropy;
+use files::Files;
+use identity::{Limits, PID, PPID};
+use mm::Brk;
+pub use signals::{signal_for, signal_name};
+use signals::SignalState;
+use time::VirtualClock;
+
+/// A Linux errno value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+macro_rules! errnos {
+    ($($name:ident),* $(,)?) => {
+        impl Errno {
+            $(pub const $name: Errno = Errno(libc::$name);)*
+            /// The symbolic name, e.g. "ENOENT".
+            pub fn name(self) -> String {
+                match self.0 {
+                    $(libc::$name => stringify!($name).to_string(),)*
+                    other => format!("errno {other}"),
+                }
+            }
+        }
+    };
+}
+
+errnos!(
+    EPERM, ENOENT, ESRCH, EINTR, EBADF, ECHILD, EAGAIN, ENOMEM, EACCES, EFAULT, EEXIST, ENOTDIR, EINVAL, EMFILE,
+    ENOTTY, ENOSPC, ESPIPE, EROFS, ERANGE, ENOSYS, ENAMETOOLONG, ENODEV, ETIMEDOUT,
+);
+
+impl From<MmError> for Errno {
+    fn from(e: MmError) -> Self {
+        Errno(e.errno())
+    }
+}
+
+/// A syscall's result: a value or an errno.
+pub type SysResult = Result<u64, Errno>;
+
+/// How the process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    Exited(i32),
+    Signaled { signal: i32, fault: Option<Fault> },
+}
+
+/// One syscall in the trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceEntry {
+    pub nr: u64,
+    pub name: &'static str,
+    pub args: [u64; 6],
+    /// The value returned to the guest as a signed number (-errno on error).
+    pub result: i64,
+}
+
+/// What the kernel knows when a call starts.
+pub struct KernelConfig {
+    pub block: BlockContext,
+    pub stdin: Vec<u8>,
+    pub entropy: Entropy,
+    pub brk_start: u64,
+    /// Target of `/proc/self/exe`.
+    pub exe_path: Vec<u8>,
+    pub trace: bool,
+}
+
+/// The kernel of one call.
+pub struct Kernel {
+    space: AddressSpace,
+    files: Files,
+    block: BlockContext,
+    entropy: Entropy,
+    clock: VirtualClock,
+    brk: Brk,
+    signals: SignalState,
+    limits: Limits,
+    thread_name: [u8; 16],
+    exe_path: Vec<u8>,
+    fs_base: u64,
+    gs_base: u64,
+    pending_fs: Option<u64>,
+    pending_gs: Option<u64>,
+    termination: Option<Termination>,
+    /// Why the kernel itself ended the call, when it did.
+    kill_reason: Option<&'static str>,
+    syscalls: u64,
+    refused: BTreeMap<u64, u64>,
+    trace: Option<Vec<TraceEntry>>,
+}
+
+impl Kernel {
+    /// A kernel over a loaded address space.
+    pub fn new(space: AddressSpace, config: KernelConfig) -> Self {
+        let mut name = [0u8; 16];
+        let base = config.exe_path.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+        let n = base.len().min(15);
+        name[..n].copy_from_slice(&base[..n]);
+        Kernel {
+            space,
+            files: Files::new(config.stdin),
+            block: config.block,
+            entropy: config.entropy,
+            clock: VirtualClock::default(),
+            brk: Brk { start: config.brk_start, current: config.brk_start },
+            signals: SignalState::default(),
+            limits: Limits::default(),
+            thread_name: name,
+            exe_path: config.exe_path,
+            fs_base: 0,
+            gs_base: 0,
+            pending_fs: None,
+            pending_gs: None,
+            termination: None,
+            kill_reason: None,
+            syscalls: 0,
+            refused: BTreeMap::new(),
+            trace: config.trace.then(Vec::new),
+        }
+    }
+
+    /// The address space.
+    pub fn space(&self) -> &AddressSpace {
+        &self.space
+    }
+
+    /// The address space, mutably (for the loader and tests).
+    pub fn space_mut(&mut self) -> &mut AddressSpace {
+        &mut self.space
+    }
+
+    /// How the process ended, once it has.
+    pub fn termination(&self) -> Option<Termination> {
+        self.termination
+    }
+
+    /// Why the kernel ended the call itself (e.g. a deadlock), if it did.
+    pub fn kill_reason(&self) -> Option<&'static str> {
+        self.kill_reason
+    }
+
+    /// Everything written to stdout.
+    pub fn stdout(&self) -> &[u8] {
+        &self.files.stdout
+    }
+
+    /// Everything written to stderr.
+    pub fn stderr(&self) -> &[u8] {
+        &self.files.stderr
+    }
+
+    /// Number of syscalls made.
+    pub fn syscall_count(&self) -> u64 {
+        self.syscalls
+    }
+
+    /// Refused or unknown syscalls and how often each was made.
+    pub fn refused(&self) -> &BTreeMap<u64, u64> {
+        &self.refused
+    }
+
+    /// The trace, if tracing was asked for.
+    pub fn take_trace(&mut self) -> Option<Vec<TraceEntry>> {
+        self.trace.take()
+    }
+
+    /// Records a fault the guest did not survive.
+    pub fn fault(&mut self, fault: Fault) {
+        self.terminate(Termination::Signaled { signal: signal_for(&fault), fault: Some(fault) });
+    }
+
+    fn terminate(&mut self, t: Termination) {
+        if self.termination.is_none() {
+            self.termination = Some(t);
+        }
+    }
+
+    fn kill(&mut self, reason: &'static str) {
+        self.kill_reason = Some(reason);
+        self.terminate(Termination::Signaled { signal: signals::SIGKILL, fault: None });
+    }
+
+    /// Runs one syscall; `None` when this kernel does not implement it.
+    fn dispatch(&mut self, nr: u64, a: &[u64; 6]) -> Option<SysResult> {
+        let r = match nr {
+            0 => self.sys_read(a),
+            1 => self.sys_write(a),
+            2 => self.sys_open(a),
+            3 => self.sys_close(a),
+            4 | 6 => self.sys_stat_path(None, a[0], a[1], 0),
+            5 => self.sys_fstat(a),
+            7 => self.sys_poll(a[0], a[1]),
+            8 => self.sys_lseek(a),
+            9 => self.sys_mmap(a),
+            10 => self.sys_mprotect(a),
+            11 => self.sys_munmap(a),
+            12 => self.sys_brk(a),
+            13 => self.sys_rt_sigaction(a),
+            14 => self.sys_rt_sigprocmask(a),
+            15 => self.sys_rt_sigreturn(),
+            16 => self.sys_ioctl(a),
+            17 => self.sys_positional(a, false, false, a[3] as i64),
+            18 => self.sys_positional(a, true, false, a[3] as i64),
+            19 => self.sys_readv(a),
+            20 => self.sys_writev(a),
+            21 => self.sys_access(a[0]),
+            24 | 74 | 75 | 149..=152 | 203 => Ok(0),
+            25 => self.sys_mremap(a),
+            26 => self.sys_msync(a),
+            28 => self.sys_madvise(a),
+            32 => self.sys_dup(a),
+            33 => self.sys_dup2(a, None),
+            35 => self.sys_nanosleep(a),
+            39 | 111 | 186 => Ok(PID),
+            121 | 124 => self.same_process(a[0]).map(|_| PID),
+            60 | 231 => {
+                self.terminate(Termination::Exited((a[0] & 0xff) as i32));
+                Ok(0)
+            }
+            62 => self.sys_kill(a[0] as i64 == PID as i64 || a[0] as i64 == 0 || a[0] as i64 == -1, a[1]),
+            200 => self.sys_kill(a[0] == PID, a[1]),
+            234 => self.sys_kill(a[0] == PID && a[1] == PID, a[2]),
+            63 => self.sys_uname(a),
+            72 => self.sys_fcntl(a),
+            79 => self.sys_getcwd(a),
+            89 => self.sys_readlink(a[0], a[1], a[2]),
+            267 => self.sys_readlink(a[1], a[2], a[3]),
+            95 => self.sys_umask(a),
+            96 => self.sys_gettimeofday(a),
+            97 => self.sys_prlimit(0, a[0], 0, a[1]),
+            160 => self.sys_prlimit(0, a[0], a[1], 0),
+            302 => self.sys_prlimit(a[0], a[1], a[2], a[3]),
+            98 => self.sys_getrusage(a),
+            99 => self.sys_sysinfo(a),
+            100 => self.sys_times(a),
+            102 | 107 => Ok(identity::UID),
+            104 | 108 => Ok(identity::GID),
+            110 => Ok(PPID),
+            115 => Ok(0),
+            131 => self.sys_sigaltstack(a),
+            157 => self.sys_prctl(a),
+            158 => self.sys_arch_prctl(a),
+            201 => self.sys_time(a),
+            202 => self.sys_futex(a),
+            204 => self.sys_sched_getaffinity(a),
+            218 => Ok(PID),
+            228 => self.sys_clock_gettime(a),
+            229 => self.sys_clock_getres(a),
+            230 => self.sys_clock_nanosleep(a),
+            257 => self.sys_openat(a),
+            262 => self.sys_stat_path(Some(a[0]), a[1], a[2], a[3]),
+            269 | 439 => self.sys_access(a[1]),
+            271 => self.sys_poll(a[0], a[1]),
+            273 => {
+                if a[1] == 24 {
+                    Ok(0)
+                } else {
+                    Err(Errno::EINVAL)
+                }
+            }
+            292 => self.sys_dup2(a, Some(a[2])),
+            295 => self.sys_positional(a, false, true, a[3] as i64),
+            296 => self.sys_positional(a, true, true, a[3] as i64),
+            327 => self.sys_positional(a, false, true, a[3] as i64),
+            328 => self.sys_positional(a, true, true, a[3] as i64),
+            309 => self.sys_getcpu(a),
+            318 => self.sys_getrandom(a),
+            _ => return None,
+        };
+        Some(r)
+    }
+
+    fn same_process(&self, pid: u64) -> SysResult {
+        if pid == 0 || pid == PID {
+            Ok(0)
+        } else {
+            Err(Errno::ESRCH)
+        }
+    }
+
+    fn sys_msync(&mut self, a: &[u64; 6]) -> SysResult {
+        if a[0] % crate::layout::PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(0)
+    }
+
+    fn sys_getcpu(&mut self, a: &[u64; 6]) -> SysResult {
+        for addr in [a[0], a[1]] {
+            if addr != 0 {
+                self.space.write(addr, &0u32.to_le_bytes())?;
+            }
+        }
+        Ok(0)
+    }
+
+    fn sys_arch_prctl(&mut self, a: &[u64; 6]) -> SysResult {
+        const ARCH_SET_GS: u64 = 0x1001;
+        const ARCH_SET_FS: u64 = 0x1002;
+        const ARCH_GET_FS: u64 = 0x1003;
+        const ARCH_GET_GS: u64 = 0x1004;
+        match a[0] {
+            ARCH_SET_FS | ARCH_SET_GS => {
+                if a[1] >= crate::layout::USER_END {
+                    return Err(Errno::EPERM);
+                }
+                if a[0] == ARCH_SET_FS {
+                    self.fs_base = a[1];
+                    self.pending_fs = Some(a[1]);
+                } else {
+                    self.gs_base = a[1];
+                    self.pending_gs = Some(a[1]);
+                }
+                Ok(0)
+            }
+            ARCH_GET_FS => self.space.write(a[1], &self.fs_base.to_le_bytes()).map(|_| 0).map_err(Errno::from),
+            ARCH_GET_GS => self.space.write(a[1], &self.gs_base.to_le_bytes()).map(|_| 0).map_err(Errno::from),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn sys_futex(&mut self, a: &[u64; 6]) -> SysResult {
+        const FUTEX_WAIT: u64 = 0;
+        const FUTEX_WAKE: u64 = 1;
+        const FUTEX_WAIT_BITSET: u64 = 9;
+        const FUTEX_WAKE_BITSET: u64 = 10;
+        match a[1] & 0x7f {
+            FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
+            FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+                if a[0] % 4 != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let mut word = [0u8; 4];
+                self.space.read(a[0], &mut word)?;
+                if u32::from_le_bytes(word) != a[2] as u32 {
+                    return Err(Errno::EAGAIN);
+                }
+                if a[3] != 0 {
+                    // Only this thread exists: nobody can wake it, so the
+                    // wait times out, after its (virtual) time.
+                    self.clock.advance(crate::layout::PAGE_SIZE);
+                    return Err(Errno::ETIMEDOUT);
+                }
+                self.kill("futex wait with no other thread to wake it: deadlock");
+                Ok(0)
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    fn sys_getrandom(&mut self, a: &[u64; 6]) -> SysResult {
+        const GRND_FLAGS: u64 = 0x1 | 0x2 | 0x4; // NONBLOCK, RANDOM, INSECURE
+        if a[2] & !GRND_FLAGS != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // Linux returns at most 32 MiB - 1 per call.
+        let len = a[1].min((1 << 25) - 1) as usize;
+        let mut buf = vec![0u8; len];
+        // Check the buffer first so a bad pointer does not consume entropy.
+        self.space.read(a[0], &mut buf)?;
+        self.entropy.fill(&mut buf);
+        self.space.write(a[0], &buf)?;
+        Ok(len as u64)
+    }
+}
+
+impl Supervisor for Kernel {
+    fn syscall(&mut self, req: SyscallRequest) -> SyscallAction {
+        self.syscalls += 1;
+        let result = match self.dispatch(req.nr, &req.args) {
+            Some(r) => r,
+            None => {
+                *self.refused.entry(req.nr).or_insert(0) += 1;
+                match table::lookup(req.nr).map(|s| s.handling) {
+                    Some(table::Handling::Refused(e)) => Err(e),
+                    _ => Err(Errno::ENOSYS),
+                }
+            }
+        };
+        let value = match result {
+            Ok(v) => v,
+            Err(e) => (-(e.0 as i64)) as u64,
+        };
+        if let Some(trace) = self.trace.as_mut() {
+            trace.push(TraceEntry { nr: req.nr, name: table::name(req.nr), args: req.args, result: value as i64 });
+        }
+        if self.termination.is_some() {
+            return SyscallAction::Stop;
+        }
+        SyscallAction::Return { value, set_fs_base: self.pending_fs.take(), set_gs_base: self.pending_gs.take() }
+    }
+
+    fn take_memory_changes(&mut self) -> Vec<MemoryChange> {
+        self.space.take_changes()
+    }
+
+    fn rdtsc(&mut self) -> u64 {
+        self.tsc()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! qvm conformance suite: corpus, builder, differential runner (content arrives with the conformance issue).
