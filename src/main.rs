@@ -1,1 +1,169 @@
-fn main(){}
+//! The `qvm` command line.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use qvm::units::{parse_block_hash, parse_memory};
+use qvm::{BackendChoice, BlockContext, CallSpec};
+use qvm_common::layout::DEFAULT_MEMORY_LIMIT;
+
+/// Exit status for qvm's own errors (as opposed to the contract's).
+const QVM_ERROR: u8 = 125;
+
+#[derive(Parser)]
+#[command(
+    name = "qvm",
+    version,
+    about = "Deterministic runtime for static x86-64 Linux ELF smart contracts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a static x86-64 Linux ELF as one contract call.
+    ///
+    /// The contract's stdout and stderr pass through byte for byte and qvm
+    /// exits with its status (128+N when it dies of signal N). qvm's own
+    /// errors print one `qvm: error:` line and exit 125.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Backend: auto picks KVM when /dev/kvm works, else the emulator.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Previous block's hash, 64 hex digits (seeds all randomness).
+    #[arg(long, value_name = "HEX", value_parser = parse_block_hash)]
+    block_hash: Option<[u8; 32]>,
+    /// Previous block's timestamp in seconds (the contract's clock).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    block_time: u64,
+    /// An environment variable for the contract (repeatable); nothing else
+    /// from the host's environment is passed.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    env: Vec<OsString>,
+    /// File to give the contract as standard input (default: empty).
+    #[arg(long, value_name = "FILE")]
+    stdin: Option<PathBuf>,
+    /// Memory limit for the call, e.g. 256M or 1G (default 256M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    memory: Option<u64>,
+    /// Print one JSON document describing the outcome instead of passing
+    /// output through (schema: docs/outcome-json.md).
+    #[arg(long)]
+    json: bool,
+    /// Include the full syscall trace in the JSON document.
+    #[arg(long, requires = "json")]
+    trace: bool,
+    /// The contract: a static x86-64 Linux ELF executable.
+    contract: PathBuf,
+    /// Arguments for the contract.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<OsString>,
+}
+
+fn parse_env(text: &str) -> Result<OsString, String> {
+    match text.split_once('=') {
+        Some((k, _)) if !k.is_empty() => Ok(OsString::from(text)),
+        _ => Err(format!("'{text}' is not KEY=VALUE")),
+    }
+}
+
+fn read_file(what: &str, path: &PathBuf, limit: u64) -> Result<Vec<u8>, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {what} {shown}: {}", io_reason(&e)))?;
+    if meta.is_dir() {
+        return Err(format!("cannot read {what} {shown}: it is a directory"));
+    }
+    if meta.len() > limit {
+        return Err(format!(
+            "{what} {shown} is {} bytes, more than the {limit} byte memory limit",
+            meta.len()
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {what} {shown}: {}", io_reason(&e)))
+}
+
+/// An io::Error's message without the "(os error N)" suffix.
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn run(args: RunArgs) -> Result<u8, String> {
+    let memory_limit = args.memory.unwrap_or(DEFAULT_MEMORY_LIMIT);
+    let program = read_file("contract", &args.contract, memory_limit)?;
+    let stdin = match &args.stdin {
+        Some(p) => read_file("stdin file", p, memory_limit)?,
+        None => Vec::new(),
+    };
+    let name = args
+        .contract
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "contract".into());
+    let mut spec = CallSpec::new(program, name);
+    spec.args = args.args.into_iter().map(OsString::into_vec).collect();
+    spec.env = args.env.into_iter().map(OsString::into_vec).collect();
+    spec.stdin = stdin;
+    spec.block = BlockContext {
+        prev_hash: args.block_hash.unwrap_or([0; 32]),
+        timestamp: args.block_time,
+    };
+    spec.memory_limit = memory_limit;
+    spec.trace = args.trace;
+
+    let outcome = qvm::run(&spec, args.backend).map_err(|e| e.to_string())?;
+    let status = outcome.status().clamp(0, 255) as u8;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", qvm::report::to_json(&outcome))
+            .map_err(|e| format!("cannot write output: {e}"))?;
+    } else {
+        // A closed stdout/stderr is the reader's choice, not an error of
+        // the call: ignore write failures like a pipe's EPIPE.
+        let _ = std::io::stdout().lock().write_all(&outcome.stdout);
+        let _ = std::io::stderr().lock().write_all(&outcome.stderr);
+    }
+    Ok(status)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let msg = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("qvm: error: {msg} (see qvm --help)");
+            return ExitCode::from(QVM_ERROR);
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+    };
+    match result {
+        Ok(status) => ExitCode::from(status),
+        Err(msg) => {
+            eprintln!("qvm: error: {msg}");
+            ExitCode::from(QVM_ERROR)
+        }
+    }
+}

@@ -76,7 +76,12 @@ struct Area {
 pub enum MemoryChange {
     /// Make `[start, start+len)` accessible with `prot`, backed by guest
     /// physical memory at `gpa`.
-    Map { start: u64, len: u64, prot: Prot, gpa: u64 },
+    Map {
+        start: u64,
+        len: u64,
+        prot: Prot,
+        gpa: u64,
+    },
     /// Remove a range previously given by `Map`.
     Unmap { start: u64, len: u64 },
 }
@@ -129,7 +134,12 @@ impl AddressSpace {
     /// An empty address space over `memory`; all of it may be allocated.
     pub fn new(memory: Arc<GuestMemory>) -> Self {
         let frames = FrameAllocator::new(memory.size());
-        AddressSpace { memory, frames, areas: BTreeMap::new(), changes: Vec::new() }
+        AddressSpace {
+            memory,
+            frames,
+            areas: BTreeMap::new(),
+            changes: Vec::new(),
+        }
     }
 
     /// The guest memory arena.
@@ -182,7 +192,9 @@ impl AddressSpace {
     /// Splits the area containing `addr` (if any) so that an area starts at
     /// `addr`.
     fn split_at(&mut self, addr: u64) {
-        let Some((&start, &area)) = self.areas.range(..addr).next_back() else { return };
+        let Some((&start, &area)) = self.areas.range(..addr).next_back() else {
+            return;
+        };
         if area.end <= addr {
             return;
         }
@@ -192,7 +204,14 @@ impl AddressSpace {
             Backing::Reserved => Backing::Reserved,
             Backing::Phys(gpa) => Backing::Phys(gpa + offset),
         };
-        self.areas.insert(addr, Area { end: area.end, prot: area.prot, backing });
+        self.areas.insert(
+            addr,
+            Area {
+                end: area.end,
+                prot: area.prot,
+                backing,
+            },
+        );
     }
 
     fn visible_in(&self, start: u64, end: u64) -> Vec<MemoryChange> {
@@ -239,7 +258,12 @@ impl AddressSpace {
     fn is_fully_mapped(&self, start: u64, end: u64) -> bool {
         let end = end.max(start);
         let mut at = start;
-        let first = self.areas.range(..=start).next_back().map(|(&s, _)| s).unwrap_or(start);
+        let first = self
+            .areas
+            .range(..=start)
+            .next_back()
+            .map(|(&s, _)| s)
+            .unwrap_or(start);
         for (&s, a) in self.areas.range(first..end) {
             if s > at {
                 return false;
@@ -258,7 +282,10 @@ impl AddressSpace {
         for s in keys {
             if let Some(a) = self.areas.remove(&s) {
                 if let Backing::Phys(gpa) = a.backing {
-                    let extent = Extent { gpa, len: a.end - s };
+                    let extent = Extent {
+                        gpa,
+                        len: a.end - s,
+                    };
                     // Zero before reuse; a failure here cannot leak data to
                     // the guest because discard falls back to writing zeros.
                     let _ = self.memory.discard(extent);
@@ -272,13 +299,27 @@ impl AddressSpace {
     /// be free. Backed areas may be split where physical memory is.
     fn insert(&mut self, start: u64, end: u64, prot: Prot, backed: bool) -> Result<(), MmError> {
         if !backed {
-            self.areas.insert(start, Area { end, prot, backing: Backing::Reserved });
+            self.areas.insert(
+                start,
+                Area {
+                    end,
+                    prot,
+                    backing: Backing::Reserved,
+                },
+            );
             return Ok(());
         }
         let extents = self.frames.allocate(end - start).ok_or(MmError::NoMemory)?;
         let mut at = start;
         for e in extents {
-            self.areas.insert(at, Area { end: at + e.len, prot, backing: Backing::Phys(e.gpa) });
+            self.areas.insert(
+                at,
+                Area {
+                    end: at + e.len,
+                    prot,
+                    backing: Backing::Phys(e.gpa),
+                },
+            );
             at += e.len;
         }
         Ok(())
@@ -286,7 +327,13 @@ impl AddressSpace {
 
     /// Maps `[start, start+len)`, replacing whatever was there (MAP_FIXED).
     /// `backed == false` makes a reservation that costs no memory.
-    pub fn map_fixed(&mut self, start: u64, len: u64, prot: Prot, backed: bool) -> Result<(), MmError> {
+    pub fn map_fixed(
+        &mut self,
+        start: u64,
+        len: u64,
+        prot: Prot,
+        backed: bool,
+    ) -> Result<(), MmError> {
         let end = Self::check_range(start, len)?;
         self.begin_change(start, end);
         self.split_at(start);
@@ -329,7 +376,11 @@ impl AddressSpace {
         self.begin_change(start, end);
         self.split_at(start);
         self.split_at(end);
-        let keys: Vec<(u64, Area)> = self.areas.range(start..end).map(|(&s, &a)| (s, a)).collect();
+        let keys: Vec<(u64, Area)> = self
+            .areas
+            .range(start..end)
+            .map(|(&s, &a)| (s, a))
+            .collect();
         let mut result = Ok(());
         for (s, a) in keys {
             if a.backing == Backing::Reserved && prot != Prot::NONE {
@@ -350,7 +401,12 @@ impl AddressSpace {
     /// Yields (area start, clipped start, clipped end, area).
     fn clipped(&self, start: u64, end: u64) -> impl Iterator<Item = (u64, u64, u64, Area)> + '_ {
         let end = end.max(start);
-        let first = self.areas.range(..=start).next_back().map(|(&s, _)| s).unwrap_or(start);
+        let first = self
+            .areas
+            .range(..=start)
+            .next_back()
+            .map(|(&s, _)| s)
+            .unwrap_or(start);
         self.areas.range(first..end).filter_map(move |(&s, &a)| {
             let lo = s.max(start);
             let hi = a.end.min(end);
@@ -390,7 +446,13 @@ impl AddressSpace {
     /// Moves or resizes a mapping (mremap). `old` must be fully mapped.
     /// Growth happens in place when the space after it is free, else at
     /// `dest` (found by the caller) when moving is allowed.
-    pub fn remap(&mut self, old: u64, old_len: u64, new_len: u64, dest: Option<u64>) -> Result<u64, MmError> {
+    pub fn remap(
+        &mut self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        dest: Option<u64>,
+    ) -> Result<u64, MmError> {
         let old_end = Self::check_range(old, old_len)?;
         if !self.is_fully_mapped(old, old_end) {
             return Err(MmError::Fault);
@@ -440,13 +502,23 @@ impl AddressSpace {
         self.begin_change(start, end);
         self.split_at(start);
         self.split_at(end);
-        let moved: Vec<(u64, Area)> = self.areas.range(start..end).map(|(&s, &a)| (s, a)).collect();
+        let moved: Vec<(u64, Area)> = self
+            .areas
+            .range(start..end)
+            .map(|(&s, &a)| (s, a))
+            .collect();
         for (s, _) in &moved {
             self.areas.remove(s);
         }
         for (s, a) in moved {
             let ns = s - start + dest;
-            self.areas.insert(ns, Area { end: a.end - start + dest, ..a });
+            self.areas.insert(
+                ns,
+                Area {
+                    end: a.end - start + dest,
+                    ..a
+                },
+            );
         }
         self.end_change(dest, dest_end);
         Ok(dest)
@@ -458,7 +530,10 @@ impl AddressSpace {
         let pieces: Vec<Extent> = self
             .clipped(start, end)
             .filter_map(|(s, lo, hi, a)| match a.backing {
-                Backing::Phys(gpa) => Some(Extent { gpa: gpa + (lo - s), len: hi - lo }),
+                Backing::Phys(gpa) => Some(Extent {
+                    gpa: gpa + (lo - s),
+                    len: hi - lo,
+                }),
                 Backing::Reserved => None,
             })
             .collect();
@@ -477,11 +552,16 @@ impl AddressSpace {
         while at < end {
             let (s, a) = self.area_at(at).ok_or(MmError::Fault)?;
             let gpa = match a.backing {
-                Backing::Phys(gpa) if a.prot.effective().contains(need) && a.prot != Prot::NONE => gpa,
+                Backing::Phys(gpa) if a.prot.effective().contains(need) && a.prot != Prot::NONE => {
+                    gpa
+                }
                 _ => return Err(MmError::Fault),
             };
             let hi = a.end.min(end);
-            out.push(Piece { gpa: gpa + (at - s), len: hi - at });
+            out.push(Piece {
+                gpa: gpa + (at - s),
+                len: hi - at,
+            });
             at = hi;
         }
         Ok(out)
@@ -533,12 +613,16 @@ impl AddressSpace {
         let mut at = addr;
         while at < end {
             let (s, a) = self.area_at(at).ok_or(MmError::Fault)?;
-            let Backing::Phys(gpa) = a.backing else { return Err(MmError::Fault) };
+            let Backing::Phys(gpa) = a.backing else {
+                return Err(MmError::Fault);
+            };
             let hi = a.end.min(end);
             let chunk = buf
                 .get((at - addr) as usize..(hi - addr) as usize)
                 .ok_or(MmError::Fault)?;
-            self.memory.write(gpa + (at - s), chunk).map_err(|_| MmError::Host)?;
+            self.memory
+                .write(gpa + (at - s), chunk)
+                .map_err(|_| MmError::Host)?;
             at = hi;
         }
         Ok(())
@@ -585,23 +669,39 @@ mod tests {
     #[test]
     fn map_write_read_unmap() {
         let mut s = space(4 * MIB);
-        s.map_fixed(0x40_0000, 2 * PAGE_SIZE, Prot::RW, true).unwrap();
+        s.map_fixed(0x40_0000, 2 * PAGE_SIZE, Prot::RW, true)
+            .unwrap();
         s.write(0x40_0ffe, b"abcd").unwrap();
         assert_eq!(s.read_vec(0x40_0ffe, 4).unwrap(), b"abcd");
         assert_eq!(s.committed(), 2 * PAGE_SIZE);
         let ch = s.take_changes();
-        assert_eq!(ch, vec![MemoryChange::Map { start: 0x40_0000, len: 2 * PAGE_SIZE, prot: Prot::RW, gpa: 0 }]);
+        assert_eq!(
+            ch,
+            vec![MemoryChange::Map {
+                start: 0x40_0000,
+                len: 2 * PAGE_SIZE,
+                prot: Prot::RW,
+                gpa: 0
+            }]
+        );
         s.unmap(0x40_1000, PAGE_SIZE).unwrap();
         assert_eq!(s.read_vec(0x40_0ffe, 4), Err(MmError::Fault));
         assert_eq!(s.committed(), PAGE_SIZE);
-        assert_eq!(s.take_changes(), vec![MemoryChange::Unmap { start: 0x40_1000, len: PAGE_SIZE }]);
+        assert_eq!(
+            s.take_changes(),
+            vec![MemoryChange::Unmap {
+                start: 0x40_1000,
+                len: PAGE_SIZE
+            }]
+        );
     }
 
     #[test]
     fn reservations_cost_nothing_and_commit_on_protect() {
         let mut s = space(4 * MIB);
         // A terabyte reservation, as GHC makes.
-        s.map_fixed(0x100_0000_0000, 1 << 40, Prot::NONE, false).unwrap();
+        s.map_fixed(0x100_0000_0000, 1 << 40, Prot::NONE, false)
+            .unwrap();
         assert_eq!(s.committed(), 0);
         assert!(s.take_changes().is_empty());
         assert_eq!(s.read_vec(0x100_0000_0000, 1), Err(MmError::Fault));
@@ -609,7 +709,10 @@ mod tests {
         assert_eq!(s.committed(), MIB);
         s.write(0x100_0000_0000, b"x").unwrap();
         // Committing more than the limit fails cleanly.
-        assert_eq!(s.protect(0x100_0010_0000, 8 * MIB, Prot::RW), Err(MmError::NoMemory));
+        assert_eq!(
+            s.protect(0x100_0010_0000, 8 * MIB, Prot::RW),
+            Err(MmError::NoMemory)
+        );
         assert_eq!(s.committed(), MIB);
     }
 
@@ -620,7 +723,10 @@ mod tests {
         assert_eq!(s.write(0x40_0000, b"x"), Err(MmError::Fault));
         s.write_initial(0x40_0000, b"x").unwrap();
         assert_eq!(s.read_vec(0x40_0000, 1).unwrap(), b"x");
-        assert_eq!(s.protect(0x40_0000, 2 * PAGE_SIZE, Prot::RW), Err(MmError::NoMemory));
+        assert_eq!(
+            s.protect(0x40_0000, 2 * PAGE_SIZE, Prot::RW),
+            Err(MmError::NoMemory)
+        );
         s.protect(0x40_0000, PAGE_SIZE, Prot::RW).unwrap();
         s.write(0x40_0000, b"y").unwrap();
     }
@@ -630,10 +736,18 @@ mod tests {
         let mut s = space(4 * MIB);
         s.map_fixed(0x40_0000, PAGE_SIZE, Prot::RW, true).unwrap();
         s.write(0x40_0000, b"keep").unwrap();
-        assert_eq!(s.remap(0x40_0000, PAGE_SIZE, 2 * PAGE_SIZE, None).unwrap(), 0x40_0000);
+        assert_eq!(
+            s.remap(0x40_0000, PAGE_SIZE, 2 * PAGE_SIZE, None).unwrap(),
+            0x40_0000
+        );
         s.map_fixed(0x40_2000, PAGE_SIZE, Prot::RW, true).unwrap();
-        assert_eq!(s.remap(0x40_0000, 2 * PAGE_SIZE, 3 * PAGE_SIZE, None), Err(MmError::NoMemory));
-        let moved = s.remap(0x40_0000, 2 * PAGE_SIZE, 3 * PAGE_SIZE, Some(0x50_0000)).unwrap();
+        assert_eq!(
+            s.remap(0x40_0000, 2 * PAGE_SIZE, 3 * PAGE_SIZE, None),
+            Err(MmError::NoMemory)
+        );
+        let moved = s
+            .remap(0x40_0000, 2 * PAGE_SIZE, 3 * PAGE_SIZE, Some(0x50_0000))
+            .unwrap();
         assert_eq!(moved, 0x50_0000);
         assert_eq!(s.read_vec(0x50_0000, 4).unwrap(), b"keep");
         assert_eq!(s.read_vec(0x40_0000, 1), Err(MmError::Fault));
@@ -654,9 +768,16 @@ mod tests {
     fn find_free_is_top_down() {
         let mut s = space(MIB);
         let top = 0x7000_0000;
-        assert_eq!(s.find_free_top_down(PAGE_SIZE, USER_MIN, top), Some(top - PAGE_SIZE));
-        s.map_fixed(top - PAGE_SIZE, PAGE_SIZE, Prot::NONE, false).unwrap();
-        assert_eq!(s.find_free_top_down(PAGE_SIZE, USER_MIN, top), Some(top - 2 * PAGE_SIZE));
+        assert_eq!(
+            s.find_free_top_down(PAGE_SIZE, USER_MIN, top),
+            Some(top - PAGE_SIZE)
+        );
+        s.map_fixed(top - PAGE_SIZE, PAGE_SIZE, Prot::NONE, false)
+            .unwrap();
+        assert_eq!(
+            s.find_free_top_down(PAGE_SIZE, USER_MIN, top),
+            Some(top - 2 * PAGE_SIZE)
+        );
         assert_eq!(s.find_free_top_down(top, USER_MIN, top), None);
     }
 

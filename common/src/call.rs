@@ -93,7 +93,11 @@ impl From<Fault> for FaultReport {
             Fault::FloatingPoint { rip } => ("floating_point", rip, None),
             Fault::Alignment { rip } => ("alignment", rip, None),
         };
-        FaultReport { kind, address, access }
+        FaultReport {
+            kind,
+            address,
+            access,
+        }
     }
 }
 
@@ -162,7 +166,8 @@ impl Process {
     /// Validates the program and builds its process image.
     pub fn new(spec: &CallSpec) -> Result<Process, CallError> {
         let image = elf::parse(&spec.program)?;
-        let limit = page_align_up(spec.memory_limit).ok_or(MemoryError::BadLimit(spec.memory_limit))?;
+        let limit =
+            page_align_up(spec.memory_limit).ok_or(MemoryError::BadLimit(spec.memory_limit))?;
         let memory = Arc::new(GuestMemory::new(limit)?);
         let mut space = AddressSpace::new(memory.clone());
         let mut entropy = Entropy::new(&spec.block.prev_hash, &call_id(&spec.program, &spec.args));
@@ -170,7 +175,14 @@ impl Process {
         entropy.fill(&mut at_random);
         let mut argv = vec![spec.name.as_bytes().to_vec()];
         argv.extend(spec.args.iter().cloned());
-        let loaded = process_image::load(&mut space, &image, &spec.program, &argv, &spec.env, at_random)?;
+        let loaded = process_image::load(
+            &mut space,
+            &image,
+            &spec.program,
+            &argv,
+            &spec.env,
+            at_random,
+        )?;
         let exe_path = format!("{EXE_DIR}{}", spec.name).into_bytes();
         let kernel = Kernel::new(
             space,
@@ -183,7 +195,11 @@ impl Process {
                 trace: spec.trace,
             },
         );
-        Ok(Process { kernel, memory, entry: loaded.entry })
+        Ok(Process {
+            kernel,
+            memory,
+            entry: loaded.entry,
+        })
     }
 
     /// The guest memory an engine must map.
@@ -213,18 +229,28 @@ impl Process {
     fn finish(mut self, backend: &'static str) -> Outcome {
         let (exit_code, signal, fault) = match self.kernel.termination() {
             Some(Termination::Exited(code)) => (Some(code), None, None),
-            Some(Termination::Signaled { signal, fault }) => (None, Some(signal), fault.map(FaultReport::from)),
+            Some(Termination::Signaled { signal, fault }) => {
+                (None, Some(signal), fault.map(FaultReport::from))
+            }
             None => (None, None, None),
         };
         let stdout = self.kernel.stdout().to_vec();
         let stderr = self.kernel.stderr().to_vec();
         let failed = exit_code != Some(0) || !stderr.is_empty();
-        let state = if failed { StateChanges::default() } else { StateChanges::from_stdout(&stdout) };
+        let state = if failed {
+            StateChanges::default()
+        } else {
+            StateChanges::from_stdout(&stdout)
+        };
         let refused = self
             .kernel
             .refused()
             .iter()
-            .map(|(&nr, &count)| RefusedSyscall { nr, name: table::name(nr), count })
+            .map(|(&nr, &count)| RefusedSyscall {
+                nr,
+                name: table::name(nr),
+                count,
+            })
             .collect();
         Outcome {
             backend,
@@ -238,7 +264,10 @@ impl Process {
             state,
             syscalls: self.kernel.syscall_count(),
             refused,
-            memory: MemoryReport { limit: self.kernel.space().limit(), peak: self.kernel.space().peak_committed() },
+            memory: MemoryReport {
+                limit: self.kernel.space().limit(),
+                peak: self.kernel.space().peak_committed(),
+            },
             trace: self.kernel.take_trace(),
         }
     }

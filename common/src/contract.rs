@@ -44,11 +44,15 @@ impl StateChanges {
             if let Some(rest) = line.strip_prefix("DBW=") {
                 if let Some((key, value)) = rest.split_once('=') {
                     if !key.is_empty() {
-                        out.writes.push(StateWrite { key: key.into(), value: value.into() });
+                        out.writes.push(StateWrite {
+                            key: key.into(),
+                            value: value.into(),
+                        });
                     }
                 }
             } else if let Some(rest) = line.strip_prefix("DBP=") {
-                out.deletes.extend(rest.split(',').filter(|k| !k.is_empty()).map(String::from));
+                out.deletes
+                    .extend(rest.split(',').filter(|k| !k.is_empty()).map(String::from));
             } else if let Some(rest) = line.strip_prefix("OUT=") {
                 out.events.push(rest.into());
             }
@@ -63,12 +67,20 @@ mod tests {
 
     #[test]
     fn parses_protocol_lines() {
-        let s = StateChanges::from_stdout(b"hello\nDBW=count=3\nDBW=a=b=c\r\nDBP=x,,y\nOUT=done\nDBW=novalue\nDBW==v\n");
+        let s = StateChanges::from_stdout(
+            b"hello\nDBW=count=3\nDBW=a=b=c\r\nDBP=x,,y\nOUT=done\nDBW=novalue\nDBW==v\n",
+        );
         assert_eq!(
             s.writes,
             vec![
-                StateWrite { key: "count".into(), value: "3".into() },
-                StateWrite { key: "a".into(), value: "b=c".into() }
+                StateWrite {
+                    key: "count".into(),
+                    value: "3".into()
+                },
+                StateWrite {
+                    key: "a".into(),
+                    value: "b=c".into()
+                }
             ]
         );
         assert_eq!(s.deletes, vec!["x", "y"]);

@@ -64,11 +64,28 @@ fn word(bytes: &[u8], index: usize) -> u32 {
 pub fn cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
     let _ = subleaf; // no leaf offered depends on the subleaf
     match leaf {
-        0 => CpuidResult { eax: MAX_BASIC, ebx: word(VENDOR, 0), edx: word(VENDOR, 1), ecx: word(VENDOR, 2) },
+        0 => CpuidResult {
+            eax: MAX_BASIC,
+            ebx: word(VENDOR, 0),
+            edx: word(VENDOR, 1),
+            ecx: word(VENDOR, 2),
+        },
         // EBX: CLFLUSH line size 8 qwords, one logical processor, APIC id 0.
-        1 => CpuidResult { eax: SIGNATURE, ebx: 0x0001_0800, ecx: LEAF1_ECX, edx: LEAF1_EDX },
-        0x8000_0000 => CpuidResult { eax: MAX_EXTENDED, ..Default::default() },
-        0x8000_0001 => CpuidResult { ecx: EXT1_ECX, edx: EXT1_EDX, ..Default::default() },
+        1 => CpuidResult {
+            eax: SIGNATURE,
+            ebx: 0x0001_0800,
+            ecx: LEAF1_ECX,
+            edx: LEAF1_EDX,
+        },
+        0x8000_0000 => CpuidResult {
+            eax: MAX_EXTENDED,
+            ..Default::default()
+        },
+        0x8000_0001 => CpuidResult {
+            ecx: EXT1_ECX,
+            edx: EXT1_EDX,
+            ..Default::default()
+        },
         0x8000_0002..=0x8000_0004 => {
             let base = ((leaf - 0x8000_0002) * 4) as usize;
             CpuidResult {
@@ -79,7 +96,10 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
             }
         }
         // 48-bit virtual, 40-bit physical addresses.
-        0x8000_0008 => CpuidResult { eax: 0x3028, ..Default::default() },
+        0x8000_0008 => CpuidResult {
+            eax: 0x3028,
+            ..Default::default()
+        },
         _ => CpuidResult::default(),
     }
 }

@@ -5,8 +5,10 @@
 //! touched: a bad file is refused with a typed error, never a panic.
 
 use goblin::elf::header;
+use goblin::elf::program_header::{
+    PF_R, PF_W, PF_X, PT_DYNAMIC, PT_GNU_STACK, PT_INTERP, PT_LOAD, PT_PHDR,
+};
 use goblin::elf64::header::Header;
-use goblin::elf::program_header::{PF_R, PF_W, PF_X, PT_DYNAMIC, PT_GNU_STACK, PT_INTERP, PT_LOAD, PT_PHDR};
 use goblin::elf64::program_header::{ProgramHeader, SIZEOF_PHDR};
 use thiserror::Error;
 
@@ -105,7 +107,10 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, ElfError> {
         if bytes.len() > header::EI_CLASS && bytes[header::EI_CLASS] != header::ELFCLASS64 {
             return Err(ElfError::Not64Bit);
         }
-        return Err(ElfError::BadHeader(format!("file is only {} bytes", bytes.len())));
+        return Err(ElfError::BadHeader(format!(
+            "file is only {} bytes",
+            bytes.len()
+        )));
     }
     if bytes[header::EI_CLASS] != header::ELFCLASS64 {
         return Err(ElfError::Not64Bit);
@@ -129,12 +134,15 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, ElfError> {
         )));
     }
     let phnum = h.e_phnum as usize;
-    let phoff = usize::try_from(h.e_phoff).map_err(|_| ElfError::BadProgramHeaders("offset too large".into()))?;
+    let phoff = usize::try_from(h.e_phoff)
+        .map_err(|_| ElfError::BadProgramHeaders("offset too large".into()))?;
     let table_end = phnum
         .checked_mul(SIZEOF_PHDR)
         .and_then(|n| n.checked_add(phoff))
         .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| ElfError::BadProgramHeaders("table extends past the end of the file".into()))?;
+        .ok_or_else(|| {
+            ElfError::BadProgramHeaders("table extends past the end of the file".into())
+        })?;
     let _ = table_end;
     let phdrs = ProgramHeader::parse(bytes, phoff, phnum, scroll_le())
         .map_err(|e| ElfError::BadProgramHeaders(e.to_string()))?;
@@ -152,8 +160,15 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, ElfError> {
     let base = if pie { PIE_BASE } else { 0 };
 
     let mut segments = Vec::new();
-    for (index, p) in phdrs.iter().enumerate().filter(|(_, p)| p.p_type == PT_LOAD) {
-        let bad = |reason: &str| ElfError::BadSegment { index, reason: reason.into() };
+    for (index, p) in phdrs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.p_type == PT_LOAD)
+    {
+        let bad = |reason: &str| ElfError::BadSegment {
+            index,
+            reason: reason.into(),
+        };
         if p.p_filesz > p.p_memsz {
             return Err(bad("file size exceeds memory size"));
         }
@@ -165,20 +180,30 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, ElfError> {
             .filter(|&end| end <= bytes.len() as u64)
             .ok_or_else(|| bad("file data extends past the end of the file"))?;
         if p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE {
-            return Err(bad("address and file offset are not congruent modulo the page size"));
+            return Err(bad(
+                "address and file offset are not congruent modulo the page size",
+            ));
         }
-        let vaddr = p.p_vaddr.checked_add(base).ok_or(ElfError::OutOfAddressSpace(index))?;
-        let end = vaddr.checked_add(p.p_memsz).ok_or(ElfError::OutOfAddressSpace(index))?;
+        let vaddr = p
+            .p_vaddr
+            .checked_add(base)
+            .ok_or(ElfError::OutOfAddressSpace(index))?;
+        let end = vaddr
+            .checked_add(p.p_memsz)
+            .ok_or(ElfError::OutOfAddressSpace(index))?;
         if page_align_down(vaddr) < USER_MIN || page_align_up(end).map_or(true, |e| e > USER_END) {
             return Err(ElfError::OutOfAddressSpace(index));
         }
-        segments.push((index, Segment {
-            vaddr,
-            mem_size: p.p_memsz,
-            file_offset: p.p_offset,
-            file_size: p.p_filesz,
-            prot: prot_of(p.p_flags),
-        }));
+        segments.push((
+            index,
+            Segment {
+                vaddr,
+                mem_size: p.p_memsz,
+                file_offset: p.p_offset,
+                file_size: p.p_filesz,
+                prot: prot_of(p.p_flags),
+            },
+        ));
     }
     if segments.is_empty() {
         return Err(ElfError::NoSegments);
@@ -193,7 +218,11 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, ElfError> {
         }
     }
     let segments: Vec<Segment> = segments.into_iter().map(|(_, s)| s).collect();
-    let image_end = segments.iter().map(|s| s.vaddr + s.mem_size).max().unwrap_or(0);
+    let image_end = segments
+        .iter()
+        .map(|s| s.vaddr + s.mem_size)
+        .max()
+        .unwrap_or(0);
 
     // AT_PHDR: PT_PHDR if present, else the table's place in a segment that
     // maps it from the file.
@@ -276,7 +305,14 @@ pub(crate) mod tests {
 
     #[test]
     fn accepts_a_static_executable() {
-        let f = build(header::ET_EXEC, &[text(0x200), (PT_LOAD, PF_R | PF_W, 0x100, 0x402100, 0x10, 0x2000)], &[0; 0x200]);
+        let f = build(
+            header::ET_EXEC,
+            &[
+                text(0x200),
+                (PT_LOAD, PF_R | PF_W, 0x100, 0x402100, 0x10, 0x2000),
+            ],
+            &[0; 0x200],
+        );
         let img = parse(&f).unwrap();
         assert_eq!(img.entry, 0x401000);
         assert_eq!(img.segments.len(), 2);
@@ -291,30 +327,107 @@ pub(crate) mod tests {
         let cases: Vec<(Vec<u8>, ElfError)> = vec![
             (b"#!/bin/sh\n".to_vec(), ElfError::NotElf),
             (vec![], ElfError::NotElf),
-            ({ let mut f = ok.clone(); f[4] = 1; f }, ElfError::Not64Bit),
-            ({ let mut f = ok.clone(); f[5] = 2; f }, ElfError::NotLittleEndian),
-            ({ let mut f = ok.clone(); f[18] = 183; f[19] = 0; f }, ElfError::NotX86_64(183)),
-            ({ let mut f = ok.clone(); f[16] = 1; f }, ElfError::NotExecutable(1)),
-            (ok[..40].to_vec(), ElfError::BadHeader("file is only 40 bytes".into())),
-            (ok[..100].to_vec(), ElfError::BadProgramHeaders("table extends past the end of the file".into())),
+            (
+                {
+                    let mut f = ok.clone();
+                    f[4] = 1;
+                    f
+                },
+                ElfError::Not64Bit,
+            ),
+            (
+                {
+                    let mut f = ok.clone();
+                    f[5] = 2;
+                    f
+                },
+                ElfError::NotLittleEndian,
+            ),
+            (
+                {
+                    let mut f = ok.clone();
+                    f[18] = 183;
+                    f[19] = 0;
+                    f
+                },
+                ElfError::NotX86_64(183),
+            ),
+            (
+                {
+                    let mut f = ok.clone();
+                    f[16] = 1;
+                    f
+                },
+                ElfError::NotExecutable(1),
+            ),
+            (
+                ok[..40].to_vec(),
+                ElfError::BadHeader("file is only 40 bytes".into()),
+            ),
+            (
+                ok[..100].to_vec(),
+                ElfError::BadProgramHeaders("table extends past the end of the file".into()),
+            ),
             (build(header::ET_EXEC, &[], &[]), ElfError::NoSegments),
-            (build(header::ET_DYN, &[text(0x200)], &[0; 0x200]), ElfError::NotExecutable(3)),
-            (build(header::ET_EXEC, &[text(0x200), (PT_LOAD, PF_R, 0, 0x400100, 0x10, 0x10)], &[0; 0x200]), ElfError::Overlap(0, 1)),
-            (build(header::ET_EXEC, &[(PT_LOAD, PF_R, 0, 0x1000, 0x10, 0x10)], &[0; 0x200]), ElfError::OutOfAddressSpace(0)),
-            (build(header::ET_EXEC, &[(PT_LOAD, PF_R, 0, 0x7fff_ffff_f000, 0x10, 0x2000)], &[0; 0x200]), ElfError::OutOfAddressSpace(0)),
+            (
+                build(header::ET_DYN, &[text(0x200)], &[0; 0x200]),
+                ElfError::NotExecutable(3),
+            ),
+            (
+                build(
+                    header::ET_EXEC,
+                    &[text(0x200), (PT_LOAD, PF_R, 0x100, 0x400100, 0x10, 0x10)],
+                    &[0; 0x200],
+                ),
+                ElfError::Overlap(0, 1),
+            ),
+            (
+                build(
+                    header::ET_EXEC,
+                    &[(PT_LOAD, PF_R, 0, 0x1000, 0x10, 0x10)],
+                    &[0; 0x200],
+                ),
+                ElfError::OutOfAddressSpace(0),
+            ),
+            (
+                build(
+                    header::ET_EXEC,
+                    &[(PT_LOAD, PF_R, 0, 0x7fff_ffff_f000, 0x10, 0x2000)],
+                    &[0; 0x200],
+                ),
+                ElfError::OutOfAddressSpace(0),
+            ),
         ];
         for (i, (bytes, want)) in cases.into_iter().enumerate() {
             assert_eq!(parse(&bytes).unwrap_err(), want, "case {i}");
         }
-        let f = build(header::ET_EXEC, &[(PT_LOAD, PF_R, 0, 0x400000, 0x10000, 0x10000)], &[]);
-        assert!(matches!(parse(&f), Err(ElfError::BadSegment { index: 0, .. })));
-        let f = build(header::ET_EXEC, &[(PT_INTERP, PF_R, 0x78, 0, 5, 5), text(0x200)], b"/ld\0\0");
+        let f = build(
+            header::ET_EXEC,
+            &[(PT_LOAD, PF_R, 0, 0x400000, 0x10000, 0x10000)],
+            &[],
+        );
+        assert!(matches!(
+            parse(&f),
+            Err(ElfError::BadSegment { index: 0, .. })
+        ));
+        let f = build(
+            header::ET_EXEC,
+            &[(PT_INTERP, PF_R, 0xb0, 0, 5, 5), text(0x200)],
+            b"/ld\0\0",
+        );
         assert_eq!(parse(&f).unwrap_err(), ElfError::Dynamic("/ld".into()));
     }
 
     #[test]
     fn static_pie_is_relocated() {
-        let f = build(header::ET_DYN, &[(PT_LOAD, PF_R | PF_X, 0, 0, 0x200, 0x200), (PT_DYNAMIC, PF_R, 0, 0x100, 0x10, 0x10)], &[0; 0x200]);
+        let f = build(
+            header::ET_DYN,
+            &[
+                (PT_LOAD, PF_R | PF_X, 0, 0, 0x200, 0x200),
+                (PT_DYNAMIC, PF_R, 0, 0x100, 0x10, 0x10),
+            ],
+            &[0; 0x200],
+        );
         let img = parse(&f).unwrap();
         assert_eq!(img.base, PIE_BASE);
         assert_eq!(img.segments[0].vaddr, PIE_BASE);

@@ -20,7 +20,11 @@ pub struct SyscallRequest {
 pub enum SyscallAction {
     /// Resume the guest with RAX = `value` (RCX and R11 as Linux leaves
     /// them), after setting the FS base if asked.
-    Return { value: u64, set_fs_base: Option<u64>, set_gs_base: Option<u64> },
+    Return {
+        value: u64,
+        set_fs_base: Option<u64>,
+        set_gs_base: Option<u64>,
+    },
     /// The process is gone: stop running.
     Stop,
 }
@@ -28,7 +32,11 @@ pub enum SyscallAction {
 impl SyscallAction {
     /// A plain return value.
     pub fn value(value: u64) -> Self {
-        SyscallAction::Return { value, set_fs_base: None, set_gs_base: None }
+        SyscallAction::Return {
+            value,
+            set_fs_base: None,
+            set_gs_base: None,
+        }
     }
 }
 

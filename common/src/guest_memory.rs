@@ -150,7 +150,10 @@ impl GuestMemory {
         self.check(gpa, buf.len() as u64)?;
         self.mem
             .read_slice(buf, GuestAddress(gpa))
-            .map_err(|_| MemoryError::OutOfRange { gpa, len: buf.len() as u64 })
+            .map_err(|_| MemoryError::OutOfRange {
+                gpa,
+                len: buf.len() as u64,
+            })
     }
 
     /// Copies `buf` into guest physical memory.
@@ -158,7 +161,10 @@ impl GuestMemory {
         self.check(gpa, buf.len() as u64)?;
         self.mem
             .write_slice(buf, GuestAddress(gpa))
-            .map_err(|_| MemoryError::OutOfRange { gpa, len: buf.len() as u64 })
+            .map_err(|_| MemoryError::OutOfRange {
+                gpa,
+                len: buf.len() as u64,
+            })
     }
 
     /// Returns a page-aligned range to the zero state and gives its host
@@ -217,7 +223,12 @@ impl FrameAllocator {
         if capacity > 0 {
             free.insert(0, capacity);
         }
-        FrameAllocator { free, capacity, allocated: 0, peak: 0 }
+        FrameAllocator {
+            free,
+            capacity,
+            allocated: 0,
+            peak: 0,
+        }
     }
 
     /// Bytes currently allocated.
@@ -257,7 +268,10 @@ impl FrameAllocator {
                 let (&start, &avail) = self.free.iter().next()?;
                 let take = avail.min(need);
                 self.take(start, take);
-                out.push(Extent { gpa: start, len: take });
+                out.push(Extent {
+                    gpa: start,
+                    len: take,
+                });
                 need -= take;
             }
         }
@@ -309,7 +323,11 @@ mod tests {
         let mut buf = [0u8; 5];
         mem.read(0x1000, &mut buf).unwrap();
         assert_eq!(&buf, b"hello");
-        mem.discard(Extent { gpa: 0x1000, len: 0x1000 }).unwrap();
+        mem.discard(Extent {
+            gpa: 0x1000,
+            len: 0x1000,
+        })
+        .unwrap();
         mem.read(0x1000, &mut buf).unwrap();
         assert_eq!(buf, [0; 5]);
         assert!(mem.read((4 << 20) - 2, &mut buf).is_err());
@@ -327,12 +345,24 @@ mod tests {
         let mut a = FrameAllocator::new(16 * PAGE_SIZE);
         let x = a.allocate(4 * PAGE_SIZE).unwrap();
         let y = a.allocate(4 * PAGE_SIZE).unwrap();
-        assert_eq!(x, vec![Extent { gpa: 0, len: 4 * PAGE_SIZE }]);
+        assert_eq!(
+            x,
+            vec![Extent {
+                gpa: 0,
+                len: 4 * PAGE_SIZE
+            }]
+        );
         assert_eq!(y[0].gpa, 4 * PAGE_SIZE);
         a.release(x[0]);
         // 4 free at 0, 8 free at 8: a 6-page request takes the second hole.
         let z = a.allocate(6 * PAGE_SIZE).unwrap();
-        assert_eq!(z, vec![Extent { gpa: 8 * PAGE_SIZE, len: 6 * PAGE_SIZE }]);
+        assert_eq!(
+            z,
+            vec![Extent {
+                gpa: 8 * PAGE_SIZE,
+                len: 6 * PAGE_SIZE
+            }]
+        );
         // Fragmented: 4 at 0 and 2 at 14 serve a 5-page request in pieces.
         let w = a.allocate(5 * PAGE_SIZE).unwrap();
         assert_eq!(w.len(), 2);

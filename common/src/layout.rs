@@ -34,7 +34,9 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 256 << 20;
 
 /// Rounds `value` up to a page boundary; `None` on overflow.
 pub fn page_align_up(value: u64) -> Option<u64> {
-    value.checked_add(PAGE_SIZE - 1).map(|v| v & !(PAGE_SIZE - 1))
+    value
+        .checked_add(PAGE_SIZE - 1)
+        .map(|v| v & !(PAGE_SIZE - 1))
 }
 
 /// Rounds `value` down to a page boundary.
@@ -57,6 +59,8 @@ mod tests {
         assert_eq!(page_align_up(1), Some(PAGE_SIZE));
         assert_eq!(page_align_up(u64::MAX), None);
         assert_eq!(page_align_down(PAGE_SIZE + 5), PAGE_SIZE);
-        assert!(is_page_aligned(STACK_TOP) && is_page_aligned(MMAP_TOP) && is_page_aligned(PIE_BASE));
+        assert!(
+            is_page_aligned(STACK_TOP) && is_page_aligned(MMAP_TOP) && is_page_aligned(PIE_BASE)
+        );
     }
 }

@@ -68,7 +68,11 @@ pub fn load(
 ) -> Result<Loaded, LoadError> {
     let needed = elf.memory_needed().saturating_add(STACK_SIZE);
     if needed > space.limit() {
-        return Err(LoadError::TooLarge { needed, stack: STACK_SIZE, limit: space.limit() });
+        return Err(LoadError::TooLarge {
+            needed,
+            stack: STACK_SIZE,
+            limit: space.limit(),
+        });
     }
     if argv.iter().chain(envp).any(|s| s.contains(&0)) {
         return Err(LoadError::NulInString);
@@ -93,15 +97,27 @@ pub fn load(
     }
     for s in &elf.segments {
         let start = s.file_offset as usize;
-        let data = file.get(start..start + s.file_size as usize).ok_or(MmError::Fault)?;
+        let data = file
+            .get(start..start + s.file_size as usize)
+            .ok_or(MmError::Fault)?;
         space.write_initial(s.vaddr, data)?;
     }
 
-    let stack_prot = if elf.exec_stack { Prot::RW.union(Prot::EXEC) } else { Prot::RW };
+    let stack_prot = if elf.exec_stack {
+        Prot::RW.union(Prot::EXEC)
+    } else {
+        Prot::RW
+    };
     space.map_fixed(STACK_TOP - STACK_SIZE, STACK_SIZE, stack_prot, true)?;
     let rsp = build_stack(space, elf, argv, envp, at_random)?;
     let brk_start = page_align_up(elf.image_end).ok_or(MmError::NoMemory)?;
-    Ok(Loaded { entry: EntryState { rip: elf.entry, rsp }, brk_start })
+    Ok(Loaded {
+        entry: EntryState {
+            rip: elf.entry,
+            rsp,
+        },
+        brk_start,
+    })
 }
 
 /// Writes strings from the top of the stack down, then the pointer block
@@ -199,10 +215,14 @@ mod tests {
     fn image() -> (Vec<u8>, ElfImage) {
         use goblin::elf::program_header::{PF_R, PF_W, PF_X, PT_LOAD};
         let mut body = vec![0u8; 0x200];
-        body[0x100..0x104].copy_from_slice(b"DATA");
+        // Headers take 64 + 2 * 56 bytes, so file offset 0x100 is body[0x50].
+        body[0x50..0x54].copy_from_slice(b"DATA");
         let f = elf::tests::build(
             goblin::elf::header::ET_EXEC,
-            &[(PT_LOAD, PF_R | PF_X, 0, 0x400000, 0x200, 0x200), (PT_LOAD, PF_R | PF_W, 0x100, 0x401100, 0x10, 0x3000)],
+            &[
+                (PT_LOAD, PF_R | PF_X, 0, 0x400000, 0x200, 0x200),
+                (PT_LOAD, PF_R | PF_W, 0x100, 0x401100, 0x10, 0x3000),
+            ],
             &body,
         );
         let img = elf::parse(&f).unwrap();
@@ -220,7 +240,7 @@ mod tests {
         assert_eq!(l.entry.rsp % 16, 0);
         assert_eq!(l.brk_start, 0x405000);
         // File bytes copied, bss zeroed, text read-only.
-        let data_at = 0x401100 - 0x100 + 0x100; // vaddr of file offset 0x100
+        let data_at = 0x401100; // vaddr of file offset 0x100
         assert_eq!(space.read_vec(data_at, 4).unwrap(), b"DATA");
         assert_eq!(space.read_vec(0x401110, 16).unwrap(), vec![0; 16]);
         assert_eq!(space.prot_at(0x400000), Some(Prot::READ.union(Prot::EXEC)));
@@ -252,10 +272,19 @@ mod tests {
     fn refuses_images_over_the_limit_and_huge_args() {
         let (f, img) = image();
         let mut space = AddressSpace::new(Arc::new(GuestMemory::new(1 << 20).unwrap()));
-        assert!(matches!(load(&mut space, &img, &f, &[], &[], [0; 16]), Err(LoadError::TooLarge { .. })));
+        assert!(matches!(
+            load(&mut space, &img, &f, &[], &[], [0; 16]),
+            Err(LoadError::TooLarge { .. })
+        ));
         let mut space = AddressSpace::new(Arc::new(GuestMemory::new(16 << 20).unwrap()));
         let big = vec![vec![b'x'; 1 << 20]; 3];
-        assert!(matches!(load(&mut space, &img, &f, &big, &[], [0; 16]), Err(LoadError::ArgsTooLarge(..))));
-        assert!(matches!(load(&mut space, &img, &f, &[b"a\0b".to_vec()], &[], [0; 16]), Err(LoadError::NulInString)));
+        assert!(matches!(
+            load(&mut space, &img, &f, &big, &[], [0; 16]),
+            Err(LoadError::ArgsTooLarge(..))
+        ));
+        assert!(matches!(
+            load(&mut space, &img, &f, &[b"a\0b".to_vec()], &[], [0; 16]),
+            Err(LoadError::NulInString)
+        ));
     }
 }

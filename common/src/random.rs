@@ -47,7 +47,9 @@ impl Entropy {
         h.update(call_id);
         let key: [u8; 32] = h.finalize().into();
         let nonce = [0u8; 12];
-        Entropy { cipher: ChaCha20::new(&key.into(), &nonce.into()) }
+        Entropy {
+            cipher: ChaCha20::new(&key.into(), &nonce.into()),
+        }
     }
 
     /// Fills `buf` with the next bytes of the stream.
@@ -74,6 +76,9 @@ mod tests {
         c.fill(&mut z);
         assert_eq!(x, y, "consumption in pieces equals one read");
         assert_ne!(x, z);
-        assert_ne!(call_id(b"prog", &[b"ab".to_vec()]), call_id(b"prog", &[b"a".to_vec(), b"b".to_vec()]));
+        assert_ne!(
+            call_id(b"prog", &[b"ab".to_vec()]),
+            call_id(b"prog", &[b"a".to_vec(), b"b".to_vec()])
+        );
     }
 }

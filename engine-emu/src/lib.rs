@@ -1,1 +1,412 @@
+//! qvm's software CPU: unicorn-engine, x86-64 only.
+//!
+//! The engine only executes instructions. Everything Linux-shaped comes
+//! from `qvm-common`: the syscall hook hands the registers to the
+//! [`Supervisor`] and writes back RAX, RCX and R11 as Linux's `sysret`
+//! leaves them (unicorn's hook sets neither RCX nor R11); CPUID answers
+//! from the shared CPU profile; RDTSC/RDTSCP return the kernel's virtual
+//! clock. The CPU model is Nehalem-class, which makes RDRAND/RDSEED raise
+//! #UD (QEMU checks the model's features when translating), and unicorn has
+//! no AVX at all. There is no per-instruction or per-block hook.
 
+use std::ffi::{c_int, c_void};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use qvm_common::address_space::MemoryChange;
+use qvm_common::cpu_profile;
+use qvm_common::engine::{
+    Access, Engine, EngineError, EntryState, Exit, Fault, Supervisor, SyscallAction,
+    SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
+};
+use qvm_common::guest_memory::GuestMemory;
+use unicorn_engine::{
+    uc_engine, uc_error, uc_hook, uc_hook_add, uc_reg_read, uc_reg_write, Arch, HookType, MemType,
+    Mode, Prot, RegisterX86, Unicorn, X86CpuModel, X86Insn,
+};
+
+const NAME: &str = "emu";
+const CR4_OSFXSR: u64 = 1 << 9;
+const CR4_OSXMMEXCPT: u64 = 1 << 10;
+
+/// State the hooks share with [`EmuEngine::run`]. Boxed so its address is
+/// stable: raw C hooks receive it as user data.
+#[derive(Default)]
+struct HookState {
+    /// The kernel, set only while `run` executes guest code.
+    supervisor: Option<NonNull<dyn Supervisor>>,
+    fault: Option<Fault>,
+    stopped: bool,
+    error: Option<String>,
+}
+
+type Uc<'a> = Unicorn<'a, *mut HookState>;
+
+/// The unicorn-backed engine.
+pub struct EmuEngine {
+    // Field order matters: `uc` (and its hooks) must drop before `state`
+    // and the memory they point into.
+    uc: Uc<'static>,
+    state: Box<HookState>,
+    memory: Arc<GuestMemory>,
+}
+
+fn backend_error(what: impl std::fmt::Display) -> EngineError {
+    EngineError::Backend {
+        backend: NAME,
+        what: what.to_string(),
+    }
+}
+
+/// Runs `f` with the supervisor of a running engine.
+///
+/// # Safety
+/// `state` must be the engine's live `HookState`; the supervisor pointer
+/// in it is valid while `run` is on the stack, which is the only time
+/// unicorn calls hooks.
+unsafe fn with_supervisor<R>(
+    state: *mut HookState,
+    f: impl FnOnce(&mut dyn Supervisor) -> R,
+) -> Option<R> {
+    // SAFETY: per the function contract.
+    let state = unsafe { &mut *state };
+    let mut sup = state.supervisor?;
+    // SAFETY: set from a `&mut dyn Supervisor` that outlives the emulation.
+    Some(f(unsafe { sup.as_mut() }))
+}
+
+fn apply_changes(
+    uc: &mut Uc<'_>,
+    memory: &GuestMemory,
+    changes: &[MemoryChange],
+) -> Result<(), uc_error> {
+    for change in changes {
+        match *change {
+            MemoryChange::Map {
+                start,
+                len,
+                prot,
+                gpa,
+            } => {
+                let end = gpa.checked_add(len).ok_or(uc_error::ARG)?;
+                if end > memory.size() {
+                    return Err(uc_error::ARG);
+                }
+                // SAFETY: [gpa, gpa+len) lies inside the arena (checked
+                // above), which the engine keeps alive through its Arc for
+                // as long as unicorn exists.
+                unsafe {
+                    let host = memory.host_base().add(gpa as usize).cast::<c_void>();
+                    uc.mem_map_ptr(start, len, Prot(prot.bits()), host)?;
+                }
+            }
+            MemoryChange::Unmap { start, len } => uc.mem_unmap(start, len)?,
+        }
+    }
+    Ok(())
+}
+
+fn read(uc: &Uc<'_>, reg: RegisterX86) -> u64 {
+    uc.reg_read(reg).unwrap_or(0)
+}
+
+fn on_syscall(uc: &mut Uc<'_>, memory: &GuestMemory) {
+    let state = *uc.get_data();
+    let request = SyscallRequest {
+        nr: read(uc, RegisterX86::RAX),
+        args: [
+            read(uc, RegisterX86::RDI),
+            read(uc, RegisterX86::RSI),
+            read(uc, RegisterX86::RDX),
+            read(uc, RegisterX86::R10),
+            read(uc, RegisterX86::R8),
+            read(uc, RegisterX86::R9),
+        ],
+    };
+    // SAFETY: hooks only run inside `run`, with `state` live.
+    let handled =
+        unsafe { with_supervisor(state, |s| (s.syscall(request), s.take_memory_changes())) };
+    // SAFETY: as above; no other reference to the state is live here.
+    let st = unsafe { &mut *state };
+    let Some((action, changes)) = handled else {
+        st.error = Some("syscall hook ran without a supervisor".into());
+        let _ = uc.emu_stop();
+        return;
+    };
+    if let Err(e) = apply_changes(uc, memory, &changes) {
+        st.error = Some(format!("cannot apply memory change: {e:?}"));
+        let _ = uc.emu_stop();
+        return;
+    }
+    match action {
+        SyscallAction::Return {
+            value,
+            set_fs_base,
+            set_gs_base,
+        } => {
+            // The hook runs before unicorn advances RIP past the 2-byte
+            // `syscall`; Linux leaves RCX = next RIP and R11 = RFLAGS.
+            let rip = read(uc, RegisterX86::RIP);
+            let rflags = read(uc, RegisterX86::RFLAGS);
+            let mut ok = uc.reg_write(RegisterX86::RAX, value).is_ok();
+            ok &= uc.reg_write(RegisterX86::RCX, rip.wrapping_add(2)).is_ok();
+            ok &= uc.reg_write(RegisterX86::R11, rflags).is_ok();
+            if let Some(fs) = set_fs_base {
+                ok &= uc.reg_write(RegisterX86::FS_BASE, fs).is_ok();
+            }
+            if let Some(gs) = set_gs_base {
+                ok &= uc.reg_write(RegisterX86::GS_BASE, gs).is_ok();
+            }
+            if !ok {
+                st.error = Some("cannot write syscall result registers".into());
+                let _ = uc.emu_stop();
+            }
+        }
+        SyscallAction::Stop => {
+            st.stopped = true;
+            let _ = uc.emu_stop();
+        }
+    }
+}
+
+fn on_memory_fault(uc: &mut Uc<'_>, kind: MemType, addr: u64) -> bool {
+    let access = match kind {
+        MemType::WRITE_UNMAPPED | MemType::WRITE_PROT | MemType::WRITE => Access::Write,
+        MemType::FETCH_UNMAPPED | MemType::FETCH_PROT | MemType::FETCH => Access::Execute,
+        _ => Access::Read,
+    };
+    let state = *uc.get_data();
+    // SAFETY: hooks only run inside `run`, with `state` live.
+    unsafe { (*state).fault = Some(Fault::Memory { addr, access }) };
+    false
+}
+
+fn on_interrupt(uc: &mut Uc<'_>, intno: u32) {
+    let rip = read(uc, RegisterX86::RIP);
+    let fault = match intno {
+        0 => Fault::DivideError { rip },
+        1 | 3 => Fault::Breakpoint { rip },
+        6 => Fault::InvalidOpcode { rip },
+        16 | 19 => Fault::FloatingPoint { rip },
+        17 => Fault::Alignment { rip },
+        // #GP, #SS, #NP, `int N` from user mode, INTO/BOUND: all SIGSEGV.
+        _ => Fault::GeneralProtection { rip },
+    };
+    let state = *uc.get_data();
+    // SAFETY: hooks only run inside `run`, with `state` live.
+    unsafe { (*state).fault = Some(fault) };
+    let _ = uc.emu_stop();
+}
+
+/// CPUID: answer from the shared profile and skip unicorn's own model.
+unsafe extern "C" fn on_cpuid(uc: *mut uc_engine, _user: *mut c_void) -> c_int {
+    let mut eax = 0u64;
+    let mut ecx = 0u64;
+    // SAFETY: `uc` is the live engine calling this hook; the pointers are
+    // to locals of the right size.
+    unsafe {
+        let _ = uc_reg_read(uc, RegisterX86::RAX as c_int, (&raw mut eax).cast());
+        let _ = uc_reg_read(uc, RegisterX86::RCX as c_int, (&raw mut ecx).cast());
+    }
+    let r = cpu_profile::cpuid(eax as u32, ecx as u32);
+    for (reg, v) in [
+        (RegisterX86::RAX, r.eax),
+        (RegisterX86::RBX, r.ebx),
+        (RegisterX86::RCX, r.ecx),
+        (RegisterX86::RDX, r.edx),
+    ] {
+        let v = u64::from(v);
+        // SAFETY: as above.
+        unsafe {
+            let _ = uc_reg_write(uc, reg as c_int, (&raw const v).cast());
+        }
+    }
+    1
+}
+
+fn write_tsc(uc: *mut uc_engine, user: *mut c_void, with_aux: bool) -> c_int {
+    // SAFETY: `user` is the engine's boxed HookState (see `install_raw_hooks`).
+    let tsc = unsafe { with_supervisor(user.cast(), |s| s.rdtsc()) }.unwrap_or(0);
+    let lo = tsc & 0xffff_ffff;
+    let hi = tsc >> 32;
+    let aux = 0u64; // TSC_AUX: CPU 0
+                    // SAFETY: `uc` is the live engine calling this hook.
+    unsafe {
+        let _ = uc_reg_write(uc, RegisterX86::RAX as c_int, (&raw const lo).cast());
+        let _ = uc_reg_write(uc, RegisterX86::RDX as c_int, (&raw const hi).cast());
+        if with_aux {
+            let _ = uc_reg_write(uc, RegisterX86::RCX as c_int, (&raw const aux).cast());
+        }
+    }
+    1
+}
+
+unsafe extern "C" fn on_rdtsc(uc: *mut uc_engine, user: *mut c_void) -> c_int {
+    write_tsc(uc, user, false)
+}
+
+unsafe extern "C" fn on_rdtscp(uc: *mut uc_engine, user: *mut c_void) -> c_int {
+    write_tsc(uc, user, true)
+}
+
+type InsnHook = unsafe extern "C" fn(*mut uc_engine, *mut c_void) -> c_int;
+
+/// Hooks whose callbacks must return "skip the instruction", which the
+/// safe binding does not offer: installed through the C API.
+fn install_raw_hooks(uc: &mut Uc<'_>, state: *mut HookState) -> Result<(), uc_error> {
+    let hooks: [(X86Insn, InsnHook); 3] = [
+        (X86Insn::CPUID, on_cpuid),
+        (X86Insn::RDTSC, on_rdtsc),
+        (X86Insn::RDTSCP, on_rdtscp),
+    ];
+    for (insn, callback) in hooks {
+        let mut handle: uc_hook = 0;
+        // SAFETY: the callback has the signature unicorn expects for these
+        // instruction hooks (uc_cb_insn_cpuid_t); `state` outlives `uc`
+        // (field order in EmuEngine); begin > end means all addresses.
+        let err = unsafe {
+            uc_hook_add(
+                uc.get_handle(),
+                &mut handle,
+                HookType::INSN.0 as c_int,
+                callback as *mut c_void,
+                state.cast(),
+                1,
+                0,
+                insn as c_int,
+            )
+        };
+        Result::<(), uc_error>::from(err)?;
+    }
+    Ok(())
+}
+
+impl EmuEngine {
+    /// A new x86-64 CPU over `memory`, with nothing mapped yet.
+    pub fn new(memory: Arc<GuestMemory>) -> Result<Self, EngineError> {
+        let mut state = Box::<HookState>::default();
+        let state_ptr: *mut HookState = &mut *state;
+        let mut uc =
+            Unicorn::new_with_data(Arch::X86, Mode::MODE_64, state_ptr).map_err(backend_error)?;
+        uc.ctl_set_cpu_model(X86CpuModel::NEHALEM as i32)
+            .map_err(backend_error)?;
+        let mem = memory.clone();
+        uc.add_insn_sys_hook(X86Insn::SYSCALL, 1, 0, move |uc| on_syscall(uc, &mem))
+            .map_err(backend_error)?;
+        uc.add_mem_hook(
+            HookType::MEM_INVALID,
+            1,
+            0,
+            |uc, kind, addr, _size, _value| on_memory_fault(uc, kind, addr),
+        )
+        .map_err(backend_error)?;
+        uc.add_intr_hook(on_interrupt).map_err(backend_error)?;
+        uc.add_insn_invalid_hook(|uc| {
+            let rip = read(uc, RegisterX86::RIP);
+            let state = *uc.get_data();
+            // SAFETY: hooks only run inside `run`, with `state` live.
+            unsafe { (*state).fault = Some(Fault::InvalidOpcode { rip }) };
+            false
+        })
+        .map_err(backend_error)?;
+        install_raw_hooks(&mut uc, state_ptr).map_err(backend_error)?;
+        Ok(EmuEngine { uc, state, memory })
+    }
+}
+
+impl Engine for EmuEngine {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn apply(&mut self, changes: &[MemoryChange]) -> Result<(), EngineError> {
+        apply_changes(&mut self.uc, &self.memory, changes)
+            .map_err(|e| backend_error(format!("memory change: {e:?}")))
+    }
+
+    fn reset(&mut self, entry: EntryState) -> Result<(), EngineError> {
+        use RegisterX86::*;
+        let zero = [
+            RAX, RBX, RCX, RDX, RSI, RDI, RBP, R8, R9, R10, R11, R12, R13, R14, R15, FS_BASE,
+            GS_BASE,
+        ];
+        for reg in zero {
+            self.uc.reg_write(reg, 0).map_err(backend_error)?;
+        }
+        self.uc.reg_write(RIP, entry.rip).map_err(backend_error)?;
+        self.uc.reg_write(RSP, entry.rsp).map_err(backend_error)?;
+        self.uc
+            .reg_write(RFLAGS, INITIAL_RFLAGS)
+            .map_err(backend_error)?;
+        self.uc
+            .reg_write(FPCW, u64::from(INITIAL_FCW))
+            .map_err(backend_error)?;
+        self.uc
+            .reg_write(MXCSR, u64::from(INITIAL_MXCSR))
+            .map_err(backend_error)?;
+        // Unicorn enables SSE (CR4.OSFXSR) only for CPU models with XSAVE,
+        // which this one lacks; Linux always enables it.
+        let cr4 = read(&self.uc, CR4) | CR4_OSFXSR | CR4_OSXMMEXCPT;
+        self.uc.reg_write(CR4, cr4).map_err(backend_error)?;
+        Ok(())
+    }
+
+    fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
+        let raw: *mut (dyn Supervisor + '_) = supervisor;
+        // SAFETY: only the lifetime is erased; the pointer is cleared below
+        // before `supervisor`'s borrow ends, and hooks run only inside
+        // emu_start.
+        let raw: *mut (dyn Supervisor + 'static) = unsafe { std::mem::transmute(raw) };
+        *self.state = HookState {
+            supervisor: NonNull::new(raw),
+            ..HookState::default()
+        };
+        let rip = read(&self.uc, RegisterX86::RIP);
+        // until = 0: never next to hot code, so no translated block is
+        // invalidated when emulation stops.
+        let result = self.uc.emu_start(rip, 0, 0, 0);
+        self.state.supervisor = None;
+        if let Some(e) = self.state.error.take() {
+            return Err(backend_error(e));
+        }
+        if let Some(f) = self.state.fault.take() {
+            return Ok(Exit::Fault(f));
+        }
+        if self.state.stopped {
+            return Ok(Exit::Stopped);
+        }
+        let rip = read(&self.uc, RegisterX86::RIP);
+        match result {
+            // Reaching `until` (address 0) means the guest jumped to 0,
+            // which is never mapped.
+            Ok(()) => Ok(Exit::Fault(Fault::Memory {
+                addr: rip,
+                access: Access::Execute,
+            })),
+            Err(uc_error::INSN_INVALID) => Ok(Exit::Fault(Fault::InvalidOpcode { rip })),
+            Err(uc_error::EXCEPTION) => Ok(Exit::Fault(Fault::GeneralProtection { rip })),
+            Err(e @ (uc_error::READ_UNMAPPED | uc_error::READ_PROT)) => {
+                let _ = e;
+                Ok(Exit::Fault(Fault::Memory {
+                    addr: rip,
+                    access: Access::Read,
+                }))
+            }
+            Err(uc_error::WRITE_UNMAPPED | uc_error::WRITE_PROT) => {
+                Ok(Exit::Fault(Fault::Memory {
+                    addr: rip,
+                    access: Access::Write,
+                }))
+            }
+            Err(uc_error::FETCH_UNMAPPED | uc_error::FETCH_PROT) => {
+                Ok(Exit::Fault(Fault::Memory {
+                    addr: rip,
+                    access: Access::Execute,
+                }))
+            }
+            Err(e) => Err(backend_error(format!(
+                "emulation stopped: {e:?} at {rip:#x}"
+            ))),
+        }
+    }
+}

@@ -87,10 +87,38 @@ pub struct Files {
 impl Files {
     pub fn new(stdin: Vec<u8>) -> Self {
         let mut fds = BTreeMap::new();
-        fds.insert(0, OpenFile { kind: FileKind::Stdin, status: 0, cloexec: false });
-        fds.insert(1, OpenFile { kind: FileKind::Stdout, status: 1, cloexec: false });
-        fds.insert(2, OpenFile { kind: FileKind::Stderr, status: 1, cloexec: false });
-        Files { fds, stdin, stdin_pos: 0, stdout: Vec::new(), stderr: Vec::new(), umask: 0o022 }
+        fds.insert(
+            0,
+            OpenFile {
+                kind: FileKind::Stdin,
+                status: 0,
+                cloexec: false,
+            },
+        );
+        fds.insert(
+            1,
+            OpenFile {
+                kind: FileKind::Stdout,
+                status: 1,
+                cloexec: false,
+            },
+        );
+        fds.insert(
+            2,
+            OpenFile {
+                kind: FileKind::Stderr,
+                status: 1,
+                cloexec: false,
+            },
+        );
+        Files {
+            fds,
+            stdin,
+            stdin_pos: 0,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            umask: 0o022,
+        }
     }
 
     fn get(&self, fd: u64) -> Result<OpenFile, Errno> {
@@ -120,7 +148,10 @@ fn stat_bytes(kind: FileKind, time: u64) -> [u8; 144] {
             dst.copy_from_slice(bytes);
         }
     };
-    put(0, &(if kind.is_pipe() { 0x0c } else { 0x05 } as u64).to_le_bytes()); // st_dev
+    put(
+        0,
+        &(if kind.is_pipe() { 0x0c } else { 0x05 } as u64).to_le_bytes(),
+    ); // st_dev
     put(8, &(kind as u64 + 1).to_le_bytes()); // st_ino
     put(16, &1u64.to_le_bytes()); // st_nlink
     put(24, &mode.to_le_bytes());
@@ -193,7 +224,9 @@ impl Kernel {
         if f.status & O_ACCMODE == 0 {
             return Err(Errno::EBADF);
         }
-        let len = usize::try_from(a[2]).map_err(|_| Errno::EINVAL)?.min(MAX_OUTPUT + 1);
+        let len = usize::try_from(a[2])
+            .map_err(|_| Errno::EINVAL)?
+            .min(MAX_OUTPUT + 1);
         let data = self.space.read_vec(a[1], len)?;
         self.write_to(f.kind, &data)
     }
@@ -208,7 +241,10 @@ impl Kernel {
         for chunk in raw.chunks_exact(16) {
             let base = u64::from_le_bytes(chunk[..8].try_into().map_err(|_| Errno::EFAULT)?);
             let len = u64::from_le_bytes(chunk[8..].try_into().map_err(|_| Errno::EFAULT)?);
-            total = total.checked_add(len).filter(|&t| t <= i64::MAX as u64).ok_or(Errno::EINVAL)?;
+            total = total
+                .checked_add(len)
+                .filter(|&t| t <= i64::MAX as u64)
+                .ok_or(Errno::EINVAL)?;
             out.push((base, len));
         }
         Ok(out)
@@ -221,7 +257,9 @@ impl Kernel {
         }
         let mut data = Vec::new();
         for (base, len) in self.iovecs(a[1], a[2])? {
-            let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?.min(MAX_OUTPUT + 1);
+            let len = usize::try_from(len)
+                .map_err(|_| Errno::EINVAL)?
+                .min(MAX_OUTPUT + 1);
             data.extend_from_slice(&self.space.read_vec(base, len)?);
             if data.len() > MAX_OUTPUT {
                 break;
@@ -248,7 +286,13 @@ impl Kernel {
     /// pread/pwrite family: the standard streams are pipes (ESPIPE);
     /// devices ignore the offset. pwritev2/preadv2 with offset -1 act on
     /// the current position, as plain readv/writev.
-    pub(super) fn sys_positional(&mut self, a: &[u64; 6], write: bool, vectored: bool, offset: i64) -> SysResult {
+    pub(super) fn sys_positional(
+        &mut self,
+        a: &[u64; 6],
+        write: bool,
+        vectored: bool,
+        offset: i64,
+    ) -> SysResult {
         let f = self.files.get(a[0])?;
         if offset != -1 {
             if f.kind.is_pipe() {
@@ -282,7 +326,14 @@ impl Kernel {
         }
         let _ = flags & O_TRUNC; // truncating a device is a no-op
         let fd = self.files.lowest_free(0)?;
-        self.files.fds.insert(fd, OpenFile { kind, status: flags & !O_CLOEXEC, cloexec: flags & O_CLOEXEC != 0 });
+        self.files.fds.insert(
+            fd,
+            OpenFile {
+                kind,
+                status: flags & !O_CLOEXEC,
+                cloexec: flags & O_CLOEXEC != 0,
+            },
+        );
         Ok(fd as u64)
     }
 
@@ -323,10 +374,20 @@ impl Kernel {
     }
 
     /// stat/lstat (path in a[0]) and newfstatat (dirfd, path, buf, flags).
-    pub(super) fn sys_stat_path(&mut self, dirfd: Option<u64>, path: u64, buf: u64, flags: u64) -> SysResult {
+    pub(super) fn sys_stat_path(
+        &mut self,
+        dirfd: Option<u64>,
+        path: u64,
+        buf: u64,
+        flags: u64,
+    ) -> SysResult {
         if let Some(dirfd) = dirfd {
             if flags & AT_EMPTY_PATH != 0 {
-                let empty = self.space.read_cstr(path, 1).map(|p| p.is_empty()).unwrap_or(false);
+                let empty = self
+                    .space
+                    .read_cstr(path, 1)
+                    .map(|p| p.is_empty())
+                    .unwrap_or(false);
                 if empty {
                     let f = self.files.get(dirfd)?;
                     return self.write_stat(f.kind, buf);
@@ -379,7 +440,13 @@ impl Kernel {
                     return Err(Errno::EINVAL);
                 }
                 let new = self.files.lowest_free(from)?;
-                self.files.fds.insert(new, OpenFile { cloexec: a[1] == F_DUPFD_CLOEXEC, ..f });
+                self.files.fds.insert(
+                    new,
+                    OpenFile {
+                        cloexec: a[1] == F_DUPFD_CLOEXEC,
+                        ..f
+                    },
+                );
                 Ok(new as u64)
             }
             F_GETFD => Ok(if f.cloexec { FD_CLOEXEC } else { 0 }),
@@ -394,7 +461,8 @@ impl Kernel {
                 // Only O_APPEND, O_NONBLOCK and friends change; access mode
                 // stays.
                 if let Some(e) = self.files.fds.get_mut(&fd) {
-                    e.status = (e.status & O_ACCMODE) | (a[2] & 0o2000 | a[2] & 0o4000 | a[2] & 0o40000);
+                    e.status =
+                        (e.status & O_ACCMODE) | (a[2] & 0o2000 | a[2] & 0o4000 | a[2] & 0o40000);
                 }
                 Ok(0)
             }
@@ -405,16 +473,29 @@ impl Kernel {
     pub(super) fn sys_dup(&mut self, a: &[u64; 6]) -> SysResult {
         let f = self.files.get(a[0])?;
         let new = self.files.lowest_free(0)?;
-        self.files.fds.insert(new, OpenFile { cloexec: false, ..f });
+        self.files.fds.insert(
+            new,
+            OpenFile {
+                cloexec: false,
+                ..f
+            },
+        );
         Ok(new as u64)
     }
 
     /// dup2 (flags None) and dup3.
     pub(super) fn sys_dup2(&mut self, a: &[u64; 6], flags: Option<u64>) -> SysResult {
         let f = self.files.get(a[0])?;
-        let new = i32::try_from(a[1] as i64).ok().filter(|&n| (0..MAX_FDS).contains(&n)).ok_or(Errno::EBADF)?;
+        let new = i32::try_from(a[1] as i64)
+            .ok()
+            .filter(|&n| (0..MAX_FDS).contains(&n))
+            .ok_or(Errno::EBADF)?;
         if a[0] == a[1] {
-            return if flags.is_some() { Err(Errno::EINVAL) } else { Ok(a[1]) };
+            return if flags.is_some() {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(a[1])
+            };
         }
         let cloexec = match flags {
             Some(fl) if fl & !O_CLOEXEC != 0 => return Err(Errno::EINVAL),

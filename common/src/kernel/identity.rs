@@ -11,7 +11,14 @@ pub const PPID: u64 = 1;
 pub const UID: u64 = 1000;
 pub const GID: u64 = 1000;
 
-const UNAME: [&[u8]; 6] = [b"Linux", b"qvm", b"6.1.0-qvm", b"#1 SMP qvm", b"x86_64", b"(none)"];
+const UNAME: [&[u8]; 6] = [
+    b"Linux",
+    b"qvm",
+    b"6.1.0-qvm",
+    b"#1 SMP qvm",
+    b"x86_64",
+    b"(none)",
+];
 const RLIM_INFINITY: u64 = u64::MAX;
 const RLIMIT_NLIMITS: usize = 16;
 const RLIMIT_STACK: usize = 3;
@@ -85,7 +92,10 @@ impl Kernel {
         if pid != 0 && pid != PID {
             return Err(Errno::ESRCH);
         }
-        let r = usize::try_from(resource).ok().filter(|&r| r < RLIMIT_NLIMITS).ok_or(Errno::EINVAL)?;
+        let r = usize::try_from(resource)
+            .ok()
+            .filter(|&r| r < RLIMIT_NLIMITS)
+            .ok_or(Errno::EINVAL)?;
         let current = self.limits.limits[r];
         let wanted = if new != 0 {
             let raw = self.space.read_vec(new, 16)?;
@@ -118,9 +128,16 @@ impl Kernel {
         const PR_GET_NAME: u64 = 16;
         match a[0] {
             PR_SET_NAME => {
-                let name = self.space.read_vec(a[1], 16).or_else(|_| self.space.read_cstr(a[1], 16))?;
+                let name = self
+                    .space
+                    .read_vec(a[1], 16)
+                    .or_else(|_| self.space.read_cstr(a[1], 16))?;
                 let mut n = [0u8; 16];
-                let len = name.iter().position(|&b| b == 0).unwrap_or(name.len()).min(15);
+                let len = name
+                    .iter()
+                    .position(|&b| b == 0)
+                    .unwrap_or(name.len())
+                    .min(15);
                 n[..len].copy_from_slice(&name[..len]);
                 self.thread_name = n;
                 Ok(0)

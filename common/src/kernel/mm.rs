@@ -43,7 +43,12 @@ impl Kernel {
             return Ok(current);
         }
         if new_end > old_end {
-            if !self.space.is_free(old_end, new_end) || self.space.map_fixed(old_end, new_end - old_end, Prot::RW, true).is_err() {
+            if !self.space.is_free(old_end, new_end)
+                || self
+                    .space
+                    .map_fixed(old_end, new_end - old_end, Prot::RW, true)
+                    .is_err()
+            {
                 return Ok(current);
             }
         } else if new_end < old_end && self.space.unmap(new_end, old_end - new_end).is_err() {
@@ -55,7 +60,8 @@ impl Kernel {
 
     pub(super) fn sys_mmap(&mut self, a: &[u64; 6]) -> SysResult {
         let (addr, len, prot, flags, fd, offset) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
-        let prot = Prot::from_linux(prot & !(PROT_GROWSDOWN | PROT_GROWSUP)).ok_or(Errno::EINVAL)?;
+        let prot =
+            Prot::from_linux(prot & !(PROT_GROWSDOWN | PROT_GROWSUP)).ok_or(Errno::EINVAL)?;
         if len == 0 || offset % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
@@ -85,19 +91,27 @@ impl Kernel {
         } else {
             let hint = addr & !(PAGE_SIZE - 1);
             let hint_ok = hint >= USER_MIN
-                && hint.checked_add(len).is_some_and(|end| end <= USER_END && self.space.is_free(hint, end));
+                && hint
+                    .checked_add(len)
+                    .is_some_and(|end| end <= USER_END && self.space.is_free(hint, end));
             if flags & MAP_FIXED_NOREPLACE != 0 {
                 if addr % PAGE_SIZE != 0 {
                     return Err(Errno::EINVAL);
                 }
                 if !hint_ok {
-                    return Err(if hint < USER_MIN { Errno::EPERM } else { Errno::EEXIST });
+                    return Err(if hint < USER_MIN {
+                        Errno::EPERM
+                    } else {
+                        Errno::EEXIST
+                    });
                 }
                 hint
             } else if hint_ok {
                 hint
             } else {
-                self.space.find_free_top_down(len, self.brk_floor(), MMAP_TOP).ok_or(Errno::ENOMEM)?
+                self.space
+                    .find_free_top_down(len, self.brk_floor(), MMAP_TOP)
+                    .ok_or(Errno::ENOMEM)?
             }
         };
         self.space.map_fixed(start, len, prot, backed)?;
@@ -107,11 +121,14 @@ impl Kernel {
     /// Lowest address the mmap search may use: above the heap, leaving it
     /// room to grow.
     fn brk_floor(&self) -> u64 {
-        page_align_up(self.brk.current).unwrap_or(USER_MIN).max(USER_MIN)
+        page_align_up(self.brk.current)
+            .unwrap_or(USER_MIN)
+            .max(USER_MIN)
     }
 
     fn fd_is_zero(&self, fd: i32) -> Result<bool, Errno> {
-        self.files_kind(fd).map(|k| k == super::files::FileKind::Zero)
+        self.files_kind(fd)
+            .map(|k| k == super::files::FileKind::Zero)
     }
 
     pub(super) fn sys_munmap(&mut self, a: &[u64; 6]) -> SysResult {
@@ -130,7 +147,8 @@ impl Kernel {
         if a[0] % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
-        let prot = Prot::from_linux(a[2] & !(PROT_GROWSDOWN | PROT_GROWSUP)).ok_or(Errno::EINVAL)?;
+        let prot =
+            Prot::from_linux(a[2] & !(PROT_GROWSDOWN | PROT_GROWSUP)).ok_or(Errno::EINVAL)?;
         if a[1] == 0 {
             return Ok(0);
         }
@@ -141,7 +159,8 @@ impl Kernel {
 
     pub(super) fn sys_mremap(&mut self, a: &[u64; 6]) -> SysResult {
         let (old, old_len, new_len, flags, new_addr) = (a[0], a[1], a[2], a[3], a[4]);
-        if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || old % PAGE_SIZE != 0 {
+        if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || old % PAGE_SIZE != 0
+        {
             return Err(Errno::EINVAL);
         }
         if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
@@ -164,7 +183,9 @@ impl Kernel {
             return Ok(self.space.remap(old, old_len, new_len, Some(new_addr))?);
         }
         match self.space.remap(old, old_len, new_len, None) {
-            Err(crate::address_space::MmError::NoMemory) if flags & MREMAP_MAYMOVE != 0 && new_len > old_len => {
+            Err(crate::address_space::MmError::NoMemory)
+                if flags & MREMAP_MAYMOVE != 0 && new_len > old_len =>
+            {
                 let dest = self
                     .space
                     .find_free_top_down(new_len, self.brk_floor(), MMAP_TOP)

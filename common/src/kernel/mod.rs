@@ -16,13 +16,13 @@ use serde::Serialize;
 
 use crate::address_space::{AddressSpace, MemoryChange, MmError};
 use crate::contract::BlockContext;
-use crate::engine::{Fault, SyscallAction, SyscallRequest, Supervisor};
+use crate::engine::{Fault, Supervisor, SyscallAction, SyscallRequest};
 use crate::random::Entropy;
 use files::Files;
 use identity::{Limits, PID, PPID};
 use mm::Brk;
-pub use signals::{signal_for, signal_name};
 use signals::SignalState;
+pub use signals::{signal_for, signal_name};
 use time::VirtualClock;
 
 /// A Linux errno value.
@@ -45,8 +45,29 @@ macro_rules! errnos {
 }
 
 errnos!(
-    EPERM, ENOENT, ESRCH, EINTR, EBADF, ECHILD, EAGAIN, ENOMEM, EACCES, EFAULT, EEXIST, ENOTDIR, EINVAL, EMFILE,
-    ENOTTY, ENOSPC, ESPIPE, EROFS, ERANGE, ENOSYS, ENAMETOOLONG, ENODEV, ETIMEDOUT,
+    EPERM,
+    ENOENT,
+    ESRCH,
+    EINTR,
+    EBADF,
+    ECHILD,
+    EAGAIN,
+    ENOMEM,
+    EACCES,
+    EFAULT,
+    EEXIST,
+    ENOTDIR,
+    EINVAL,
+    EMFILE,
+    ENOTTY,
+    ENOSPC,
+    ESPIPE,
+    EROFS,
+    ERANGE,
+    ENOSYS,
+    ENAMETOOLONG,
+    ENODEV,
+    ETIMEDOUT,
 );
 
 impl From<MmError> for Errno {
@@ -123,7 +144,10 @@ impl Kernel {
             block: config.block,
             entropy: config.entropy,
             clock: VirtualClock::default(),
-            brk: Brk { start: config.brk_start, current: config.brk_start },
+            brk: Brk {
+                start: config.brk_start,
+                current: config.brk_start,
+            },
             signals: SignalState::default(),
             limits: Limits::default(),
             thread_name: name,
@@ -187,7 +211,10 @@ impl Kernel {
 
     /// Records a fault the guest did not survive.
     pub fn fault(&mut self, fault: Fault) {
-        self.terminate(Termination::Signaled { signal: signal_for(&fault), fault: Some(fault) });
+        self.terminate(Termination::Signaled {
+            signal: signal_for(&fault),
+            fault: Some(fault),
+        });
     }
 
     fn terminate(&mut self, t: Termination) {
@@ -198,7 +225,10 @@ impl Kernel {
 
     fn kill(&mut self, reason: &'static str) {
         self.kill_reason = Some(reason);
-        self.terminate(Termination::Signaled { signal: signals::SIGKILL, fault: None });
+        self.terminate(Termination::Signaled {
+            signal: signals::SIGKILL,
+            fault: None,
+        });
     }
 
     /// Runs one syscall; `None` when this kernel does not implement it.
@@ -238,7 +268,10 @@ impl Kernel {
                 self.terminate(Termination::Exited((a[0] & 0xff) as i32));
                 Ok(0)
             }
-            62 => self.sys_kill(a[0] as i64 == PID as i64 || a[0] as i64 == 0 || a[0] as i64 == -1, a[1]),
+            62 => self.sys_kill(
+                a[0] as i64 == PID as i64 || a[0] as i64 == 0 || a[0] as i64 == -1,
+                a[1],
+            ),
             200 => self.sys_kill(a[0] == PID, a[1]),
             234 => self.sys_kill(a[0] == PID && a[1] == PID, a[2]),
             63 => self.sys_uname(a),
@@ -334,8 +367,16 @@ impl Kernel {
                 }
                 Ok(0)
             }
-            ARCH_GET_FS => self.space.write(a[1], &self.fs_base.to_le_bytes()).map(|_| 0).map_err(Errno::from),
-            ARCH_GET_GS => self.space.write(a[1], &self.gs_base.to_le_bytes()).map(|_| 0).map_err(Errno::from),
+            ARCH_GET_FS => self
+                .space
+                .write(a[1], &self.fs_base.to_le_bytes())
+                .map(|_| 0)
+                .map_err(Errno::from),
+            ARCH_GET_GS => self
+                .space
+                .write(a[1], &self.gs_base.to_le_bytes())
+                .map(|_| 0)
+                .map_err(Errno::from),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -403,12 +444,21 @@ impl Supervisor for Kernel {
             Err(e) => (-(e.0 as i64)) as u64,
         };
         if let Some(trace) = self.trace.as_mut() {
-            trace.push(TraceEntry { nr: req.nr, name: table::name(req.nr), args: req.args, result: value as i64 });
+            trace.push(TraceEntry {
+                nr: req.nr,
+                name: table::name(req.nr),
+                args: req.args,
+                result: value as i64,
+            });
         }
         if self.termination.is_some() {
             return SyscallAction::Stop;
         }
-        SyscallAction::Return { value, set_fs_base: self.pending_fs.take(), set_gs_base: self.pending_gs.take() }
+        SyscallAction::Return {
+            value,
+            set_fs_base: self.pending_fs.take(),
+            set_gs_base: self.pending_gs.take(),
+        }
     }
 
     fn take_memory_changes(&mut self) -> Vec<MemoryChange> {

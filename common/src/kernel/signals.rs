@@ -32,12 +32,45 @@ pub fn signal_for(fault: &Fault) -> i32 {
 /// Conventional signal names, for reports.
 pub fn signal_name(sig: i32) -> &'static str {
     const NAMES: [&str; 32] = [
-        "", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1",
-        "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP",
-        "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",
-        "SIGIO", "SIGPWR", "SIGSYS",
+        "",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
     ];
-    usize::try_from(sig).ok().and_then(|i| NAMES.get(i)).copied().filter(|n| !n.is_empty()).unwrap_or("SIGRT")
+    usize::try_from(sig)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("SIGRT")
 }
 
 /// Signals whose default action is to do nothing.
@@ -58,14 +91,22 @@ impl Default for SignalState {
     fn default() -> Self {
         let mut altstack = [0u8; 24];
         altstack[8..12].copy_from_slice(&SS_DISABLE.to_le_bytes());
-        SignalState { actions: [[0; 32]; NSIG as usize], mask: 0, altstack }
+        SignalState {
+            actions: [[0; 32]; NSIG as usize],
+            mask: 0,
+            altstack,
+        }
     }
 }
 
 impl SignalState {
     fn handler(&self, sig: u64) -> u64 {
-        let a = sig.checked_sub(1).and_then(|i| self.actions.get(i as usize));
-        a.map_or(0, |a| u64::from_le_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]))
+        let a = sig
+            .checked_sub(1)
+            .and_then(|i| self.actions.get(i as usize));
+        a.map_or(0, |a| {
+            u64::from_le_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]])
+        })
     }
 }
 
@@ -78,7 +119,11 @@ impl Kernel {
         if a[1] != 0 && (sig == SIGKILL as u64 || sig == SIGSTOP) {
             return Err(Errno::EINVAL);
         }
-        let new = if a[1] != 0 { Some(self.space.read_vec(a[1], 32)?) } else { None };
+        let new = if a[1] != 0 {
+            Some(self.space.read_vec(a[1], 32)?)
+        } else {
+            None
+        };
         let idx = (sig - 1) as usize;
         if a[2] != 0 {
             let old = self.signals.actions.get(idx).copied().unwrap_or([0; 32]);
@@ -94,7 +139,11 @@ impl Kernel {
         if a[3] != 8 {
             return Err(Errno::EINVAL);
         }
-        let set = if a[1] != 0 { Some(self.space.read_u64(a[1])?) } else { None };
+        let set = if a[1] != 0 {
+            Some(self.space.read_u64(a[1])?)
+        } else {
+            None
+        };
         let old = self.signals.mask;
         if let Some(set) = set {
             // SIGKILL and SIGSTOP cannot be blocked.
@@ -113,7 +162,11 @@ impl Kernel {
     }
 
     pub(super) fn sys_sigaltstack(&mut self, a: &[u64; 6]) -> SysResult {
-        let new = if a[0] != 0 { Some(self.space.read_vec(a[0], 24)?) } else { None };
+        let new = if a[0] != 0 {
+            Some(self.space.read_vec(a[0], 24)?)
+        } else {
+            None
+        };
         if a[1] != 0 {
             self.space.write(a[1], &self.signals.altstack)?;
         }
@@ -138,14 +191,20 @@ impl Kernel {
         if sig == 0 || self.signals.handler(sig) == SIG_IGN || ignored_by_default(sig) {
             return Ok(0);
         }
-        self.terminate(Termination::Signaled { signal: sig as i32, fault: None });
+        self.terminate(Termination::Signaled {
+            signal: sig as i32,
+            fault: None,
+        });
         Ok(0)
     }
 
     /// rt_sigreturn without a delivered signal: the frame is garbage, as
     /// it would be on Linux, which kills the process with SIGSEGV.
     pub(super) fn sys_rt_sigreturn(&mut self) -> SysResult {
-        self.terminate(Termination::Signaled { signal: SIGSEGV, fault: None });
+        self.terminate(Termination::Signaled {
+            signal: SIGSEGV,
+            fault: None,
+        });
         Ok(0)
     }
 }

@@ -28,7 +28,12 @@ pub struct SyscallInfo {
 use Handling::{Emulated as E, Refused as R, Substitute as S};
 
 const fn row(nr: u64, name: &'static str, handling: Handling, why: &'static str) -> SyscallInfo {
-    SyscallInfo { nr, name, handling, why }
+    SyscallInfo {
+        nr,
+        name,
+        handling,
+        why,
+    }
 }
 
 const STATE: &str = "pure function of the call's inputs and the kernel's own state";
@@ -36,22 +41,62 @@ const NOHOST: &str = "fixed error: qvm offers no host resource of this kind";
 
 /// All known syscalls, by number.
 pub static SYSCALLS: &[SyscallInfo] = &[
-    row(0, "read", E, "stdin is the call's input; devices give fixed or keyed-stream bytes"),
+    row(
+        0,
+        "read",
+        E,
+        "stdin is the call's input; devices give fixed or keyed-stream bytes",
+    ),
     row(1, "write", E, "output is captured into the call's buffers"),
-    row(2, "open", E, "only the fixed device files exist; every other path is ENOENT"),
+    row(
+        2,
+        "open",
+        E,
+        "only the fixed device files exist; every other path is ENOENT",
+    ),
     row(3, "close", E, STATE),
-    row(4, "stat", E, "device files only, with fixed metadata and the block time"),
-    row(5, "fstat", E, "standard streams are pipes, devices fixed; times are the block time"),
+    row(
+        4,
+        "stat",
+        E,
+        "device files only, with fixed metadata and the block time",
+    ),
+    row(
+        5,
+        "fstat",
+        E,
+        "standard streams are pipes, devices fixed; times are the block time",
+    ),
     row(6, "lstat", E, "as stat"),
-    row(7, "poll", E, "never blocks; readiness is fixed per descriptor kind"),
+    row(
+        7,
+        "poll",
+        E,
+        "never blocks; readiness is fixed per descriptor kind",
+    ),
     row(8, "lseek", E, "pipes: ESPIPE; devices: 0"),
-    row(9, "mmap", E, "fixed layout, deterministic first-fit placement"),
+    row(
+        9,
+        "mmap",
+        E,
+        "fixed layout, deterministic first-fit placement",
+    ),
     row(10, "mprotect", E, STATE),
     row(11, "munmap", E, STATE),
     row(12, "brk", E, "fixed heap start after the image"),
-    row(13, "rt_sigaction", E, "dispositions are recorded kernel state"),
+    row(
+        13,
+        "rt_sigaction",
+        E,
+        "dispositions are recorded kernel state",
+    ),
     row(14, "rt_sigprocmask", E, "the mask is recorded kernel state"),
-    row(15, "rt_sigreturn", E, "no signal is ever delivered, so the frame is invalid: SIGSEGV"),
+    row(
+        15,
+        "rt_sigreturn",
+        E,
+        "no signal is ever delivered, so the frame is invalid: SIGSEGV",
+    ),
     row(16, "ioctl", S, "no descriptor is a terminal: ENOTTY"),
     row(17, "pread64", E, "pipes: ESPIPE; devices ignore the offset"),
     row(18, "pwrite64", E, "as pread64"),
@@ -63,32 +108,72 @@ pub static SYSCALLS: &[SyscallInfo] = &[
     row(24, "sched_yield", E, "one thread: returns at once"),
     row(25, "mremap", E, STATE),
     row(26, "msync", S, "no file mappings: nothing to write back"),
-    row(27, "mincore", R(Errno::ENOSYS), "residency depends on the host"),
-    row(28, "madvise", E, "DONTNEED zeroes; MADV_FREE keeps contents (Linux frees it at a host-dependent time)"),
+    row(
+        27,
+        "mincore",
+        R(Errno::ENOSYS),
+        "residency depends on the host",
+    ),
+    row(
+        28,
+        "madvise",
+        E,
+        "DONTNEED zeroes; MADV_FREE keeps contents (Linux frees it at a host-dependent time)",
+    ),
     row(32, "dup", E, STATE),
     row(33, "dup2", E, STATE),
-    row(35, "nanosleep", S, "advances the virtual clock; never waits"),
+    row(
+        35,
+        "nanosleep",
+        S,
+        "advances the virtual clock; never waits",
+    ),
     row(39, "getpid", S, "fixed pid"),
     row(41, "socket", R(Errno::EACCES), "no network"),
-    row(56, "clone", R(Errno::ENOSYS), "threads and processes are not offered yet"),
+    row(
+        56,
+        "clone",
+        R(Errno::ENOSYS),
+        "threads and processes are not offered yet",
+    ),
     row(57, "fork", R(Errno::ENOSYS), "one process per call"),
     row(58, "vfork", R(Errno::ENOSYS), "one process per call"),
     row(59, "execve", R(Errno::ENOSYS), "one program per call"),
     row(60, "exit", E, "ends the call with the status"),
     row(61, "wait4", R(Errno::ECHILD), "no children"),
-    row(62, "kill", E, "only itself exists; unignored signals end the call"),
+    row(
+        62,
+        "kill",
+        E,
+        "only itself exists; unignored signals end the call",
+    ),
     row(63, "uname", S, "fixed strings"),
     row(72, "fcntl", E, STATE),
     row(74, "fsync", S, "nothing to sync: 0"),
     row(75, "fdatasync", S, "nothing to sync: 0"),
     row(79, "getcwd", S, "always /"),
     row(80, "chdir", R(Errno::ENOENT), "no directories"),
-    row(89, "readlink", S, "/proc/self/exe is /contract/<argv0>; nothing else is a link"),
+    row(
+        89,
+        "readlink",
+        S,
+        "/proc/self/exe is /contract/<argv0>; nothing else is a link",
+    ),
     row(95, "umask", E, STATE),
     row(96, "gettimeofday", S, "block time plus the virtual clock"),
     row(97, "getrlimit", S, "fixed limits, settable within them"),
-    row(98, "getrusage", S, "virtual clock and peak committed memory"),
-    row(99, "sysinfo", S, "memory limit and committed memory; fixed otherwise"),
+    row(
+        98,
+        "getrusage",
+        S,
+        "virtual clock and peak committed memory",
+    ),
+    row(
+        99,
+        "sysinfo",
+        S,
+        "memory limit and committed memory; fixed otherwise",
+    ),
     row(100, "times", S, "virtual clock"),
     row(102, "getuid", S, "fixed uid"),
     row(104, "getgid", S, "fixed gid"),
@@ -110,22 +195,47 @@ pub static SYSCALLS: &[SyscallInfo] = &[
     row(150, "munlock", S, "0"),
     row(151, "mlockall", S, "0"),
     row(152, "munlockall", S, "0"),
-    row(157, "prctl", E, "thread name is recorded; other options EINVAL"),
+    row(
+        157,
+        "prctl",
+        E,
+        "thread name is recorded; other options EINVAL",
+    ),
     row(158, "arch_prctl", E, "FS/GS base are per-call CPU state"),
     row(160, "setrlimit", E, "recorded within the fixed hard limits"),
     row(186, "gettid", S, "fixed: the pid"),
     row(200, "tkill", E, "as kill"),
     row(201, "time", S, "the block timestamp"),
-    row(202, "futex", E, "one thread: wake is a no-op, a wait that would block ends the call"),
+    row(
+        202,
+        "futex",
+        E,
+        "one thread: wake is a no-op, a wait that would block ends the call",
+    ),
     row(203, "sched_setaffinity", S, "one CPU: 0"),
     row(204, "sched_getaffinity", S, "one CPU"),
     row(213, "epoll_create", R(Errno::ENOSYS), NOHOST),
     row(217, "getdents64", R(Errno::ENOTDIR), "no directories"),
     row(218, "set_tid_address", S, "returns the fixed tid"),
-    row(222, "timer_create", R(Errno::ENOSYS), "no asynchronous timers"),
-    row(228, "clock_gettime", S, "block time or fixed origin, plus the virtual clock"),
+    row(
+        222,
+        "timer_create",
+        R(Errno::ENOSYS),
+        "no asynchronous timers",
+    ),
+    row(
+        228,
+        "clock_gettime",
+        S,
+        "block time or fixed origin, plus the virtual clock",
+    ),
     row(229, "clock_getres", S, "1 ns"),
-    row(230, "clock_nanosleep", S, "advances the virtual clock; never waits"),
+    row(
+        230,
+        "clock_nanosleep",
+        S,
+        "advances the virtual clock; never waits",
+    ),
     row(231, "exit_group", E, "ends the call with the status"),
     row(232, "epoll_wait", R(Errno::ENOSYS), NOHOST),
     row(233, "epoll_ctl", R(Errno::ENOSYS), NOHOST),
@@ -136,9 +246,19 @@ pub static SYSCALLS: &[SyscallInfo] = &[
     row(269, "faccessat", E, "as access"),
     row(270, "pselect6", R(Errno::ENOSYS), NOHOST),
     row(271, "ppoll", E, "as poll"),
-    row(273, "set_robust_list", S, "one thread: recorded, never used"),
+    row(
+        273,
+        "set_robust_list",
+        S,
+        "one thread: recorded, never used",
+    ),
     row(274, "get_robust_list", R(Errno::ENOSYS), "not offered"),
-    row(283, "timerfd_create", R(Errno::ENOSYS), "no asynchronous timers"),
+    row(
+        283,
+        "timerfd_create",
+        R(Errno::ENOSYS),
+        "no asynchronous timers",
+    ),
     row(284, "eventfd", R(Errno::ENOSYS), NOHOST),
     row(290, "eventfd2", R(Errno::ENOSYS), NOHOST),
     row(291, "epoll_create1", R(Errno::ENOSYS), NOHOST),
@@ -148,20 +268,48 @@ pub static SYSCALLS: &[SyscallInfo] = &[
     row(296, "pwritev", E, "as pwrite64"),
     row(302, "prlimit64", E, "as getrlimit/setrlimit"),
     row(309, "getcpu", S, "CPU 0, node 0"),
-    row(318, "getrandom", S, "next bytes of the stream keyed by the previous block hash and the call"),
+    row(
+        318,
+        "getrandom",
+        S,
+        "next bytes of the stream keyed by the previous block hash and the call",
+    ),
     row(319, "memfd_create", R(Errno::ENOSYS), NOHOST),
     row(324, "membarrier", R(Errno::ENOSYS), "one thread"),
-    row(327, "preadv2", E, "as preadv; offset -1 is the current position"),
-    row(328, "pwritev2", E, "as pwritev; offset -1 is the current position"),
+    row(
+        327,
+        "preadv2",
+        E,
+        "as preadv; offset -1 is the current position",
+    ),
+    row(
+        328,
+        "pwritev2",
+        E,
+        "as pwritev; offset -1 is the current position",
+    ),
     row(332, "statx", R(Errno::ENOSYS), "libcs fall back to fstat"),
-    row(334, "rseq", R(Errno::ENOSYS), "CPU ids are host state; libcs run without it"),
-    row(435, "clone3", R(Errno::ENOSYS), "threads and processes are not offered yet"),
+    row(
+        334,
+        "rseq",
+        R(Errno::ENOSYS),
+        "CPU ids are host state; libcs run without it",
+    ),
+    row(
+        435,
+        "clone3",
+        R(Errno::ENOSYS),
+        "threads and processes are not offered yet",
+    ),
     row(439, "faccessat2", E, "as access"),
 ];
 
 /// Looks up a syscall by number.
 pub fn lookup(nr: u64) -> Option<&'static SyscallInfo> {
-    SYSCALLS.binary_search_by_key(&nr, |s| s.nr).ok().and_then(|i| SYSCALLS.get(i))
+    SYSCALLS
+        .binary_search_by_key(&nr, |s| s.nr)
+        .ok()
+        .and_then(|i| SYSCALLS.get(i))
 }
 
 /// The syscall's name, or "unknown".
@@ -186,7 +334,10 @@ pub fn markdown() -> String {
             Handling::Substitute => "substitute".to_string(),
             Handling::Refused(e) => format!("refused: {}", e.name()),
         };
-        out.push_str(&format!("| {} | `{}` | {} | {} |\n", s.nr, s.name, handling, s.why));
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} |\n",
+            s.nr, s.name, handling, s.why
+        ));
     }
     out
 }

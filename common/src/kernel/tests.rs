@@ -11,10 +11,17 @@ const BUF: u64 = 0x10_0000;
 
 fn kernel() -> Kernel {
     let mut space = AddressSpace::new(Arc::new(GuestMemory::new(64 << 20).unwrap()));
-    space.map_fixed(BUF, 16 * PAGE_SIZE, Prot::RW, true).unwrap();
-    space.map_fixed(0x40_0000, PAGE_SIZE, Prot::READ, true).unwrap();
+    space
+        .map_fixed(BUF, 16 * PAGE_SIZE, Prot::RW, true)
+        .unwrap();
+    space
+        .map_fixed(0x40_0000, PAGE_SIZE, Prot::READ, true)
+        .unwrap();
     let config = KernelConfig {
-        block: BlockContext { prev_hash: [3; 32], timestamp: 1_700_000_000 },
+        block: BlockContext {
+            prev_hash: [3; 32],
+            timestamp: 1_700_000_000,
+        },
         stdin: b"input".to_vec(),
         entropy: Entropy::new(&[3; 32], &[0; 32]),
         brk_start: 0x50_0000,
@@ -45,7 +52,10 @@ fn syscall_doc_is_current() {
         std::fs::write(path, &want).unwrap();
     }
     let have = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(have == want, "docs/syscalls.md is stale: run `QVM_BLESS=1 cargo test -p qvm-common syscall_doc`");
+    assert!(
+        have == want,
+        "docs/syscalls.md is stale: run `QVM_BLESS=1 cargo test -p qvm-common syscall_doc`"
+    );
 }
 
 #[test]
@@ -57,8 +67,14 @@ fn table_is_sorted_and_matches_dispatch() {
         let handled = k.dispatch(nr, &[0, 0, 0, 0, 0, 0]).is_some();
         let row = table::lookup(nr);
         match row.map(|r| r.handling) {
-            Some(table::Handling::Refused(_)) | None => assert!(!handled, "{nr} is dispatched but not listed as handled"),
-            Some(_) => assert!(handled, "{nr} ({}) is listed but not dispatched", row.map_or("", |r| r.name)),
+            Some(table::Handling::Refused(_)) | None => {
+                assert!(!handled, "{nr} is dispatched but not listed as handled")
+            }
+            Some(_) => assert!(
+                handled,
+                "{nr} ({}) is listed but not dispatched",
+                row.map_or("", |r| r.name)
+            ),
         }
     }
 }
@@ -101,7 +117,10 @@ fn randomness_is_keyed_and_sequential() {
     assert_eq!(call(&mut a, 318, &[BUF, 32, 0]), 32);
     assert_eq!(call(&mut b, 318, &[BUF, 16, 0]), 16);
     assert_eq!(call(&mut b, 318, &[BUF + 16, 16, 0]), 16);
-    assert_eq!(a.space().read_vec(BUF, 32).unwrap(), b.space().read_vec(BUF, 32).unwrap());
+    assert_eq!(
+        a.space().read_vec(BUF, 32).unwrap(),
+        b.space().read_vec(BUF, 32).unwrap()
+    );
     assert_ne!(a.space().read_vec(BUF, 32).unwrap(), vec![0; 32]);
     assert_eq!(call(&mut a, 318, &[BUF, 8, 0x80]), -22);
 }
@@ -115,7 +134,10 @@ fn clocks_read_the_block_time() {
     assert_eq!(call(&mut k, 228, &[1, BUF]), 0);
     let m1 = k.space().read_u64(BUF + 8).unwrap();
     assert_eq!(call(&mut k, 228, &[1, BUF]), 0);
-    assert!(k.space().read_u64(BUF + 8).unwrap() > m1, "monotonic advances");
+    assert!(
+        k.space().read_u64(BUF + 8).unwrap() > m1,
+        "monotonic advances"
+    );
     assert_eq!(call(&mut k, 228, &[99, BUF]), -22);
 }
 
@@ -128,7 +150,10 @@ fn mmap_munmap_brk() {
     assert_eq!(b as u64, MMAP_TOP - 4 * PAGE_SIZE);
     assert_eq!(call(&mut k, 11, &[a as u64, 3 * PAGE_SIZE]), 0);
     // MAP_FIXED_NOREPLACE over an existing mapping.
-    assert_eq!(call(&mut k, 9, &[b as u64, PAGE_SIZE, 3, 0x100022, u64::MAX, 0]), -17);
+    assert_eq!(
+        call(&mut k, 9, &[b as u64, PAGE_SIZE, 3, 0x100022, u64::MAX, 0]),
+        -17
+    );
     // File mappings other than /dev/zero have nothing behind them.
     assert_eq!(call(&mut k, 9, &[0, PAGE_SIZE, 3, 0x02, 1, 0]), -19);
     assert_eq!(call(&mut k, 9, &[0, 0, 3, 0x22, u64::MAX, 0]), -22);
@@ -151,10 +176,20 @@ fn exit_and_signals_end_the_call() {
     assert_eq!(k.termination(), Some(Termination::Exited(7)));
     let mut k = kernel();
     assert_eq!(call(&mut k, 62, &[PID, 0]), 0);
-    assert_eq!(call(&mut k, 62, &[PID, 17]), 0, "SIGCHLD is ignored by default");
+    assert_eq!(
+        call(&mut k, 62, &[PID, 17]),
+        0,
+        "SIGCHLD is ignored by default"
+    );
     assert_eq!(call(&mut k, 62, &[99, 6]), -3);
     assert_eq!(call(&mut k, 234, &[PID, PID, 6]), i64::MIN);
-    assert_eq!(k.termination(), Some(Termination::Signaled { signal: 6, fault: None }));
+    assert_eq!(
+        k.termination(),
+        Some(Termination::Signaled {
+            signal: 6,
+            fault: None
+        })
+    );
 }
 
 #[test]

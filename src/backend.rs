@@ -1,0 +1,76 @@
+//! Backend selection: one thin enum over the engines.
+
+use std::sync::Arc;
+
+use qvm_common::address_space::MemoryChange;
+use qvm_common::call::CallError;
+use qvm_common::engine::{Engine, EngineError, EntryState, Exit, Supervisor};
+use qvm_common::guest_memory::GuestMemory;
+use qvm_engine_emu::EmuEngine;
+use thiserror::Error;
+
+/// Which backend the user asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    /// KVM when /dev/kvm opens and works, else the emulator.
+    Auto,
+    /// The software emulator (unicorn).
+    Emu,
+    /// Hardware virtualization through /dev/kvm.
+    Kvm,
+}
+
+/// Why a call could not be run.
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Call(#[from] CallError),
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+}
+
+/// A ready engine of some backend.
+pub enum AnyEngine {
+    Emu(EmuEngine),
+}
+
+/// Creates the engine for `choice` over `memory`.
+pub fn create(choice: BackendChoice, memory: &Arc<GuestMemory>) -> Result<AnyEngine, EngineError> {
+    match choice {
+        // The KVM backend is not part of this build yet, so auto always
+        // means the emulator.
+        BackendChoice::Auto | BackendChoice::Emu => {
+            Ok(AnyEngine::Emu(EmuEngine::new(memory.clone())?))
+        }
+        BackendChoice::Kvm => Err(EngineError::Unavailable(
+            "kvm",
+            "this build of qvm has no KVM backend yet; use --backend emu".into(),
+        )),
+    }
+}
+
+impl Engine for AnyEngine {
+    fn name(&self) -> &'static str {
+        match self {
+            AnyEngine::Emu(e) => e.name(),
+        }
+    }
+
+    fn apply(&mut self, changes: &[MemoryChange]) -> Result<(), EngineError> {
+        match self {
+            AnyEngine::Emu(e) => e.apply(changes),
+        }
+    }
+
+    fn reset(&mut self, entry: EntryState) -> Result<(), EngineError> {
+        match self {
+            AnyEngine::Emu(e) => e.reset(entry),
+        }
+    }
+
+    fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
+        match self {
+            AnyEngine::Emu(e) => e.run(supervisor),
+        }
+    }
+}

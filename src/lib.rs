@@ -1,0 +1,21 @@
+//! qvm: deterministic runtime for smart contracts that are static x86-64
+//! Linux ELF programs.
+//!
+//! This crate is the facade: it picks a backend and runs a call through it.
+//! The machine model and kernel live in `qvm-common`; the CPUs in the
+//! engine crates.
+
+pub mod backend;
+pub mod report;
+pub mod units;
+
+pub use backend::{BackendChoice, RunError};
+pub use qvm_common::call::{CallSpec, Outcome};
+pub use qvm_common::contract::BlockContext;
+
+/// Runs one call on the chosen backend.
+pub fn run(spec: &CallSpec, choice: BackendChoice) -> Result<Outcome, RunError> {
+    let process = qvm_common::call::Process::new(spec)?;
+    let mut engine = backend::create(choice, process.memory())?;
+    Ok(process.run(&mut engine)?)
+}

@@ -1,0 +1,76 @@
+//! The `--json` outcome document. Its schema is documented in
+//! `docs/outcome-json.md`; field order is fixed, so the same outcome always
+//! prints the same bytes.
+
+use base64::Engine as _;
+use qvm_common::call::{FaultReport, MemoryReport, Outcome, RefusedSyscall};
+use qvm_common::contract::StateChanges;
+use qvm_common::kernel::TraceEntry;
+use serde::Serialize;
+
+/// Version of the document's schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: u32,
+    backend: &'static str,
+    status: i32,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    signal_name: Option<&'static str>,
+    fault: Option<&'a FaultReport>,
+    kill_reason: Option<&'static str>,
+    failed: bool,
+    stdout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stdout_base64: Option<String>,
+    stderr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stderr_base64: Option<String>,
+    state: &'a StateChanges,
+    syscalls: u64,
+    refused_syscalls: &'a [RefusedSyscall],
+    memory: MemoryReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<&'a [TraceEntry]>,
+}
+
+/// Text when the bytes are UTF-8, else base64.
+fn bytes_field(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (Some(s.to_string()), None),
+        Err(_) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        ),
+    }
+}
+
+/// Renders an outcome as a pretty-printed JSON document.
+pub fn to_json(outcome: &Outcome) -> String {
+    let (stdout, stdout_base64) = bytes_field(&outcome.stdout);
+    let (stderr, stderr_base64) = bytes_field(&outcome.stderr);
+    let doc = Document {
+        schema: SCHEMA_VERSION,
+        backend: outcome.backend,
+        status: outcome.status(),
+        exit_code: outcome.exit_code,
+        signal: outcome.signal,
+        signal_name: outcome.signal_name(),
+        fault: outcome.fault.as_ref(),
+        kill_reason: outcome.kill_reason,
+        failed: outcome.failed,
+        stdout,
+        stdout_base64,
+        stderr,
+        stderr_base64,
+        state: &outcome.state,
+        syscalls: outcome.syscalls,
+        refused_syscalls: &outcome.refused,
+        memory: outcome.memory,
+        trace: outcome.trace.as_deref(),
+    };
+    // Serializing plain data with string keys cannot fail.
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
