@@ -141,6 +141,9 @@ fn run(args: RunArgs) -> Result<u8, String> {
 }
 
 fn main() -> ExitCode {
+    // Diagnostics only (e.g. RUST_LOG=qvm_common=trace prints every
+    // syscall); never part of an outcome.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off")).init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

@@ -77,6 +77,10 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
             ecx: LEAF1_ECX,
             edx: LEAF1_EDX,
         },
+        // Cache descriptors: AL = 1 ("call once") as on every real CPU, no
+        // descriptors. Runtimes loop `while (--count)` on AL, so 0 would
+        // mean 2^32 iterations.
+        2 => CpuidResult { eax: 1, ..Default::default() },
         0x8000_0000 => CpuidResult {
             eax: MAX_EXTENDED,
             ..Default::default()
@@ -130,6 +134,8 @@ mod tests {
         assert_eq!(f.ecx & (1 << 27), 0, "no OSXSAVE");
         assert_eq!(f.ecx & (1 << 31), 0, "no hypervisor bit");
         assert_eq!(cpuid(7, 0), CpuidResult::default(), "no AVX2, RDSEED, TSX");
+        assert_eq!(cpuid(2, 0).eax & 0xff, 1, "leaf 2 must be called once");
+        assert_eq!(cpuid(2, 0).eax & 0xff, 1, "leaf 2 must be called once");
         assert_eq!(leaves().len(), 8 + 9);
     }
 }

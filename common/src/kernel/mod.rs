@@ -443,6 +443,7 @@ impl Supervisor for Kernel {
             Ok(v) => v,
             Err(e) => (-(e.0 as i64)) as u64,
         };
+        log::trace!("{}({:x?}) = {:#x}", table::name(req.nr), req.args, value);
         if let Some(trace) = self.trace.as_mut() {
             trace.push(TraceEntry {
                 nr: req.nr,
