@@ -1,0 +1,178 @@
+//! Shared helpers for qvm's end-to-end tests: build contracts from source
+//! with the toolchains installed here, run them natively and under `qvm`,
+//! compare.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+/// A way to build a contract from one source file.
+#[derive(Clone, Copy, Debug)]
+pub struct Toolchain {
+    pub name: &'static str,
+    /// Program whose presence means the toolchain is installed.
+    pub probe: &'static [&'static str],
+    /// Build command; `{src}` and `{out}` are replaced, run in the build dir.
+    pub build: &'static [&'static str],
+}
+
+pub const C_GLIBC: Toolchain = Toolchain { name: "c-glibc", probe: &["gcc", "--version"], build: &["gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"] };
+pub const C_GLIBC_PIE: Toolchain = Toolchain { name: "c-glibc-pie", probe: &["gcc", "--version"], build: &["gcc", "-static-pie", "-fPIE", "-O2", "-o", "{out}", "{src}", "-lm"] };
+pub const C_MUSL: Toolchain = Toolchain { name: "c-musl", probe: &["musl-gcc", "--version"], build: &["musl-gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"] };
+pub const CPP: Toolchain = Toolchain { name: "c++", probe: &["g++", "--version"], build: &["g++", "-static", "-O2", "-o", "{out}", "{src}"] };
+pub const RUST: Toolchain = Toolchain { name: "rust", probe: &["rustc", "--version"], build: &["rustc", "-O", "-C", "target-feature=+crt-static", "-o", "{out}", "{src}"] };
+pub const RUST_NOPIE: Toolchain = Toolchain { name: "rust-static", probe: &["rustc", "--version"], build: &["rustc", "-O", "-C", "target-feature=+crt-static", "-C", "relocation-model=static", "-o", "{out}", "{src}"] };
+pub const ZIG: Toolchain = Toolchain { name: "zig", probe: &["python3", "-m", "ziglang", "version"], build: &["python3", "-m", "ziglang", "build-exe", "-O", "ReleaseSmall", "-mcpu=x86_64_v2", "--cache-dir", "zig-cache", "--global-cache-dir", "zig-cache", "-femit-bin={out}", "{src}"] };
+pub const FORTRAN: Toolchain = Toolchain { name: "fortran", probe: &["gfortran", "--version"], build: &["gfortran", "-static", "-O2", "-o", "{out}", "{src}"] };
+pub const PASCAL: Toolchain = Toolchain { name: "pascal", probe: &["fpc", "-iV"], build: &["fpc", "-O2", "-Xs", "-XS", "-o{out}", "{src}"] };
+pub const ADA: Toolchain = Toolchain { name: "ada", probe: &["gnatmake", "--version"], build: &["gnatmake", "-q", "-O2", "{src}", "-o", "{out}", "-bargs", "-static", "-largs", "-static"] };
+pub const D: Toolchain = Toolchain { name: "d", probe: &["ldc2", "--version"], build: &["ldc2", "-O2", "-static", "{src}", "-of={out}", "-L-lphobos2-ldc", "-L-lz"] };
+pub const NIM: Toolchain = Toolchain { name: "nim", probe: &["nim", "--version"], build: &["nim", "c", "-d:release", "--hints:off", "--nimcache:nimcache", "--passL:-static", "-o:{out}", "{src}"] };
+pub const OCAML: Toolchain = Toolchain { name: "ocaml", probe: &["ocamlopt", "-version"], build: &["ocamlopt", "-ccopt", "-static", "-o", "{out}", "{src}"] };
+
+static BUILD_LOCK: Mutex<()> = Mutex::new(());
+
+/// Source directory of the test contracts.
+pub fn contracts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contracts")
+}
+
+fn have(probe: &[&str]) -> bool {
+    Command::new(probe[0]).args(&probe[1..]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// Builds `source` (relative to tests/contracts) with `tc`, caching the
+/// result. `None` when the toolchain is missing here, which is reported
+/// loudly; under CI (CI set) a missing toolchain fails the test instead.
+pub fn build(tc: Toolchain, source: &str) -> Option<PathBuf> {
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if !have(tc.probe) {
+        assert!(std::env::var_os("CI").is_none(), "toolchain {} is missing in CI: scripts/install-deps.sh test installs it", tc.name);
+        eprintln!("SKIPPED: toolchain {} is not installed (scripts/install-deps.sh test installs it)", tc.name);
+        return None;
+    }
+    let src = contracts_dir().join(source);
+    let stem = Path::new(source).file_stem().and_then(|s| s.to_str()).unwrap_or("contract");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("contracts").join(format!("{}-{}", tc.name, stem));
+    let out = dir.join(stem);
+    let fresh = |out: &Path| -> bool {
+        let (Ok(o), Ok(s)) = (std::fs::metadata(out), std::fs::metadata(&src)) else { return false };
+        matches!((o.modified(), s.modified()), (Ok(o), Ok(s)) if o >= s)
+    };
+    if fresh(&out) {
+        return Some(out);
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    // Copy the source in: some compilers write objects next to it.
+    let local_src = dir.join(src.file_name().unwrap());
+    std::fs::copy(&src, &local_src).unwrap();
+    let args: Vec<String> = tc
+        .build
+        .iter()
+        .map(|a| a.replace("{src}", local_src.to_str().unwrap()).replace("{out}", out.to_str().unwrap()))
+        .collect();
+    let result = Command::new(&args[0]).args(&args[1..]).current_dir(&dir).output().unwrap();
+    assert!(
+        result.status.success(),
+        "building {source} with {} failed:\n{}\n{}",
+        tc.name,
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    Some(out)
+}
+
+/// What a process did, as a shell sees it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Run {
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Run {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+fn finish(mut cmd: Command, stdin: &[u8]) -> Run {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = feeder.join();
+    let status = out.status.code().unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+    Run { status, stdout: out.stdout, stderr: out.stderr }
+}
+
+/// Runs `bin` natively with exactly `env` as its environment.
+pub fn native(bin: &Path, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    let mut cmd = Command::new(bin);
+    cmd.args(args).env_clear().envs(env.iter().copied());
+    finish(cmd, stdin)
+}
+
+/// The qvm binary under test.
+pub fn qvm_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_qvm")
+}
+
+/// Runs `qvm run --backend emu [options] bin args...`; stdin is passed
+/// through a file.
+pub fn qvm(bin: &Path, options: &[&str], args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    let mut cmd = Command::new(qvm_bin());
+    cmd.args(["run", "--backend", "emu"]).args(options);
+    for (k, v) in env {
+        cmd.arg("--env").arg(format!("{k}={v}"));
+    }
+    let stdin_file;
+    if !stdin.is_empty() {
+        stdin_file = tempfile(stdin);
+        cmd.arg("--stdin").arg(&stdin_file);
+    }
+    cmd.arg(bin).args(args);
+    finish(cmd, &[])
+}
+
+/// Writes `data` to a fresh file under the test tmpdir.
+pub fn tempfile(data: &[u8]) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("inputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+/// Asserts that the contract behaves under qvm exactly as natively:
+/// status (exit code or 128+signal), stdout and stderr.
+pub fn assert_same_as_native(bin: &Path, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    let n = native(bin, args, env, stdin);
+    let q = qvm(bin, &[], args, env, stdin);
+    assert_eq!(q.status, n.status, "status differs for {}; qvm stderr: {}", bin.display(), q.stderr_text());
+    if q.stdout != n.stdout {
+        let pos = q.stdout.iter().zip(&n.stdout).position(|(a, b)| a != b).unwrap_or(q.stdout.len().min(n.stdout.len()));
+        panic!(
+            "stdout differs for {} at byte {pos} (qvm {} bytes, native {} bytes)\nqvm:    {:?}\nnative: {:?}",
+            bin.display(),
+            q.stdout.len(),
+            n.stdout.len(),
+            String::from_utf8_lossy(&q.stdout[pos.saturating_sub(40)..(pos + 80).min(q.stdout.len())]),
+            String::from_utf8_lossy(&n.stdout[pos.saturating_sub(40)..(pos + 80).min(n.stdout.len())]),
+        );
+    }
+    assert_eq!(q.stderr_text(), n.stderr_text(), "stderr differs for {}", bin.display());
+    q
+}
