@@ -37,14 +37,26 @@ c_tests! {
 
 #[test]
 fn big_output_is_megabytes() {
-    let Some(bin) = build(C_GLIBC, "c/bigout.c") else { return };
+    let Some(bin) = build(C_GLIBC, "c/bigout.c") else {
+        return;
+    };
     let r = qvm(&bin, &[], &[], &[], b"");
     assert!(r.stdout.len() > 6 << 20, "{} bytes", r.stdout.len());
 }
 
 #[test]
 fn large_stdin() {
-    let Some(bin) = build(C_GLIBC, "c/stdin.c") else { return };
-    let input: Vec<u8> = (0..3_000_000u32).map(|i| if i % 97 == 0 { b'\n' } else { b'a' + (i % 26) as u8 }).collect();
+    let Some(bin) = build(C_GLIBC, "c/stdin.c") else {
+        return;
+    };
+    let input: Vec<u8> = (0..3_000_000u32)
+        .map(|i| {
+            if i % 97 == 0 {
+                b'\n'
+            } else {
+                b'a' + (i % 26) as u8
+            }
+        })
+        .collect();
     assert_same_as_native(&bin, &[], &[], &input);
 }

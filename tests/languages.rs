@@ -7,9 +7,19 @@ use support::*;
 
 fn hello(tc: Toolchain, source: &str) {
     let Some(bin) = build(tc, source) else { return };
-    let run = assert_same_as_native(&bin, &["world", "-x", "two words"], &[("GREETING", "hi there")], b"");
+    let run = assert_same_as_native(
+        &bin,
+        &["world", "-x", "two words"],
+        &[("GREETING", "hi there")],
+        b"",
+    );
     assert_eq!(run.status, 0);
-    assert_eq!(run.stdout_text(), "hello world -x two words\nGREETING=hi there\n", "{}", tc.name);
+    assert_eq!(
+        run.stdout_text(),
+        "hello world -x two words\nGREETING=hi there\n",
+        "{}",
+        tc.name
+    );
 }
 
 macro_rules! hello_tests {

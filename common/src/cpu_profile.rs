@@ -80,7 +80,10 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
         // Cache descriptors: AL = 1 ("call once") as on every real CPU, no
         // descriptors. Runtimes loop `while (--count)` on AL, so 0 would
         // mean 2^32 iterations.
-        2 => CpuidResult { eax: 1, ..Default::default() },
+        2 => CpuidResult {
+            eax: 1,
+            ..Default::default()
+        },
         0x8000_0000 => CpuidResult {
             eax: MAX_EXTENDED,
             ..Default::default()

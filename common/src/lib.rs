@@ -17,3 +17,4 @@ pub mod kernel;
 pub mod layout;
 pub mod process_image;
 pub mod random;
+pub mod test_elf;

@@ -217,7 +217,7 @@ mod tests {
         let mut body = vec![0u8; 0x200];
         // Headers take 64 + 2 * 56 bytes, so file offset 0x100 is body[0x50].
         body[0x50..0x54].copy_from_slice(b"DATA");
-        let f = elf::tests::build(
+        let f = crate::test_elf::build(
             goblin::elf::header::ET_EXEC,
             &[
                 (PT_LOAD, PF_R | PF_X, 0, 0x400000, 0x200, 0x200),

@@ -20,19 +20,131 @@ pub struct Toolchain {
     pub build: &'static [&'static str],
 }
 
-pub const C_GLIBC: Toolchain = Toolchain { name: "c-glibc", probe: &["gcc", "--version"], build: &["gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"] };
-pub const C_GLIBC_PIE: Toolchain = Toolchain { name: "c-glibc-pie", probe: &["gcc", "--version"], build: &["gcc", "-static-pie", "-fPIE", "-O2", "-o", "{out}", "{src}", "-lm"] };
-pub const C_MUSL: Toolchain = Toolchain { name: "c-musl", probe: &["musl-gcc", "--version"], build: &["musl-gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"] };
-pub const CPP: Toolchain = Toolchain { name: "c++", probe: &["g++", "--version"], build: &["g++", "-static", "-O2", "-o", "{out}", "{src}"] };
-pub const RUST: Toolchain = Toolchain { name: "rust", probe: &["rustc", "--version"], build: &["rustc", "-O", "-C", "target-feature=+crt-static", "-o", "{out}", "{src}"] };
-pub const RUST_NOPIE: Toolchain = Toolchain { name: "rust-static", probe: &["rustc", "--version"], build: &["rustc", "-O", "-C", "target-feature=+crt-static", "-C", "relocation-model=static", "-o", "{out}", "{src}"] };
-pub const ZIG: Toolchain = Toolchain { name: "zig", probe: &["python3", "-m", "ziglang", "version"], build: &["python3", "-m", "ziglang", "build-exe", "-O", "ReleaseSmall", "-mcpu=x86_64_v2", "--cache-dir", "zig-cache", "--global-cache-dir", "zig-cache", "-femit-bin={out}", "{src}"] };
-pub const FORTRAN: Toolchain = Toolchain { name: "fortran", probe: &["gfortran", "--version"], build: &["gfortran", "-static", "-O2", "-o", "{out}", "{src}"] };
-pub const PASCAL: Toolchain = Toolchain { name: "pascal", probe: &["fpc", "-iV"], build: &["fpc", "-O2", "-Xs", "-XS", "-o{out}", "{src}"] };
-pub const ADA: Toolchain = Toolchain { name: "ada", probe: &["gnatmake", "--version"], build: &["gnatmake", "-q", "-O2", "{src}", "-o", "{out}", "-bargs", "-static", "-largs", "-static"] };
-pub const D: Toolchain = Toolchain { name: "d", probe: &["ldc2", "--version"], build: &["ldc2", "-O2", "-static", "{src}", "-of={out}", "-L-lphobos2-ldc", "-L-lz"] };
-pub const NIM: Toolchain = Toolchain { name: "nim", probe: &["nim", "--version"], build: &["nim", "c", "-d:release", "--hints:off", "--nimcache:nimcache", "--passL:-static", "-o:{out}", "{src}"] };
-pub const OCAML: Toolchain = Toolchain { name: "ocaml", probe: &["ocamlopt", "-version"], build: &["ocamlopt", "-ccopt", "-static", "-o", "{out}", "{src}"] };
+pub const C_GLIBC: Toolchain = Toolchain {
+    name: "c-glibc",
+    probe: &["gcc", "--version"],
+    build: &["gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"],
+};
+pub const C_GLIBC_PIE: Toolchain = Toolchain {
+    name: "c-glibc-pie",
+    probe: &["gcc", "--version"],
+    build: &[
+        "gcc",
+        "-static-pie",
+        "-fPIE",
+        "-O2",
+        "-o",
+        "{out}",
+        "{src}",
+        "-lm",
+    ],
+};
+pub const C_MUSL: Toolchain = Toolchain {
+    name: "c-musl",
+    probe: &["musl-gcc", "--version"],
+    build: &["musl-gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"],
+};
+pub const CPP: Toolchain = Toolchain {
+    name: "c++",
+    probe: &["g++", "--version"],
+    build: &["g++", "-static", "-O2", "-o", "{out}", "{src}"],
+};
+pub const RUST: Toolchain = Toolchain {
+    name: "rust",
+    probe: &["rustc", "--version"],
+    build: &[
+        "rustc",
+        "-O",
+        "-C",
+        "target-feature=+crt-static",
+        "-o",
+        "{out}",
+        "{src}",
+    ],
+};
+pub const RUST_NOPIE: Toolchain = Toolchain {
+    name: "rust-static",
+    probe: &["rustc", "--version"],
+    build: &[
+        "rustc",
+        "-O",
+        "-C",
+        "target-feature=+crt-static",
+        "-C",
+        "relocation-model=static",
+        "-o",
+        "{out}",
+        "{src}",
+    ],
+};
+pub const ZIG: Toolchain = Toolchain {
+    name: "zig",
+    probe: &["python3", "-m", "ziglang", "version"],
+    build: &[
+        "python3",
+        "-m",
+        "ziglang",
+        "build-exe",
+        "-O",
+        "ReleaseSmall",
+        "-mcpu=x86_64_v2",
+        "--cache-dir",
+        "zig-cache",
+        "--global-cache-dir",
+        "zig-cache",
+        "-femit-bin={out}",
+        "{src}",
+    ],
+};
+pub const FORTRAN: Toolchain = Toolchain {
+    name: "fortran",
+    probe: &["gfortran", "--version"],
+    build: &["gfortran", "-static", "-O2", "-o", "{out}", "{src}"],
+};
+pub const PASCAL: Toolchain = Toolchain {
+    name: "pascal",
+    probe: &["fpc", "-iV"],
+    build: &["fpc", "-O2", "-Xs", "-XS", "-o{out}", "{src}"],
+};
+pub const ADA: Toolchain = Toolchain {
+    name: "ada",
+    probe: &["gnatmake", "--version"],
+    build: &[
+        "gnatmake", "-q", "-O2", "{src}", "-o", "{out}", "-bargs", "-static", "-largs", "-static",
+    ],
+};
+pub const D: Toolchain = Toolchain {
+    name: "d",
+    probe: &["ldc2", "--version"],
+    build: &[
+        "ldc2",
+        "-O2",
+        "-static",
+        "{src}",
+        "-of={out}",
+        "-L-lphobos2-ldc",
+        "-L-lz",
+    ],
+};
+pub const NIM: Toolchain = Toolchain {
+    name: "nim",
+    probe: &["nim", "--version"],
+    build: &[
+        "nim",
+        "c",
+        "-d:release",
+        "--hints:off",
+        "--nimcache:nimcache",
+        "--passL:-static",
+        "-o:{out}",
+        "{src}",
+    ],
+};
+pub const OCAML: Toolchain = Toolchain {
+    name: "ocaml",
+    probe: &["ocamlopt", "-version"],
+    build: &["ocamlopt", "-ccopt", "-static", "-o", "{out}", "{src}"],
+};
 
 static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
@@ -42,7 +154,12 @@ pub fn contracts_dir() -> PathBuf {
 }
 
 fn have(probe: &[&str]) -> bool {
-    Command::new(probe[0]).args(&probe[1..]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new(probe[0])
+        .args(&probe[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Builds `source` (relative to tests/contracts) with `tc`, caching the
@@ -51,16 +168,30 @@ fn have(probe: &[&str]) -> bool {
 pub fn build(tc: Toolchain, source: &str) -> Option<PathBuf> {
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if !have(tc.probe) {
-        assert!(std::env::var_os("CI").is_none(), "toolchain {} is missing in CI: scripts/install-deps.sh test installs it", tc.name);
-        eprintln!("SKIPPED: toolchain {} is not installed (scripts/install-deps.sh test installs it)", tc.name);
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "toolchain {} is missing in CI: scripts/install-deps.sh test installs it",
+            tc.name
+        );
+        eprintln!(
+            "SKIPPED: toolchain {} is not installed (scripts/install-deps.sh test installs it)",
+            tc.name
+        );
         return None;
     }
     let src = contracts_dir().join(source);
-    let stem = Path::new(source).file_stem().and_then(|s| s.to_str()).unwrap_or("contract");
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("contracts").join(format!("{}-{}", tc.name, stem));
+    let stem = Path::new(source)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("contract");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("contracts")
+        .join(format!("{}-{}", tc.name, stem));
     let out = dir.join(stem);
     let fresh = |out: &Path| -> bool {
-        let (Ok(o), Ok(s)) = (std::fs::metadata(out), std::fs::metadata(&src)) else { return false };
+        let (Ok(o), Ok(s)) = (std::fs::metadata(out), std::fs::metadata(&src)) else {
+            return false;
+        };
         matches!((o.modified(), s.modified()), (Ok(o), Ok(s)) if o >= s)
     };
     if fresh(&out) {
@@ -73,9 +204,16 @@ pub fn build(tc: Toolchain, source: &str) -> Option<PathBuf> {
     let args: Vec<String> = tc
         .build
         .iter()
-        .map(|a| a.replace("{src}", local_src.to_str().unwrap()).replace("{out}", out.to_str().unwrap()))
+        .map(|a| {
+            a.replace("{src}", local_src.to_str().unwrap())
+                .replace("{out}", out.to_str().unwrap())
+        })
         .collect();
-    let result = Command::new(&args[0]).args(&args[1..]).current_dir(&dir).output().unwrap();
+    let result = Command::new(&args[0])
+        .args(&args[1..])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
     assert!(
         result.status.success(),
         "building {source} with {} failed:\n{}\n{}",
@@ -104,7 +242,12 @@ impl Run {
 }
 
 fn finish(mut cmd: Command, stdin: &[u8]) -> Run {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut input = child.stdin.take().unwrap();
     let data = stdin.to_vec();
     let feeder = std::thread::spawn(move || {
@@ -112,8 +255,15 @@ fn finish(mut cmd: Command, stdin: &[u8]) -> Run {
     });
     let out = child.wait_with_output().unwrap();
     let _ = feeder.join();
-    let status = out.status.code().unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
-    Run { status, stdout: out.stdout, stderr: out.stderr }
+    let status = out
+        .status
+        .code()
+        .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+    Run {
+        status,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
 }
 
 /// Runs `bin` natively with exactly `env` as its environment.
@@ -151,7 +301,11 @@ pub fn tempfile(data: &[u8]) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("inputs");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let path = dir.join(format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::write(&path, data).unwrap();
     path
 }
@@ -161,9 +315,20 @@ pub fn tempfile(data: &[u8]) -> PathBuf {
 pub fn assert_same_as_native(bin: &Path, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
     let n = native(bin, args, env, stdin);
     let q = qvm(bin, &[], args, env, stdin);
-    assert_eq!(q.status, n.status, "status differs for {}; qvm stderr: {}", bin.display(), q.stderr_text());
+    assert_eq!(
+        q.status,
+        n.status,
+        "status differs for {}; qvm stderr: {}",
+        bin.display(),
+        q.stderr_text()
+    );
     if q.stdout != n.stdout {
-        let pos = q.stdout.iter().zip(&n.stdout).position(|(a, b)| a != b).unwrap_or(q.stdout.len().min(n.stdout.len()));
+        let pos = q
+            .stdout
+            .iter()
+            .zip(&n.stdout)
+            .position(|(a, b)| a != b)
+            .unwrap_or(q.stdout.len().min(n.stdout.len()));
         panic!(
             "stdout differs for {} at byte {pos} (qvm {} bytes, native {} bytes)\nqvm:    {:?}\nnative: {:?}",
             bin.display(),
@@ -173,6 +338,11 @@ pub fn assert_same_as_native(bin: &Path, args: &[&str], env: &[(&str, &str)], st
             String::from_utf8_lossy(&n.stdout[pos.saturating_sub(40)..(pos + 80).min(n.stdout.len())]),
         );
     }
-    assert_eq!(q.stderr_text(), n.stderr_text(), "stderr differs for {}", bin.display());
+    assert_eq!(
+        q.stderr_text(),
+        n.stderr_text(),
+        "stderr differs for {}",
+        bin.display()
+    );
     q
 }

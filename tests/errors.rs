@@ -1,0 +1,211 @@
+//! qvm's own errors: every bad input exits 125 with exactly one
+//! `qvm: error:` line on stderr, never a panic.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use qvm_common::test_elf;
+use support::*;
+
+const PT_LOAD: u32 = 1;
+const RX: u32 = 5;
+
+/// Runs qvm with `args` and checks the single-line error.
+fn assert_error(args: &[&str], expect: &str) {
+    let out = Command::new(qvm_bin()).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "args {args:?}: stderr {stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "args {args:?}: stdout {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "args {args:?}: not one line: {stderr}"
+    );
+    assert!(
+        stderr.starts_with("qvm: error: "),
+        "args {args:?}: {stderr}"
+    );
+    assert!(
+        stderr.contains(expect),
+        "args {args:?}: expected {expect:?} in {stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+fn file(bytes: &[u8]) -> String {
+    tempfile(bytes).to_str().unwrap().to_string()
+}
+
+fn run_file(bytes: &[u8], expect: &str) {
+    let path = file(bytes);
+    assert_error(&["run", "--backend", "emu", &path], expect);
+}
+
+fn static_hello() -> Option<Vec<u8>> {
+    build(C_GLIBC, "hello.c").map(|p| std::fs::read(p).unwrap())
+}
+
+#[test]
+fn missing_file() {
+    assert_error(
+        &["run", "/nonexistent/contract"],
+        "cannot read contract /nonexistent/contract: No such file or directory",
+    );
+}
+
+#[test]
+fn directory() {
+    assert_error(&["run", env!("CARGO_MANIFEST_DIR")], "is a directory");
+}
+
+#[test]
+fn not_an_elf() {
+    run_file(b"#!/bin/sh\necho hi\n", "not an ELF file");
+    run_file(b"", "not an ELF file");
+}
+
+#[test]
+fn dynamically_linked() {
+    let src = contracts_dir().join("hello.c");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hello-dynamic");
+    let ok = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED: gcc cannot build a dynamic executable here");
+        return;
+    }
+    assert_error(
+        &["run", out.to_str().unwrap()],
+        "dynamically linked (it asks for the interpreter /lib64/ld-linux-x86-64.so.2)",
+    );
+}
+
+#[test]
+fn wrong_architecture_class_and_endianness() {
+    let Some(hello) = static_hello() else { return };
+    let mut arm = hello.clone();
+    arm[18] = 183; // EM_AARCH64
+    arm[19] = 0;
+    run_file(&arm, "not an x86-64 program (ELF machine 183)");
+    let mut elf32 = hello.clone();
+    elf32[4] = 1;
+    run_file(&elf32, "not a 64-bit ELF file");
+    let mut big = hello.clone();
+    big[5] = 2;
+    run_file(&big, "not a little-endian ELF file");
+    let mut rel = hello;
+    rel[16] = 1; // ET_REL
+    run_file(&rel, "not an executable (ELF type 1)");
+}
+
+#[test]
+fn truncated_files() {
+    let Some(hello) = static_hello() else { return };
+    run_file(&hello[..40], "truncated or malformed ELF header");
+    run_file(&hello[..100], "malformed program headers");
+    run_file(&hello[..8192], "file data extends past the end of the file");
+}
+
+#[test]
+fn malformed_segments() {
+    let overlap = test_elf::build(
+        2,
+        &[
+            (PT_LOAD, RX, 0, 0x400000, 0x200, 0x200),
+            (PT_LOAD, RX, 0x100, 0x400100, 0x10, 0x10),
+        ],
+        &[0; 0x200],
+    );
+    run_file(&overlap, "segments 0 and 1 overlap");
+    let low = test_elf::build(2, &[(PT_LOAD, RX, 0, 0x1000, 0x200, 0x200)], &[0; 0x200]);
+    run_file(&low, "segment 0 lies outside the user address space");
+    let high = test_elf::build(
+        2,
+        &[(PT_LOAD, RX, 0, 0x7fff_ffff_0000, 0x200, 0x10_0000)],
+        &[0; 0x200],
+    );
+    run_file(&high, "segment 0 lies outside the user address space");
+    let wrap = test_elf::build(
+        2,
+        &[(PT_LOAD, RX, 0, u64::MAX - 0xfff, 0x200, 0x2000)],
+        &[0; 0x200],
+    );
+    run_file(&wrap, "segment 0 lies outside the user address space");
+    let none = test_elf::build(2, &[], &[]);
+    run_file(&none, "no loadable segments");
+    let bad = test_elf::build(2, &[(PT_LOAD, RX, 0, 0x400000, 0x300, 0x200)], &[0; 0x200]);
+    run_file(&bad, "file size exceeds memory size");
+}
+
+#[test]
+fn image_larger_than_the_memory_limit() {
+    let huge_bss = test_elf::build(
+        2,
+        &[(PT_LOAD, RX, 0, 0x400000, 0x200, 1 << 30)],
+        &[0; 0x200],
+    );
+    run_file(&huge_bss, "but the memory limit is 268435456 bytes");
+    let Some(hello) = static_hello() else { return };
+    let path = file(&hello);
+    assert_error(
+        &["run", "--memory", "4M", &path],
+        "the memory limit is 4194304 bytes",
+    );
+}
+
+#[test]
+fn bad_options() {
+    let Some(hello) = static_hello() else { return };
+    let path = file(&hello);
+    assert_error(
+        &["run", "--memory", "lots", &path],
+        "invalid memory size 'lots'",
+    );
+    assert_error(
+        &["run", "--block-hash", "00ff", &path],
+        "expected 64 hex digits",
+    );
+    assert_error(
+        &["run", "--block-time", "-5", &path],
+        "unexpected argument '-5'",
+    );
+    assert_error(
+        &["run", "--block-time", "soon", &path],
+        "invalid value 'soon' for '--block-time <SECONDS>'",
+    );
+    assert_error(&["run", "--env", "NOEQUALS", &path], "is not KEY=VALUE");
+    assert_error(
+        &["run", "--backend", "quantum", &path],
+        "invalid value 'quantum'",
+    );
+    assert_error(&["run", "--trace", &path], "--json");
+    assert_error(
+        &["run", "--stdin", "/nonexistent/input", &path],
+        "cannot read stdin file",
+    );
+    assert_error(&["run"], "required arguments were not provided");
+}
+
+#[test]
+fn kvm_backend_is_not_built_yet() {
+    let Some(hello) = static_hello() else { return };
+    let path = file(&hello);
+    assert_error(
+        &["run", "--backend", "kvm", &path],
+        "backend kvm is not available",
+    );
+}
