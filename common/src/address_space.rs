@@ -276,6 +276,15 @@ impl AddressSpace {
         at >= end
     }
 
+    /// Starts a change of `[start, end)`: tells the engine to drop what it
+    /// has there, splits areas at both edges, and returns the areas inside.
+    fn open_range(&mut self, start: u64, end: u64) -> Vec<(u64, Area)> {
+        self.begin_change(start, end);
+        self.split_at(start);
+        self.split_at(end);
+        self.areas.range(start..end).map(|(&s, &a)| (s, a)).collect()
+    }
+
     /// Removes areas in `[start, end)` (already split), releasing memory.
     fn remove_range(&mut self, start: u64, end: u64) {
         let keys: Vec<u64> = self.areas.range(start..end).map(|(&s, _)| s).collect();
@@ -335,9 +344,7 @@ impl AddressSpace {
         backed: bool,
     ) -> Result<(), MmError> {
         let end = Self::check_range(start, len)?;
-        self.begin_change(start, end);
-        self.split_at(start);
-        self.split_at(end);
+        self.open_range(start, end);
         self.remove_range(start, end);
         let result = self.insert(start, end, prot, backed);
         self.end_change(start, end);
@@ -347,9 +354,7 @@ impl AddressSpace {
     /// Unmaps `[start, start+len)`; unmapped parts are fine.
     pub fn unmap(&mut self, start: u64, len: u64) -> Result<(), MmError> {
         let end = Self::check_range(start, len)?;
-        self.begin_change(start, end);
-        self.split_at(start);
-        self.split_at(end);
+        self.open_range(start, end);
         self.remove_range(start, end);
         Ok(())
     }
@@ -373,14 +378,7 @@ impl AddressSpace {
         if needed > self.frames.capacity() - self.frames.allocated() {
             return Err(MmError::NoMemory);
         }
-        self.begin_change(start, end);
-        self.split_at(start);
-        self.split_at(end);
-        let keys: Vec<(u64, Area)> = self
-            .areas
-            .range(start..end)
-            .map(|(&s, &a)| (s, a))
-            .collect();
+        let keys = self.open_range(start, end);
         let mut result = Ok(());
         for (s, a) in keys {
             if a.backing == Backing::Reserved && prot != Prot::NONE {
@@ -499,14 +497,7 @@ impl AddressSpace {
             return Err(MmError::Invalid);
         }
         self.unmap(dest, len)?;
-        self.begin_change(start, end);
-        self.split_at(start);
-        self.split_at(end);
-        let moved: Vec<(u64, Area)> = self
-            .areas
-            .range(start..end)
-            .map(|(&s, &a)| (s, a))
-            .collect();
+        let moved = self.open_range(start, end);
         for (s, _) in &moved {
             self.areas.remove(s);
         }
