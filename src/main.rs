@@ -144,6 +144,20 @@ fn main() -> ExitCode {
     // Diagnostics only (e.g. RUST_LOG=qvm_common=trace prints every
     // syscall); never part of an outcome.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off")).init();
+    // A bug in qvm must still end as one error line and status 125, never
+    // a backtrace; exiting here also avoids unwinding through unicorn's C
+    // frames when a hook panics.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("qvm: error: internal error: {}{at} (please report this)", msg.replace('\n', " "));
+        std::process::exit(i32::from(QVM_ERROR));
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
