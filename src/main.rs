@@ -154,8 +154,14 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("qvm: error: internal error: {}{at} (please report this)", msg.replace('\n', " "));
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "qvm: error: internal error: {}{at} (please report this)",
+            msg.replace('\n', " ")
+        );
         std::process::exit(i32::from(QVM_ERROR));
     }));
     let cli = match Cli::try_parse() {

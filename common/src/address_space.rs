@@ -282,7 +282,10 @@ impl AddressSpace {
         self.begin_change(start, end);
         self.split_at(start);
         self.split_at(end);
-        self.areas.range(start..end).map(|(&s, &a)| (s, a)).collect()
+        self.areas
+            .range(start..end)
+            .map(|(&s, &a)| (s, a))
+            .collect()
     }
 
     /// Removes areas in `[start, end)` (already split), releasing memory.

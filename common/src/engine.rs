@@ -68,6 +68,35 @@ pub enum Fault {
     Alignment { rip: u64 },
 }
 
+/// x86 exception vectors.
+pub mod vector {
+    pub const DIVIDE_ERROR: u32 = 0;
+    pub const DEBUG: u32 = 1;
+    pub const BREAKPOINT: u32 = 3;
+    pub const INVALID_OPCODE: u32 = 6;
+    pub const GENERAL_PROTECTION: u32 = 13;
+    pub const PAGE_FAULT: u32 = 14;
+    pub const X87_FLOATING_POINT: u32 = 16;
+    pub const ALIGNMENT_CHECK: u32 = 17;
+    pub const SIMD_FLOATING_POINT: u32 = 19;
+}
+
+/// The fault for exception `vector` (anything but a page fault, which
+/// carries an address), with `rip` as the CPU reports it: the faulting
+/// instruction, or the next one for traps such as int3. Both engines use
+/// this one table, so a vector means the same signal everywhere.
+pub fn fault_for_vector(vector: u32, rip: u64) -> Fault {
+    match vector {
+        vector::DIVIDE_ERROR => Fault::DivideError { rip },
+        vector::DEBUG | vector::BREAKPOINT => Fault::Breakpoint { rip },
+        vector::INVALID_OPCODE => Fault::InvalidOpcode { rip },
+        vector::X87_FLOATING_POINT | vector::SIMD_FLOATING_POINT => Fault::FloatingPoint { rip },
+        vector::ALIGNMENT_CHECK => Fault::Alignment { rip },
+        // #GP, #SS, #NP, `int N` from user mode, INTO/BOUND: all SIGSEGV.
+        _ => Fault::GeneralProtection { rip },
+    }
+}
+
 /// Why [`Engine::run`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {

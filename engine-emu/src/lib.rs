@@ -16,8 +16,8 @@ use std::sync::Arc;
 use qvm_common::address_space::MemoryChange;
 use qvm_common::cpu_profile;
 use qvm_common::engine::{
-    Access, Engine, EngineError, EntryState, Exit, Fault, Supervisor, SyscallAction,
-    SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
+    fault_for_vector, Access, Engine, EngineError, EntryState, Exit, Fault, Supervisor,
+    SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
 use unicorn_engine::{
@@ -183,15 +183,7 @@ fn on_memory_fault(uc: &mut Uc<'_>, kind: MemType, addr: u64) -> bool {
 
 fn on_interrupt(uc: &mut Uc<'_>, intno: u32) {
     let rip = read(uc, RegisterX86::RIP);
-    let fault = match intno {
-        0 => Fault::DivideError { rip },
-        1 | 3 => Fault::Breakpoint { rip },
-        6 => Fault::InvalidOpcode { rip },
-        16 | 19 => Fault::FloatingPoint { rip },
-        17 => Fault::Alignment { rip },
-        // #GP, #SS, #NP, `int N` from user mode, INTO/BOUND: all SIGSEGV.
-        _ => Fault::GeneralProtection { rip },
-    };
+    let fault = fault_for_vector(intno, rip);
     let state = *uc.get_data();
     // SAFETY: hooks only run inside `run`, with `state` live.
     unsafe { (*state).fault = Some(fault) };

@@ -95,3 +95,14 @@ fn divide_error_and_invalid_opcode() {
     let o = run(&[0x0f, 0x0b]);
     assert_eq!((o.signal, o.fault.unwrap().address), (Some(4), 0x401000));
 }
+
+#[test]
+fn int3_reports_the_address_after_it() {
+    // nop; int3: Linux (and a #BP trap frame on KVM) report the RIP after int3.
+    let o = run(&[0x90, 0xcc]);
+    let f = o.fault.unwrap();
+    assert_eq!(
+        (o.signal, f.kind, f.address),
+        (Some(5), "breakpoint", 0x401002)
+    );
+}
