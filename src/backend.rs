@@ -7,6 +7,7 @@ use qvm_common::call::CallError;
 use qvm_common::engine::{Engine, EngineError, EntryState, Exit, Supervisor};
 use qvm_common::guest_memory::GuestMemory;
 use qvm_engine_emu::EmuEngine;
+use qvm_engine_kvm::KvmEngine;
 use thiserror::Error;
 
 /// Which backend the user asked for.
@@ -32,20 +33,19 @@ pub enum RunError {
 /// A ready engine of some backend.
 pub enum AnyEngine {
     Emu(EmuEngine),
+    Kvm(KvmEngine),
 }
 
 /// Creates the engine for `choice` over `memory`.
 pub fn create(choice: BackendChoice, memory: &Arc<GuestMemory>) -> Result<AnyEngine, EngineError> {
     match choice {
-        // The KVM backend is not part of this build yet, so auto always
-        // means the emulator.
-        BackendChoice::Auto | BackendChoice::Emu => {
-            Ok(AnyEngine::Emu(EmuEngine::new(memory.clone())?))
-        }
-        BackendChoice::Kvm => Err(EngineError::Unavailable(
-            "kvm",
-            "this build of qvm has no KVM backend yet; use --backend emu".into(),
-        )),
+        BackendChoice::Emu => Ok(AnyEngine::Emu(EmuEngine::new(memory.clone())?)),
+        BackendChoice::Kvm => Ok(AnyEngine::Kvm(KvmEngine::new(memory.clone())?)),
+        // KVM when a VM can be created, else the emulator.
+        BackendChoice::Auto => match qvm_engine_kvm::probe() {
+            Ok(()) => Ok(AnyEngine::Kvm(KvmEngine::new(memory.clone())?)),
+            Err(_) => Ok(AnyEngine::Emu(EmuEngine::new(memory.clone())?)),
+        },
     }
 }
 
@@ -53,24 +53,28 @@ impl Engine for AnyEngine {
     fn name(&self) -> &'static str {
         match self {
             AnyEngine::Emu(e) => e.name(),
+            AnyEngine::Kvm(e) => e.name(),
         }
     }
 
     fn apply(&mut self, changes: &[MemoryChange]) -> Result<(), EngineError> {
         match self {
             AnyEngine::Emu(e) => e.apply(changes),
+            AnyEngine::Kvm(e) => e.apply(changes),
         }
     }
 
     fn reset(&mut self, entry: EntryState) -> Result<(), EngineError> {
         match self {
             AnyEngine::Emu(e) => e.reset(entry),
+            AnyEngine::Kvm(e) => e.reset(entry),
         }
     }
 
     fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
         match self {
             AnyEngine::Emu(e) => e.run(supervisor),
+            AnyEngine::Kvm(e) => e.run(supervisor),
         }
     }
 }

@@ -1,1 +1,585 @@
+//! qvm's hardware CPU: one KVM VM and vCPU per contract, 64-bit long mode,
+//! the contract at CPL 3.
+//!
+//! Like the emulator, this engine only executes instructions: a tiny
+//! ring-0 stub ([`stub`]) turns every `syscall` and every exception into a
+//! port-I/O exit, and the loop here hands syscalls to the shared kernel.
+//! The machine is the shared one: guest memory is the arena (slot 0), page
+//! tables are built from the shared address-space changes, CPUID comes from
+//! the shared profile, RDTSC traps (CR4.TSD) and returns the kernel's
+//! virtual clock, and without CR4.OSXSAVE every AVX instruction is #UD.
 
+mod layout;
+mod page_tables;
+mod stub;
+mod sys_memory;
+
+use std::sync::Arc;
+
+use kvm_bindings::{
+    kvm_fpu, kvm_msr_entry, kvm_regs, kvm_segment, kvm_sregs, kvm_userspace_memory_region,
+    kvm_xcrs, CpuId, Msrs, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, KVM_MAX_CPUID_ENTRIES,
+};
+use kvm_ioctls::{Cap, Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
+use qvm_common::address_space::{MemoryChange, Prot};
+use qvm_common::cpu_profile;
+use qvm_common::engine::{
+    fault_for_vector, vector, Access, Engine, EngineError, EntryState, Exit, Fault, Supervisor,
+    SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
+};
+use qvm_common::guest_memory::GuestMemory;
+
+use layout::*;
+use page_tables::{PageTables, NO_EXECUTE, USER, WRITABLE};
+use sys_memory::SysMemory;
+
+const NAME: &str = "kvm";
+
+const MSR_STAR: u32 = 0xc000_0081;
+const MSR_LSTAR: u32 = 0xc000_0082;
+const MSR_CSTAR: u32 = 0xc000_0083;
+const MSR_SFMASK: u32 = 0xc000_0084;
+const MSR_FS_BASE: u32 = 0xc000_0100;
+const MSR_GS_BASE: u32 = 0xc000_0101;
+const MSR_KERNEL_GS_BASE: u32 = 0xc000_0102;
+const MSR_TSC_AUX: u32 = 0xc000_0103;
+
+const CR0_PE: u64 = 1;
+const CR0_MP: u64 = 1 << 1;
+const CR0_ET: u64 = 1 << 4;
+const CR0_NE: u64 = 1 << 5;
+const CR0_WP: u64 = 1 << 16;
+const CR0_PG: u64 = 1 << 31;
+const CR4_TSD: u64 = 1 << 2;
+const CR4_PAE: u64 = 1 << 5;
+const CR4_OSFXSR: u64 = 1 << 9;
+const CR4_OSXMMEXCPT: u64 = 1 << 10;
+const EFER_SCE: u64 = 1;
+const EFER_LME: u64 = 1 << 8;
+const EFER_LMA: u64 = 1 << 10;
+const EFER_NXE: u64 = 1 << 11;
+/// RFLAGS bits cleared on syscall entry (TF, IF, DF, IOPL, NT, AC), as Linux.
+const SFMASK: u64 = 0x47700;
+
+fn err(what: impl std::fmt::Display) -> EngineError {
+    EngineError::Backend {
+        backend: NAME,
+        what: what.to_string(),
+    }
+}
+
+/// Checks that /dev/kvm opens, is not PVM, and runs a tiny guest through
+/// the stub: a syscall round trip and an exit.
+pub fn probe() -> Result<(), EngineError> {
+    self_test::run()
+}
+
+/// Refuses hosts whose /dev/kvm cannot run qvm's stub.
+fn check_host() -> Result<(), EngineError> {
+    // kvm-pvm (Pagetable-based Virtual Machine) offers /dev/kvm without
+    // hardware virtualization, but runs only PVM-aware guest kernels.
+    if std::path::Path::new("/sys/module/kvm_pvm").exists() {
+        return Err(EngineError::Unavailable(
+            NAME,
+            "this host's /dev/kvm is kvm-pvm, which runs only PVM-aware guests; use --backend emu"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+mod self_test {
+    use super::*;
+    use qvm_common::address_space::MemoryChange;
+
+    /// Answers getpid with 2 and stops at exit.
+    #[derive(Default)]
+    struct Probe {
+        calls: Vec<u64>,
+    }
+
+    impl Supervisor for Probe {
+        fn syscall(&mut self, request: SyscallRequest) -> SyscallAction {
+            self.calls.push(request.nr);
+            match request.nr {
+                39 => SyscallAction::value(2),
+                _ => SyscallAction::Stop,
+            }
+        }
+        fn take_memory_changes(&mut self) -> Vec<MemoryChange> {
+            Vec::new()
+        }
+        fn rdtsc(&mut self) -> u64 {
+            0
+        }
+    }
+
+    /// mov eax, 39; syscall; mov edi, eax; mov eax, 60; syscall
+    const CODE: &[u8] = &[
+        0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc7, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05,
+    ];
+
+    pub fn run() -> Result<(), EngineError> {
+        let fail =
+            |what: String| EngineError::Unavailable(NAME, format!("KVM self-test failed: {what}"));
+        let memory = Arc::new(GuestMemory::new(1 << 20).map_err(|e| fail(e.to_string()))?);
+        memory.write(0, CODE).map_err(|e| fail(e.to_string()))?;
+        let mut engine = KvmEngine::new(memory)?;
+        let text = Prot::READ.union(Prot::EXEC);
+        engine.apply(&[MemoryChange::Map {
+            start: 0x40_0000,
+            len: PAGE,
+            prot: text,
+            gpa: 0,
+        }])?;
+        engine.reset(EntryState {
+            rip: 0x40_0000,
+            rsp: 0,
+        })?;
+        let mut probe = Probe::default();
+        let exit = engine.run(&mut probe).map_err(|e| fail(e.to_string()))?;
+        let rdi = engine.regs()?.rdi;
+        if exit != Exit::Stopped || probe.calls != [39, 60] || rdi != 2 {
+            return Err(fail(format!(
+                "exit {exit:?}, syscalls {:?}, exit status {rdi}",
+                probe.calls
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The KVM-backed engine.
+pub struct KvmEngine {
+    // Drop order: the vCPU and VM before the memory they map.
+    vcpu: VcpuFd,
+    _vm: VmFd,
+    tables: PageTables,
+    sys: SysMemory,
+    memory: Arc<GuestMemory>,
+    /// KVM_CAP_SYNC_REGS: registers travel in kvm_run, saving two ioctls
+    /// per exit.
+    sync_regs: bool,
+}
+
+impl KvmEngine {
+    /// A VM over `memory` with the stub installed and nothing of the
+    /// contract mapped yet.
+    pub fn new(memory: Arc<GuestMemory>) -> Result<Self, EngineError> {
+        check_host()?;
+        let kvm = Kvm::new()
+            .map_err(|e| EngineError::Unavailable(NAME, format!("cannot open /dev/kvm: {e}")))?;
+        let vm = kvm
+            .create_vm()
+            .map_err(|e| EngineError::Unavailable(NAME, format!("cannot create a KVM VM: {e}")))?;
+        let sys = SysMemory::new(sys_size(memory.size())).map_err(err)?;
+        let slots = [
+            (0, 0, memory.size(), memory.host_base()),
+            (1, SYS_GPA, sys.size(), sys.host_base()),
+        ];
+        for (slot, gpa, size, host) in slots {
+            let region = kvm_userspace_memory_region {
+                slot,
+                guest_phys_addr: gpa,
+                memory_size: size,
+                userspace_addr: host as u64,
+                flags: 0,
+            };
+            // SAFETY: both host ranges are live mappings of exactly `size`
+            // bytes owned by this engine (the arena through its Arc), and
+            // outlive the VM (field order).
+            unsafe { vm.set_user_memory_region(region) }
+                .map_err(|e| err(format!("memory slot {slot}: {e}")))?;
+        }
+        let mut vcpu = vm
+            .create_vcpu(0)
+            .map_err(|e| err(format!("create vCPU: {e}")))?;
+        let cpuid = cpuid_table().map_err(err)?;
+        vcpu.set_cpuid2(&cpuid)
+            .map_err(|e| err(format!("set CPUID: {e}")))?;
+        let mut tables = PageTables::new(&sys).map_err(err)?;
+        install_stub(&sys, &mut tables).map_err(err)?;
+        let sync_regs = kvm.check_extension(Cap::SyncRegs);
+        if sync_regs {
+            vcpu.set_sync_valid_reg(SyncReg::Register);
+        }
+        Ok(KvmEngine {
+            vcpu,
+            _vm: vm,
+            tables,
+            sys,
+            memory,
+            sync_regs,
+        })
+    }
+
+    fn regs(&self) -> Result<kvm_regs, EngineError> {
+        if self.sync_regs {
+            return Ok(self.vcpu.sync_regs().regs);
+        }
+        self.vcpu
+            .get_regs()
+            .map_err(|e| err(format!("get registers: {e}")))
+    }
+
+    fn set_regs(&mut self, regs: &kvm_regs) -> Result<(), EngineError> {
+        if self.sync_regs {
+            self.vcpu.sync_regs_mut().regs = *regs;
+            self.vcpu.set_sync_dirty_reg(SyncReg::Register);
+            return Ok(());
+        }
+        self.vcpu
+            .set_regs(regs)
+            .map_err(|e| err(format!("set registers: {e}")))
+    }
+
+    fn set_msrs(&self, entries: &[(u32, u64)]) -> Result<(), EngineError> {
+        let list: Vec<kvm_msr_entry> = entries
+            .iter()
+            .map(|&(index, data)| kvm_msr_entry {
+                index,
+                data,
+                ..Default::default()
+            })
+            .collect();
+        let msrs = Msrs::from_entries(&list).map_err(|e| err(format!("MSR list: {e:?}")))?;
+        let n = self
+            .vcpu
+            .set_msrs(&msrs)
+            .map_err(|e| err(format!("set MSRs: {e}")))?;
+        if n != entries.len() {
+            return Err(err(format!("KVM accepted {n} of {} MSRs", entries.len())));
+        }
+        Ok(())
+    }
+
+    /// Handles a syscall exit; `Some(exit)` when the run is over.
+    fn syscall(&mut self, supervisor: &mut dyn Supervisor) -> Result<Option<Exit>, EngineError> {
+        let mut regs = self.regs()?;
+        let request = SyscallRequest {
+            nr: regs.rax,
+            args: [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
+        };
+        let action = supervisor.syscall(request);
+        let changes = supervisor.take_memory_changes();
+        if !changes.is_empty() {
+            self.apply(&changes)?;
+        }
+        match action {
+            SyscallAction::Stop => Ok(Some(Exit::Stopped)),
+            SyscallAction::Return {
+                value,
+                set_fs_base,
+                set_gs_base,
+            } => {
+                regs.rax = value;
+                self.set_regs(&regs)?;
+                let mut msrs = Vec::new();
+                if let Some(fs) = set_fs_base {
+                    msrs.push((MSR_FS_BASE, fs));
+                }
+                if let Some(gs) = set_gs_base {
+                    msrs.push((MSR_GS_BASE, gs));
+                }
+                if !msrs.is_empty() {
+                    self.set_msrs(&msrs)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Handles an exception exit: emulates RDTSC/RDTSCP (trapped through
+    /// CR4.TSD), otherwise reports the fault.
+    fn exception(
+        &mut self,
+        vector: u64,
+        supervisor: &mut dyn Supervisor,
+    ) -> Result<Option<Exit>, EngineError> {
+        let mut regs = self.regs()?;
+        let frame = regs.rsp.wrapping_sub(KERNEL_BASE);
+        let (error_code, rip_at) = if stub::has_error_code(vector) {
+            (self.sys.read_u64(frame).map_err(err)?, frame + 8)
+        } else {
+            (0, frame)
+        };
+        let rip = self.sys.read_u64(rip_at).map_err(err)?;
+        let cs = self.sys.read_u64(rip_at + 8).map_err(err)?;
+        if cs & 3 != 3 {
+            return Err(err(format!(
+                "exception {vector} in the ring-0 stub at {rip:#x}"
+            )));
+        }
+        let vector = vector as u32;
+        if vector == vector::PAGE_FAULT {
+            let sregs = self
+                .vcpu
+                .get_sregs()
+                .map_err(|e| err(format!("get sregs: {e}")))?;
+            let access = if error_code & (1 << 4) != 0 {
+                Access::Execute
+            } else if error_code & (1 << 1) != 0 {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            return Ok(Some(Exit::Fault(Fault::Memory {
+                addr: sregs.cr2,
+                access,
+            })));
+        }
+        if vector == vector::GENERAL_PROTECTION {
+            let len = match self.user_bytes(rip, 3).as_deref() {
+                Some([0x0f, 0x31, _]) => Some(2u64),
+                Some([0x0f, 0x01, 0xf9]) => Some(3u64),
+                _ => None,
+            };
+            if let Some(len) = len {
+                let tsc = supervisor.rdtsc();
+                regs.rax = tsc & 0xffff_ffff;
+                regs.rdx = tsc >> 32;
+                if len == 3 {
+                    regs.rcx = 0; // TSC_AUX: CPU 0
+                }
+                self.set_regs(&regs)?;
+                self.sys.write_u64(rip_at, rip + len).map_err(err)?;
+                return Ok(None);
+            }
+        }
+        Ok(Some(Exit::Fault(fault_for_vector(vector, rip))))
+    }
+
+    /// Reads `len` bytes of user memory at `va` through the page tables
+    /// (within one page), if mapped.
+    fn user_bytes(&self, va: u64, len: usize) -> Option<Vec<u8>> {
+        let (gpa, flags) = self.tables.translate(&self.sys, va)?;
+        if flags & USER == 0 || (va % PAGE) as usize + len > PAGE as usize {
+            return None;
+        }
+        let mut buf = vec![0u8; len];
+        self.memory.read(gpa, &mut buf).ok()?;
+        Some(buf)
+    }
+}
+
+/// The shared CPU profile as a KVM CPUID table.
+fn cpuid_table() -> Result<CpuId, String> {
+    let mut cpuid = CpuId::new(0).map_err(|e| format!("CPUID table: {e:?}"))?;
+    for (leaf, r) in cpu_profile::leaves() {
+        let entry = kvm_bindings::kvm_cpuid_entry2 {
+            function: leaf,
+            index: 0,
+            flags: if leaf == 7 {
+                KVM_CPUID_FLAG_SIGNIFCANT_INDEX
+            } else {
+                0
+            },
+            eax: r.eax,
+            ebx: r.ebx,
+            ecx: r.ecx,
+            edx: r.edx,
+            ..Default::default()
+        };
+        cpuid
+            .push(entry)
+            .map_err(|e| format!("CPUID table: {e:?}"))?;
+    }
+    if cpuid.as_slice().len() > KVM_MAX_CPUID_ENTRIES {
+        return Err("CPUID table too large".into());
+    }
+    Ok(cpuid)
+}
+
+/// Writes the GDT, TSS, IDT and stub code and maps them supervisor-only.
+fn install_stub(
+    sys: &SysMemory,
+    tables: &mut PageTables,
+) -> Result<(), sys_memory::SysMemoryError> {
+    sys.write_bytes(GDT, &stub::gdt())?;
+    sys.write_bytes(TSS, &stub::tss())?;
+    sys.write_bytes(IDT, &stub::idt())?;
+    sys.write_bytes(CODE, &stub::code())?;
+    let pages = [
+        (GDT, WRITABLE | NO_EXECUTE),
+        (IDT, WRITABLE | NO_EXECUTE),
+        (CODE, 0),
+        (DATA, WRITABLE | NO_EXECUTE),
+    ];
+    for (off, flags) in pages {
+        tables.map(sys, KERNEL_BASE + off, SYS_GPA + off, flags)?;
+    }
+    let mut off = STACK_BOTTOM;
+    while off < STACK_TOP {
+        tables.map(sys, KERNEL_BASE + off, SYS_GPA + off, WRITABLE | NO_EXECUTE)?;
+        off += PAGE;
+    }
+    Ok(())
+}
+
+fn leaf_flags(prot: Prot) -> u64 {
+    let mut flags = USER;
+    if prot.contains(Prot::WRITE) {
+        flags |= WRITABLE;
+    }
+    if !prot.contains(Prot::EXEC) {
+        flags |= NO_EXECUTE;
+    }
+    flags
+}
+
+fn segment(selector: u16, code: bool, dpl: u8) -> kvm_segment {
+    kvm_segment {
+        base: 0,
+        limit: 0xffff_ffff,
+        selector,
+        type_: if code { 11 } else { 3 },
+        present: 1,
+        dpl,
+        db: u8::from(!code),
+        s: 1,
+        l: u8::from(code),
+        g: 1,
+        avl: 0,
+        unusable: 0,
+        padding: 0,
+    }
+}
+
+fn null_segment() -> kvm_segment {
+    kvm_segment {
+        type_: 3,
+        unusable: 1,
+        ..Default::default()
+    }
+}
+
+impl Engine for KvmEngine {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn apply(&mut self, changes: &[MemoryChange]) -> Result<(), EngineError> {
+        for change in changes {
+            match *change {
+                MemoryChange::Map {
+                    start,
+                    len,
+                    prot,
+                    gpa,
+                } => {
+                    let flags = leaf_flags(prot);
+                    let mut off = 0;
+                    while off < len {
+                        self.tables
+                            .map(&self.sys, start + off, gpa + off, flags)
+                            .map_err(err)?;
+                        off += PAGE;
+                    }
+                }
+                MemoryChange::Unmap { start, len } => {
+                    let mut off = 0;
+                    while off < len {
+                        self.tables.unmap(&self.sys, start + off).map_err(err)?;
+                        off += PAGE;
+                    }
+                }
+            }
+        }
+        // The stub reloads CR3 before returning to the contract.
+        self.sys.write_bytes(TLB_FLAG, &[1]).map_err(err)
+    }
+
+    fn reset(&mut self, entry: EntryState) -> Result<(), EngineError> {
+        let mut sregs: kvm_sregs = self
+            .vcpu
+            .get_sregs()
+            .map_err(|e| err(format!("get sregs: {e}")))?;
+        sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+        sregs.cr3 = self.tables.root_gpa();
+        sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_TSD;
+        sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+        sregs.cs = segment(USER_CS, true, 3);
+        sregs.ss = segment(USER_DS, false, 3);
+        sregs.ds = null_segment();
+        sregs.es = null_segment();
+        sregs.fs = null_segment();
+        sregs.gs = null_segment();
+        sregs.ldt = kvm_segment {
+            type_: 2,
+            unusable: 1,
+            ..Default::default()
+        };
+        sregs.tr = kvm_segment {
+            base: KERNEL_BASE + TSS,
+            limit: TSS_LIMIT as u32,
+            selector: TSS_SEL,
+            type_: 11,
+            present: 1,
+            ..Default::default()
+        };
+        sregs.gdt.base = KERNEL_BASE + GDT;
+        sregs.gdt.limit = (stub::gdt().len() - 1) as u16;
+        sregs.idt.base = KERNEL_BASE + IDT;
+        sregs.idt.limit = (VECTORS * 16 - 1) as u16;
+        self.vcpu
+            .set_sregs(&sregs)
+            .map_err(|e| err(format!("set sregs: {e}")))?;
+        let star = (u64::from(USER32_CS) << 48) | (u64::from(KERNEL_CS) << 32);
+        self.set_msrs(&[
+            (MSR_STAR, star),
+            (MSR_LSTAR, KERNEL_BASE + SYSCALL_ENTRY),
+            (MSR_CSTAR, 0),
+            (MSR_SFMASK, SFMASK),
+            (MSR_FS_BASE, 0),
+            (MSR_GS_BASE, 0),
+            (MSR_KERNEL_GS_BASE, 0),
+            (MSR_TSC_AUX, 0),
+        ])?;
+        let fpu = kvm_fpu {
+            fcw: INITIAL_FCW,
+            mxcsr: INITIAL_MXCSR,
+            ..Default::default()
+        };
+        self.vcpu
+            .set_fpu(&fpu)
+            .map_err(|e| err(format!("set FPU: {e}")))?;
+        // XCR0 = x87|SSE; with CR4.OSXSAVE clear, AVX is #UD regardless.
+        let mut xcrs = kvm_xcrs {
+            nr_xcrs: 1,
+            ..Default::default()
+        };
+        xcrs.xcrs[0].xcr = 0;
+        xcrs.xcrs[0].value = 3;
+        let _ = self.vcpu.set_xcrs(&xcrs); // absent without XSAVE support: harmless
+        let regs = kvm_regs {
+            rip: entry.rip,
+            rsp: entry.rsp,
+            rflags: INITIAL_RFLAGS,
+            ..Default::default()
+        };
+        self.vcpu
+            .set_regs(&regs)
+            .map_err(|e| err(format!("set registers: {e}")))?;
+        Ok(())
+    }
+
+    fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
+        loop {
+            let exit = self.vcpu.run().map_err(|e| err(format!("KVM_RUN: {e}")))?;
+            let outcome = match exit {
+                VcpuExit::IoOut(PORT_SYSCALL, _) => self.syscall(supervisor)?,
+                VcpuExit::IoOut(port, _)
+                    if (PORT_EXCEPTION..PORT_EXCEPTION + VECTORS as u16).contains(&port) =>
+                {
+                    self.exception(u64::from(port - PORT_EXCEPTION), supervisor)?
+                }
+                VcpuExit::Shutdown => return Err(err("the VM shut down (triple fault)")),
+                VcpuExit::Hlt => return Err(err("the VM halted")),
+                other => return Err(err(format!("unexpected exit {other:?}"))),
+            };
+            if let Some(exit) = outcome {
+                return Ok(exit);
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The ring-0 stub: descriptor tables and a few hand-assembled
+//! instructions that turn every `syscall` and every exception into an exit
+//! to the host (`out imm8, al`, which clobbers no register) and return
+//! with `sysretq`/`iretq`.
+//!
+//! Syscall entry (LSTAR), on the user's stack, which it never touches:
+//! ```text
+//! out   0x60, al                 ; exit: the host handles the syscall
+//! cmp   byte [rip+TLB_FLAG], 0   ; did the host change page tables?
+//! je    .ret
+//! mov   byte [rip+TLB_FLAG], 0
+//! mov   [rip+SCRATCH], rax       ; keep the syscall result
+//! mov   rax, cr3
+//! mov   cr3, rax                 ; flush the TLB
+//! mov   rax, [rip+SCRATCH]
+//! .ret: sysretq                  ; RCX/R11 as the CPU saved them
+//! ```
+//! Exception vector N, on the TSS stack:
+//! ```text
+//! out   0x20+N, al               ; exit: the host reads the frame
+//! add   rsp, 8                   ; only for vectors with an error code
+//! iretq
+//! ```
+
+use crate::layout::*;
+
+/// Vectors for which the CPU pushes an error code.
+pub fn has_error_code(vector: u64) -> bool {
+    matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30)
+}
+
+fn descriptor(access: u8, flags: u8) -> u64 {
+    // base 0, limit 0xfffff (ignored in 64-bit mode but set as Linux does)
+    0xffff | (0xf << 48) | (u64::from(access) << 40) | (u64::from(flags) << 52)
+}
+
+/// The GDT: Linux's selector layout, then the TSS descriptor.
+pub fn gdt() -> Vec<u8> {
+    let tss_base = KERNEL_BASE + TSS;
+    let mut entries = [0u64; 10];
+    entries[(KERNEL_CS / 8) as usize] = descriptor(0x9a, 0xa); // P, DPL0, code; G, L
+    entries[(KERNEL_DS / 8) as usize] = descriptor(0x92, 0xc); // P, DPL0, data; G, D
+    entries[(USER32_CS / 8) as usize] = descriptor(0xfa, 0xc); // P, DPL3, code; G, D
+    entries[(USER_DS / 8) as usize] = descriptor(0xf2, 0xc); // P, DPL3, data; G, D
+    entries[(USER_CS / 8) as usize] = descriptor(0xfa, 0xa); // P, DPL3, code; G, L
+    let tss = (TSS_SEL / 8) as usize;
+    entries[tss] = TSS_LIMIT
+        | ((tss_base & 0xff_ffff) << 16)
+        | (0x89 << 40) // P, DPL0, available 64-bit TSS
+        | (((tss_base >> 24) & 0xff) << 56);
+    entries[tss + 1] = tss_base >> 32;
+    entries.iter().flat_map(|e| e.to_le_bytes()).collect()
+}
+
+/// The TSS: only RSP0 matters (the stack exceptions from user mode use);
+/// the I/O bitmap offset points past the limit, so user `in`/`out` fault.
+pub fn tss() -> Vec<u8> {
+    let mut t = vec![0u8; (TSS_LIMIT + 1) as usize];
+    t[4..12].copy_from_slice(&(KERNEL_BASE + STACK_TOP).to_le_bytes());
+    t[102..104].copy_from_slice(&((TSS_LIMIT + 1) as u16).to_le_bytes());
+    t
+}
+
+/// The IDT: 32 interrupt gates to the handlers. Only #BP is callable from
+/// user mode (`int3`); any other `int N` raises #GP, as on Linux.
+pub fn idt() -> Vec<u8> {
+    let mut out = Vec::new();
+    for vector in 0..VECTORS {
+        let handler = KERNEL_BASE + CODE + vector * HANDLER_SIZE;
+        let dpl: u64 = if vector == 3 { 3 } else { 0 };
+        let attrs = 0x8e | (dpl << 5); // P, DPL, 64-bit interrupt gate
+        let low = (handler & 0xffff)
+            | (u64::from(KERNEL_CS) << 16)
+            | (attrs << 40)
+            | (((handler >> 16) & 0xffff) << 48);
+        out.extend_from_slice(&low.to_le_bytes());
+        out.extend_from_slice(&(handler >> 32).to_le_bytes());
+    }
+    out
+}
+
+/// RIP-relative displacement from the end of an instruction at `at` (code
+/// offset) of length `len` to `target` (system-memory offset).
+fn rel32(at: u64, len: u64, target: u64) -> [u8; 4] {
+    let disp = target as i64 - (at + len) as i64;
+    (disp as i32).to_le_bytes()
+}
+
+/// The code page: exception handlers at N * 16, the syscall entry at 0x400.
+pub fn code() -> Vec<u8> {
+    let mut page = vec![0xccu8; PAGE as usize];
+    for vector in 0..VECTORS {
+        let mut h = vec![0xe6, PORT_EXCEPTION as u8 + vector as u8]; // out imm8, al
+        if has_error_code(vector) {
+            h.extend_from_slice(&[0x48, 0x83, 0xc4, 0x08]); // add rsp, 8
+        }
+        h.extend_from_slice(&[0x48, 0xcf]); // iretq
+        let at = (vector * HANDLER_SIZE) as usize;
+        page[at..at + h.len()].copy_from_slice(&h);
+    }
+    let mut s = Vec::new();
+    let base = SYSCALL_ENTRY; // offsets below are system-memory offsets
+    let at = |s: &Vec<u8>| base + s.len() as u64;
+    s.extend_from_slice(&[0xe6, PORT_SYSCALL as u8]); // out 0x60, al
+    let i = at(&s);
+    s.extend_from_slice(&[0x80, 0x3d]); // cmp byte [rip+d32], imm8
+    s.extend_from_slice(&rel32(i, 7, TLB_FLAG));
+    s.push(0x00);
+    let je_at = s.len();
+    s.extend_from_slice(&[0x74, 0x00]); // je .ret (patched)
+    let i = at(&s);
+    s.extend_from_slice(&[0xc6, 0x05]); // mov byte [rip+d32], imm8
+    s.extend_from_slice(&rel32(i, 7, TLB_FLAG));
+    s.push(0x00);
+    let i = at(&s);
+    s.extend_from_slice(&[0x48, 0x89, 0x05]); // mov [rip+d32], rax
+    s.extend_from_slice(&rel32(i, 7, SCRATCH));
+    s.extend_from_slice(&[0x0f, 0x20, 0xd8]); // mov rax, cr3
+    s.extend_from_slice(&[0x0f, 0x22, 0xd8]); // mov cr3, rax
+    let i = at(&s);
+    s.extend_from_slice(&[0x48, 0x8b, 0x05]); // mov rax, [rip+d32]
+    s.extend_from_slice(&rel32(i, 7, SCRATCH));
+    let ret = s.len();
+    s[je_at + 1] = (ret - (je_at + 2)) as u8;
+    s.extend_from_slice(&[0x48, 0x0f, 0x07]); // sysretq
+    let off = (SYSCALL_ENTRY - CODE) as usize;
+    page[off..off + s.len()].copy_from_slice(&s);
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_have_the_right_shape() {
+        let g = gdt();
+        assert_eq!(g.len(), 80);
+        let user_cs = u64::from_le_bytes(g[0x30..0x38].try_into().unwrap());
+        assert_eq!(
+            user_cs, 0x00af_fa00_0000_ffff,
+            "Linux's __USER_CS descriptor"
+        );
+        let kernel_cs = u64::from_le_bytes(g[0x10..0x18].try_into().unwrap());
+        assert_eq!(kernel_cs, 0x00af_9a00_0000_ffff);
+        assert_eq!(idt().len(), 32 * 16);
+        assert_eq!(tss().len(), 104);
+    }
+
+    #[test]
+    fn code_layout() {
+        let c = code();
+        // #DE: out 0x20, al; iretq.   #GP: out 0x2d, al; add rsp, 8; iretq.
+        assert_eq!(&c[0..4], &[0xe6, 0x20, 0x48, 0xcf]);
+        assert_eq!(
+            &c[13 * 16..13 * 16 + 8],
+            &[0xe6, 0x2d, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf]
+        );
+        let s = &c[0x400..];
+        assert_eq!(&s[..2], &[0xe6, 0x60]);
+        // je skips exactly to sysretq.
+        let je = 2 + 7;
+        assert_eq!(s[je], 0x74);
+        let target = je + 2 + s[je + 1] as usize;
+        assert_eq!(&s[target..target + 3], &[0x48, 0x0f, 0x07]);
+        // cmp's displacement reaches the flag: 0x400 + 2 + 7 + disp == DATA - CODE.
+        let disp = i32::from_le_bytes(s[4..8].try_into().unwrap()) as i64;
+        assert_eq!(CODE as i64 + 0x400 + 2 + 7 + disp, TLB_FLAG as i64);
+    }
+}
