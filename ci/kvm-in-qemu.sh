@@ -32,7 +32,14 @@
 #                       (default: --ignored --test-threads=1 kvm)
 #   KVM_QEMU_TIMEOUT    seconds before the VM is killed (default 2400)
 #   KVM_FORCE_QEMU=1    use the VM even when this host has /dev/kvm
+#   KVM_9P_HOSTROOT_OPTS, KVM_9P_TARGET_OPTS
+#                       extra 9p mount options in the VM for the host root and
+#                       the target share (default cache=loose for both: nothing
+#                       else changes them during a run, and it made a test binary
+#                       that spawns target/debug/qvm 2.5x faster; set to empty for
+#                       uncached 9p)
 set -euo pipefail
+CALLER_DIR=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$(pwd -P)
 
@@ -61,7 +68,7 @@ RESULTS=$WORK/results
 RUN=$WORK/run
 mkdir -p "$WORK" "$RUN"
 list=${list:-$WORK/test-binaries.txt}
-case "$list" in /*) ;; *) list=$REPO/$list ;; esac
+case "$list" in /*) ;; *) list=$CALLER_DIR/$list ;; esac
 
 log() { echo "kvm-in-qemu: $*"; }
 # A failure before any test ran: say why, and still end with the summary line.
@@ -176,6 +183,8 @@ chmod +x "$RUN/run-tests.sh"
     echo "GUEST_PATH=$(shq "$PATH")"
     echo "GUEST_CI=$(shq "${CI:-}")"
     echo "NBINS=$N"
+    echo "HOSTROOT_9P_OPTS=$(shq "${KVM_9P_HOSTROOT_OPTS-cache=loose}")"
+    echo "TARGET_9P_OPTS=$(shq "${KVM_9P_TARGET_OPTS-cache=loose}")"
 } >"$RUN/config.sh"
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
@@ -295,7 +304,9 @@ if [ ! -f "$KDIR/ready-$modules_key" ]; then
     dpkg -x "$WORK/download/${kpkg}"_*.deb "$WORK/download/root"
     root=$WORK/download/root
     kv=$(ls "$root/lib/modules" | head -n 1)
-    [ -n "$kv" ] && [ -f "$root/boot/vmlinuz-$kv" ] || die "unexpected layout in $kpkg"
+    if [ -z "$kv" ] || [ ! -f "$root/boot/vmlinuz-$kv" ]; then
+        die "unexpected layout in $kpkg"
+    fi
     # The bzImage holds the kernel ELF as an XZ stream; booting that ELF
     # directly (PVH entry) skips the slow in-guest decompression under TCG.
     python3 - "$root/boot/vmlinuz-$kv" "$KDIR/vmlinux" <<'EOF' || die "could not extract vmlinux from vmlinuz-$kv"
@@ -368,8 +379,13 @@ mkdir -p /target /host
 mount -t 9p -o "$opts" target /target || fail "cannot mount the target share"
 [ -f /target/kvm-in-qemu/run/config.sh ] || fail "no kvm-in-qemu/run/config.sh in the target share"
 . /target/kvm-in-qemu/run/config.sh
-mount -t 9p -o "ro,$opts" hostroot /host || fail "cannot mount the host root share"
-mount -o bind /target "/host$TARGET_DIR" || fail "cannot mount the target share at $TARGET_DIR"
+mount -t 9p -o "ro,$opts${HOSTROOT_9P_OPTS:+,$HOSTROOT_9P_OPTS}" hostroot /host || fail "cannot mount the host root share"
+if [ -n "${TARGET_9P_OPTS:-}" ]; then
+    umount /target
+    mount -t 9p -o "$opts,$TARGET_9P_OPTS" target "/host$TARGET_DIR" || fail "cannot mount the target share at $TARGET_DIR"
+else
+    mount -o bind /target "/host$TARGET_DIR" || fail "cannot mount the target share at $TARGET_DIR"
+fi
 mount -t devtmpfs devtmpfs /host/dev || fail "cannot mount /host/dev"
 mkdir -p /host/dev/shm /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
@@ -384,7 +400,7 @@ chroot /host /usr/bin/env -i CI="$GUEST_CI" PATH="$GUEST_PATH" HOME=/tmp \
 st=$?
 echo "kvm-in-qemu: tests done at $(up) s (guest clock), runner status $st"
 umount "/host$TARGET_DIR"
-umount /target
+umount /target 2>/dev/null
 vm_exit "$st"
 EOF
 )
@@ -407,6 +423,7 @@ fi
 
 # --- 4. boot the VM and run the tests inside it --------------------------------
 qemu_path() { printf '%s' "${1//,/,,}"; } # QEMU option values double their commas
+# shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(qemu-system-x86_64
     -machine pc -accel tcg -cpu EPYC -smp 1 -m 2G
     -nographic -no-reboot -nodefaults -serial stdio

@@ -7,15 +7,15 @@ mod support;
 
 use support::*;
 
-fn same(tc: Toolchain, source: &str, stdin: &[u8]) -> Option<Run> {
+fn same(backend: Backend, tc: Toolchain, source: &str, stdin: &[u8]) -> Option<Run> {
     let bin = build(tc, &format!("c/{source}"))?;
-    Some(assert_same_as_native(&bin, &[], &[], stdin))
+    Some(assert_same_as_native(backend, &bin, &[], &[], stdin))
 }
 
 macro_rules! c_tests {
     ($($name:ident: $src:expr, $stdin:expr, $status:expr;)*) => {
-        mod glibc { use super::*; $(#[test] fn $name() { if let Some(r) = same(C_GLIBC, $src, $stdin) { assert_eq!(r.status, $status); } })* }
-        mod musl { use super::*; $(#[test] fn $name() { if let Some(r) = same(C_MUSL, $src, $stdin) { assert_eq!(r.status, $status); } })* }
+        mod glibc { use super::*; on_every_backend! { $(fn $name(backend) { if let Some(r) = same(backend, C_GLIBC, $src, $stdin) { assert_eq!(r.status, $status); } })* } }
+        mod musl { use super::*; on_every_backend! { $(fn $name(backend) { if let Some(r) = same(backend, C_MUSL, $src, $stdin) { assert_eq!(r.status, $status); } })* } }
     };
 }
 
@@ -35,28 +35,16 @@ c_tests! {
     exit_code: "exit_code.c", b"", 42;
 }
 
-#[test]
-fn big_output_is_megabytes() {
-    let Some(bin) = build(C_GLIBC, "c/bigout.c") else {
-        return;
-    };
-    let r = qvm(&bin, &[], &[], &[], b"");
-    assert!(r.stdout.len() > 6 << 20, "{} bytes", r.stdout.len());
-}
+on_every_backend! {
+    fn big_output_is_megabytes(backend) {
+        let Some(bin) = build(C_GLIBC, "c/bigout.c") else { return };
+        let r = qvm(backend, &bin, &[], &[], &[], b"");
+        assert!(r.stdout.len() > 6 << 20, "{} bytes", r.stdout.len());
+    }
 
-#[test]
-fn large_stdin() {
-    let Some(bin) = build(C_GLIBC, "c/stdin.c") else {
-        return;
-    };
-    let input: Vec<u8> = (0..3_000_000u32)
-        .map(|i| {
-            if i % 97 == 0 {
-                b'\n'
-            } else {
-                b'a' + (i % 26) as u8
-            }
-        })
-        .collect();
-    assert_same_as_native(&bin, &[], &[], &input);
+    fn large_stdin(backend) {
+        let Some(bin) = build(C_GLIBC, "c/stdin.c") else { return };
+        let input: Vec<u8> = (0..3_000_000u32).map(|i| if i % 97 == 0 { b'\n' } else { b'a' + (i % 26) as u8 }).collect();
+        assert_same_as_native(backend, &bin, &[], &[], &input);
+    }
 }

@@ -1,59 +1,52 @@
 //! The virtual CPU: CPUID answers from the shared profile, RDTSC is
 //! deterministic, instructions outside the profile raise SIGILL, int3
-//! raises SIGTRAP.
+//! raises SIGTRAP, a write to the text segment SIGSEGV. On KVM, every probe
+//! is also checked byte for byte against the emulator's outcome.
 
 mod support;
 
 use support::*;
 
-fn probe(name: &str) -> Option<Run> {
+fn probe(backend: Backend, name: &str) -> Option<Run> {
     let bin = build(C_GLIBC, "c/cpu.c")?;
-    Some(qvm(&bin, &[], &[name], &[], b""))
+    Some(qvm(backend, &bin, &[], &[name], &[], b""))
 }
 
-#[test]
-fn cpuid_is_the_shared_profile() {
-    let Some(r) = probe("cpuid") else { return };
-    assert_eq!(
-        r.stdout_text(),
-        "vendor=QvmDetermCPU avx=0 rdrand=0 sse42=1\n"
-    );
-}
-
-#[test]
-fn rdtsc_is_deterministic_and_advances() {
-    let Some(a) = probe("rdtsc") else { return };
-    let Some(b) = probe("rdtsc") else { return };
-    assert_eq!(a.stdout, b.stdout);
-    let text = a.stdout_text();
-    let values: Vec<u64> = text
-        .trim()
-        .trim_start_matches("tsc=")
-        .split(',')
-        .map(|v| v.parse().unwrap())
-        .collect();
-    assert!(values[1] > values[0], "{text}");
-}
-
-#[test]
-fn instructions_outside_the_profile_raise_sigill() {
-    for p in ["rdrand", "rdseed", "avx", "avx512", "ud2"] {
-        let Some(r) = probe(p) else { return };
-        assert_eq!(r.status, 128 + 4, "{p}: {}", r.stdout_text());
-        assert!(r.stdout.is_empty(), "{p}");
+on_every_backend! {
+    fn cpuid_is_the_shared_profile(backend) {
+        let Some(r) = probe(backend, "cpuid") else { return };
+        assert_eq!(r.stdout_text(), "vendor=QvmDetermCPU avx=0 rdrand=0 sse42=1\n");
     }
-}
 
-#[test]
-fn int3_raises_sigtrap() {
-    let Some(r) = probe("int3") else { return };
-    assert_eq!(r.status, 128 + 5);
-}
+    fn rdtsc_is_deterministic_and_advances(backend) {
+        let Some(a) = probe(backend, "rdtsc") else { return };
+        let Some(b) = probe(backend, "rdtsc") else { return };
+        assert_eq!(a.stdout, b.stdout);
+        let text = a.stdout_text();
+        let values: Vec<u64> = text.trim().trim_start_matches("tsc=").split(',').map(|v| v.parse().unwrap()).collect();
+        assert!(values[1] > values[0], "{text}");
+    }
 
-#[test]
-fn sse_and_popcnt_work() {
-    let Some(bin) = build(C_GLIBC, "c/cpu.c") else {
-        return;
-    };
-    assert_same_as_native(&bin, &["sse"], &[], b"");
+    fn instructions_outside_the_profile_raise_sigill(backend) {
+        for p in ["rdrand", "rdseed", "avx", "avx512", "ud2"] {
+            let Some(r) = probe(backend, p) else { return };
+            assert_eq!(r.status, 128 + 4, "{p}: {}", r.stdout_text());
+            assert!(r.stdout.is_empty(), "{p}");
+        }
+    }
+
+    fn int3_raises_sigtrap(backend) {
+        let Some(r) = probe(backend, "int3") else { return };
+        assert_eq!(r.status, 128 + 5);
+    }
+
+    fn write_to_text_raises_sigsegv(backend) {
+        let Some(r) = probe(backend, "write_text") else { return };
+        assert_eq!(r.status, 128 + 11);
+    }
+
+    fn sse_and_popcnt_work(backend) {
+        let Some(bin) = build(C_GLIBC, "c/cpu.c") else { return };
+        assert_same_as_native(backend, &bin, &["sse"], &[], b"");
+    }
 }

@@ -46,36 +46,33 @@ fn file(bytes: &[u8]) -> String {
     tempfile(bytes).to_str().unwrap().to_string()
 }
 
-fn run_file(bytes: &[u8], expect: &str) {
+fn run_file(backend: Backend, bytes: &[u8], expect: &str) {
     let path = file(bytes);
-    assert_error(&["run", "--backend", "emu", &path], expect);
+    assert_error(&["run", "--backend", backend.as_str(), &path], expect);
 }
 
 fn static_hello() -> Option<Vec<u8>> {
     build(C_GLIBC, "hello.c").map(|p| std::fs::read(p).unwrap())
 }
 
-#[test]
-fn missing_file() {
+on_every_backend! {
+    fn missing_file(backend) {
     assert_error(
-        &["run", "/nonexistent/contract"],
+        &["run", "--backend", backend.as_str(), "/nonexistent/contract"],
         "cannot read contract /nonexistent/contract: No such file or directory",
     );
 }
 
-#[test]
-fn directory() {
-    assert_error(&["run", env!("CARGO_MANIFEST_DIR")], "is a directory");
+    fn directory(backend) {
+    assert_error(&["run", "--backend", backend.as_str(), env!("CARGO_MANIFEST_DIR")], "is a directory");
 }
 
-#[test]
-fn not_an_elf() {
-    run_file(b"#!/bin/sh\necho hi\n", "not an ELF file");
-    run_file(b"", "not an ELF file");
+    fn not_an_elf(backend) {
+    run_file(backend, b"#!/bin/sh\necho hi\n", "not an ELF file");
+    run_file(backend, b"", "not an ELF file");
 }
 
-#[test]
-fn dynamically_linked() {
+    fn dynamically_linked(backend) {
     let src = contracts_dir().join("hello.c");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hello-dynamic");
     let ok = Command::new("gcc")
@@ -94,34 +91,31 @@ fn dynamically_linked() {
     );
 }
 
-#[test]
-fn wrong_architecture_class_and_endianness() {
+    fn wrong_architecture_class_and_endianness(backend) {
     let Some(hello) = static_hello() else { return };
     let mut arm = hello.clone();
     arm[18] = 183; // EM_AARCH64
     arm[19] = 0;
-    run_file(&arm, "not an x86-64 program (ELF machine 183)");
+    run_file(backend, &arm, "not an x86-64 program (ELF machine 183)");
     let mut elf32 = hello.clone();
     elf32[4] = 1;
-    run_file(&elf32, "not a 64-bit ELF file");
+    run_file(backend, &elf32, "not a 64-bit ELF file");
     let mut big = hello.clone();
     big[5] = 2;
-    run_file(&big, "not a little-endian ELF file");
+    run_file(backend, &big, "not a little-endian ELF file");
     let mut rel = hello;
     rel[16] = 1; // ET_REL
-    run_file(&rel, "not an executable (ELF type 1)");
+    run_file(backend, &rel, "not an executable (ELF type 1)");
 }
 
-#[test]
-fn truncated_files() {
+    fn truncated_files(backend) {
     let Some(hello) = static_hello() else { return };
-    run_file(&hello[..40], "truncated or malformed ELF header");
-    run_file(&hello[..100], "malformed program headers");
-    run_file(&hello[..8192], "file data extends past the end of the file");
+    run_file(backend, &hello[..40], "truncated or malformed ELF header");
+    run_file(backend, &hello[..100], "malformed program headers");
+    run_file(backend, &hello[..8192], "file data extends past the end of the file");
 }
 
-#[test]
-fn malformed_segments() {
+    fn malformed_segments(backend) {
     let overlap = test_elf::build(
         2,
         &[
@@ -130,41 +124,42 @@ fn malformed_segments() {
         ],
         &[0; 0x200],
     );
-    run_file(&overlap, "segments 0 and 1 overlap");
+    run_file(backend, &overlap, "segments 0 and 1 overlap");
     let low = test_elf::build(2, &[(PT_LOAD, RX, 0, 0x1000, 0x200, 0x200)], &[0; 0x200]);
-    run_file(&low, "segment 0 lies outside the user address space");
+    run_file(backend, &low, "segment 0 lies outside the user address space");
     let high = test_elf::build(
         2,
         &[(PT_LOAD, RX, 0, 0x7fff_ffff_0000, 0x200, 0x10_0000)],
         &[0; 0x200],
     );
-    run_file(&high, "segment 0 lies outside the user address space");
+    run_file(backend, &high, "segment 0 lies outside the user address space");
     let wrap = test_elf::build(
         2,
         &[(PT_LOAD, RX, 0, u64::MAX - 0xfff, 0x200, 0x2000)],
         &[0; 0x200],
     );
-    run_file(&wrap, "segment 0 lies outside the user address space");
+    run_file(backend, &wrap, "segment 0 lies outside the user address space");
     let none = test_elf::build(2, &[], &[]);
-    run_file(&none, "no loadable segments");
+    run_file(backend, &none, "no loadable segments");
     let bad = test_elf::build(2, &[(PT_LOAD, RX, 0, 0x400000, 0x300, 0x200)], &[0; 0x200]);
-    run_file(&bad, "file size exceeds memory size");
+    run_file(backend, &bad, "file size exceeds memory size");
 }
 
-#[test]
-fn image_larger_than_the_memory_limit() {
+    fn image_larger_than_the_memory_limit(backend) {
     let huge_bss = test_elf::build(
         2,
         &[(PT_LOAD, RX, 0, 0x400000, 0x200, 1 << 30)],
         &[0; 0x200],
     );
-    run_file(&huge_bss, "but the memory limit is 268435456 bytes");
+    run_file(backend, &huge_bss, "but the memory limit is 268435456 bytes");
     let Some(hello) = static_hello() else { return };
     let path = file(&hello);
     assert_error(
         &["run", "--memory", "4M", &path],
         "the memory limit is 4194304 bytes",
     );
+}
+
 }
 
 #[test]
@@ -200,12 +195,23 @@ fn bad_options() {
     assert_error(&["run"], "required arguments were not provided");
 }
 
+/// Without a usable /dev/kvm, `--backend kvm` is one clear error line;
+/// with one, it runs the contract.
 #[test]
-fn kvm_backend_is_not_built_yet() {
+fn explicit_hardware_backend_fails_cleanly_or_runs() {
     let Some(hello) = static_hello() else { return };
     let path = file(&hello);
-    assert_error(
-        &["run", "--backend", "kvm", &path],
-        "backend kvm is not available",
-    );
+    let out = Command::new(qvm_bin())
+        .args(["run", "--backend", "kvm", &path])
+        .output()
+        .unwrap();
+    if out.status.code() == Some(125) {
+        assert_error(
+            &["run", "--backend", "kvm", &path],
+            "backend kvm is not available",
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("hello"));
+    }
 }

@@ -5,9 +5,10 @@ mod support;
 
 use support::*;
 
-fn hello(tc: Toolchain, source: &str) {
+fn hello(backend: Backend, tc: Toolchain, source: &str) {
     let Some(bin) = build(tc, source) else { return };
     let run = assert_same_as_native(
+        backend,
         &bin,
         &["world", "-x", "two words"],
         &[("GREETING", "hi there")],
@@ -24,7 +25,7 @@ fn hello(tc: Toolchain, source: &str) {
 
 macro_rules! hello_tests {
     ($($name:ident: $tc:expr, $src:expr;)*) => {
-        $(#[test] fn $name() { hello($tc, $src); })*
+        on_every_backend! { $(fn $name(backend) { hello(backend, $tc, $src); })* }
     };
 }
 

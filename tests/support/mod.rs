@@ -148,6 +148,48 @@ pub const OCAML: Toolchain = Toolchain {
 
 static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
+/// A qvm backend under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Emu,
+    Kvm,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Emu => "emu",
+            Backend::Kvm => "kvm",
+        }
+    }
+}
+
+/// Defines each test once and runs it on every backend: `name::emu` and
+/// `name::kvm`. The KVM variant is ignored (shown as skipped, with the
+/// reason) unless run with `--ignored`, which `ci/kvm-in-qemu.sh` does
+/// inside a VM that has /dev/kvm. No test can forget a backend.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($(fn $name:ident($backend:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                fn body($backend: Backend) $body
+                #[test]
+                fn emu() {
+                    body(Backend::Emu)
+                }
+                #[test]
+                #[ignore = "needs a working /dev/kvm: ci/kvm-in-qemu.sh runs it in a nested VM"]
+                fn kvm() {
+                    body(Backend::Kvm)
+                }
+            }
+        )*
+    };
+}
+
 /// Source directory of the test contracts.
 pub fn contracts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contracts")
@@ -278,11 +320,73 @@ pub fn qvm_bin() -> &'static str {
     env!("CARGO_BIN_EXE_qvm")
 }
 
-/// Runs `qvm run --backend emu [options] bin args...`; stdin is passed
-/// through a file.
-pub fn qvm(bin: &Path, options: &[&str], args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+/// Runs `qvm run --backend B [options] bin args...`; stdin is passed
+/// through a file. On KVM the call is also run on both backends with
+/// `--json --trace`, and the two outcomes must be byte-identical apart from
+/// the backend's name.
+pub fn qvm(
+    backend: Backend,
+    bin: &Path,
+    options: &[&str],
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &[u8],
+) -> Run {
+    if backend == Backend::Kvm {
+        let plain: Vec<&str> = options
+            .iter()
+            .copied()
+            .filter(|o| *o != "--json" && *o != "--trace")
+            .collect();
+        let mut with_json = plain.clone();
+        with_json.extend(["--json", "--trace"]);
+        let emu = qvm_once(Backend::Emu, bin, &with_json, args, env, stdin);
+        let kvm = qvm_once(Backend::Kvm, bin, &with_json, args, env, stdin);
+        let normalized =
+            kvm.stdout_text()
+                .replacen("\"backend\": \"kvm\"", "\"backend\": \"emu\"", 1);
+        assert_eq!(
+            kvm.stderr_text(),
+            emu.stderr_text(),
+            "qvm's own stderr differs between backends"
+        );
+        assert!(
+            normalized == emu.stdout_text(),
+            "outcome differs between backends for {}:\n{}",
+            bin.display(),
+            first_difference(&emu.stdout_text(), &normalized)
+        );
+    }
+    qvm_once(backend, bin, options, args, env, stdin)
+}
+
+/// The first differing line of two texts, with context.
+fn first_difference(a: &str, b: &str) -> String {
+    let (al, bl): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let i = al
+        .iter()
+        .zip(&bl)
+        .position(|(x, y)| x != y)
+        .unwrap_or(al.len().min(bl.len()));
+    format!(
+        "line {}:\n  emu: {}\n  kvm: {}",
+        i + 1,
+        al.get(i).unwrap_or(&"<end>"),
+        bl.get(i).unwrap_or(&"<end>")
+    )
+}
+
+fn qvm_once(
+    backend: Backend,
+    bin: &Path,
+    options: &[&str],
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &[u8],
+) -> Run {
     let mut cmd = Command::new(qvm_bin());
-    cmd.args(["run", "--backend", "emu"]).args(options);
+    cmd.args(["run", "--backend", backend.as_str()])
+        .args(options);
     for (k, v) in env {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
@@ -312,9 +416,15 @@ pub fn tempfile(data: &[u8]) -> PathBuf {
 
 /// Asserts that the contract behaves under qvm exactly as natively:
 /// status (exit code or 128+signal), stdout and stderr.
-pub fn assert_same_as_native(bin: &Path, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+pub fn assert_same_as_native(
+    backend: Backend,
+    bin: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &[u8],
+) -> Run {
     let n = native(bin, args, env, stdin);
-    let q = qvm(bin, &[], args, env, stdin);
+    let q = qvm(backend, bin, &[], args, env, stdin);
     assert_eq!(
         q.status,
         n.status,

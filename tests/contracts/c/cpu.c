@@ -40,6 +40,8 @@ int main(int argc, char **argv) {
         __asm__ volatile("int3");
     } else if (!strcmp(p, "ud2")) {
         __asm__ volatile("ud2");
+    } else if (!strcmp(p, "write_text")) {
+        *(volatile unsigned char *)(void *)&main = 0xcc;
     } else if (!strcmp(p, "sse")) {
         volatile double x = 2.0;
         volatile float f = 3.0f;

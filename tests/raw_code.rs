@@ -1,0 +1,123 @@
+//! Hand-assembled programs, no libc in the way: the syscall ABI (RAX,
+//! RCX, R11 as Linux leaves them) and fault reporting, on every backend.
+//! On KVM each outcome must also equal the emulator's.
+
+mod support;
+
+use qvm::{BackendChoice, CallSpec, Outcome};
+use qvm_common::engine::Access;
+use qvm_common::test_elf;
+use support::*;
+
+/// Runs raw x86-64 `code` placed at 0x401000 (the builder's entry point).
+fn run(backend: Backend, code: &[u8]) -> Outcome {
+    let headers = 64 + 56;
+    let mut body = vec![0u8; 0x1000 - headers];
+    body.extend_from_slice(code);
+    let len = (headers + body.len()) as u64;
+    let elf = test_elf::build(2, &[(1, 5, 0, 0x400000, len, len)], &body);
+    let mut spec = CallSpec::new(elf, "raw");
+    spec.memory_limit = 16 << 20;
+    spec.trace = true;
+    let on = |choice| qvm::run(&spec, choice).unwrap();
+    match backend {
+        Backend::Emu => on(BackendChoice::Emu),
+        Backend::Kvm => {
+            let kvm = on(BackendChoice::Kvm);
+            let emu = on(BackendChoice::Emu);
+            assert_eq!(
+                Outcome {
+                    backend: "emu",
+                    ..kvm.clone()
+                },
+                emu,
+                "backends disagree"
+            );
+            kvm
+        }
+    }
+}
+
+const EXIT_WITH_EDI: &[u8] = &[0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05]; // mov eax,60; syscall
+
+on_every_backend! {
+    fn syscall_leaves_rcx_and_r11_as_linux_does(backend) {
+        let mut code = vec![
+            0xb8, 0x27, 0, 0, 0, // 401000: mov eax, 39 (getpid)
+            0x0f, 0x05, // 401005: syscall -> RCX = 0x401007, R11 = RFLAGS
+            0x9c, // 401007: pushfq
+            0x58, // 401008: pop rax
+            0x4c, 0x31, 0xd8, // 401009: xor rax, r11
+            0x48, 0x8d, 0x15, 0xf4, 0xff, 0xff, 0xff, // 40100c: lea rdx, [rip-12] = 0x401007
+            0x48, 0x31, 0xca, // 401013: xor rdx, rcx
+            0x48, 0x09, 0xd0, // 401016: or rax, rdx
+            0x48, 0x83, 0xf8, 0x01, // cmp rax, 1
+            0x19, 0xff, // sbb edi, edi
+            0xff, 0xc7, // inc edi: 0 when both matched, else 1
+        ];
+        code.extend_from_slice(EXIT_WITH_EDI);
+        let o = run(backend, &code);
+        assert_eq!(o.exit_code, Some(0), "{o:?}");
+        assert_eq!(o.syscalls, 2);
+    }
+
+    fn syscall_result_is_in_rax(backend) {
+        let mut code = vec![
+            0xb8, 0x27, 0, 0, 0, // mov eax, 39 (getpid)
+            0x0f, 0x05, // syscall
+            0x89, 0xc7, // mov edi, eax
+        ];
+        code.extend_from_slice(EXIT_WITH_EDI);
+        assert_eq!(run(backend, &code).exit_code, Some(2), "qvm's fixed pid");
+    }
+
+    fn write_fault_reports_the_address(backend) {
+        // mov byte [0x12345678], 1
+        let o = run(backend, &[0xc6, 0x04, 0x25, 0x78, 0x56, 0x34, 0x12, 0x01]);
+        assert_eq!(o.signal, Some(11));
+        let f = o.fault.unwrap();
+        assert_eq!((f.kind, f.address, f.access), ("memory", 0x12345678, Some(Access::Write)));
+    }
+
+    fn write_to_code_faults_with_its_address(backend) {
+        // mov byte [0x401000], 0xcc: the code segment is read/execute only.
+        let o = run(backend, &[0xc6, 0x04, 0x25, 0x00, 0x10, 0x40, 0x00, 0xcc]);
+        let f = o.fault.unwrap();
+        assert_eq!((f.address, f.access), (0x401000, Some(Access::Write)));
+    }
+
+    fn jump_to_unmapped_and_to_zero_fault_on_fetch(backend) {
+        // mov eax, 0x20000000; jmp rax
+        let o = run(backend, &[0xb8, 0x00, 0x00, 0x00, 0x20, 0xff, 0xe0]);
+        let f = o.fault.unwrap();
+        assert_eq!((f.address, f.access), (0x2000_0000, Some(Access::Execute)));
+        // xor eax, eax; jmp rax
+        let o = run(backend, &[0x31, 0xc0, 0xff, 0xe0]);
+        let f = o.fault.unwrap();
+        assert_eq!((f.address, f.access), (0, Some(Access::Execute)));
+    }
+
+    fn divide_error_and_invalid_opcode(backend) {
+        // xor ecx, ecx; div ecx
+        let o = run(backend, &[0x31, 0xc9, 0xf7, 0xf1]);
+        assert_eq!((o.signal, o.fault.unwrap().kind), (Some(8), "divide_error"));
+        // ud2
+        let o = run(backend, &[0x0f, 0x0b]);
+        assert_eq!((o.signal, o.fault.unwrap().address), (Some(4), 0x401000));
+    }
+
+    fn int3_reports_the_address_after_it(backend) {
+        // nop; int3: Linux (and a #BP trap frame) report the RIP after int3.
+        let o = run(backend, &[0x90, 0xcc]);
+        let f = o.fault.unwrap();
+        assert_eq!((o.signal, f.kind, f.address), (Some(5), "breakpoint", 0x401002));
+    }
+
+    fn stack_overflow_is_sigsegv(backend) {
+        // call self forever: the stack runs into the unmapped gap below it.
+        let o = run(backend, &[0xe8, 0xfb, 0xff, 0xff, 0xff]);
+        let f = o.fault.unwrap();
+        assert_eq!((o.signal, f.access), (Some(11), Some(Access::Write)));
+        assert_eq!(f.address & 0xfff, 0xff8);
+    }
+}
