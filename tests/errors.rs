@@ -86,7 +86,7 @@ on_every_backend! {
         return;
     }
     assert_error(
-        &["run", out.to_str().unwrap()],
+        &["run", "--backend", backend.as_str(), out.to_str().unwrap()],
         "dynamically linked (it asks for the interpreter /lib64/ld-linux-x86-64.so.2)",
     );
 }
