@@ -1,7 +1,8 @@
 //! Parsing of command-line quantities.
 
-/// Largest memory limit accepted: the arena is reserved up front.
-pub const MAX_MEMORY: u64 = 1 << 40;
+/// Largest memory limit accepted: the arena is reserved up front, and the
+/// KVM backend keeps its own structures above 64 GiB guest-physical.
+pub const MAX_MEMORY: u64 = 64 << 30;
 
 /// Parses a memory size: a number of bytes with an optional binary suffix
 /// K, M, G or T (also KiB, MB, ...: all powers of 1024).
@@ -28,7 +29,7 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
         return Err(format!("memory size '{text}' is too small (at least 1M)"));
     }
     if bytes > MAX_MEMORY {
-        return Err(format!("memory size '{text}' is too large (at most 1T)"));
+        return Err(format!("memory size '{text}' is too large (at most 64G)"));
     }
     Ok(bytes)
 }
@@ -51,6 +52,7 @@ mod tests {
         assert_eq!(parse_memory("256M"), Ok(256 << 20));
         assert_eq!(parse_memory("1g"), Ok(1 << 30));
         assert_eq!(parse_memory("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_memory("64G"), Ok(64 << 30));
         assert_eq!(parse_memory("1048576"), Ok(1 << 20));
         for bad in [
             "",

@@ -167,6 +167,9 @@ impl KvmEngine {
     /// contract mapped yet.
     pub fn new(memory: Arc<GuestMemory>) -> Result<Self, EngineError> {
         check_host()?;
+        if memory.size() > SYS_GPA {
+            return Err(err(format!("a {} byte arena overlaps system memory at {SYS_GPA:#x}", memory.size())));
+        }
         let kvm = Kvm::new()
             .map_err(|e| EngineError::Unavailable(NAME, format!("cannot open /dev/kvm: {e}")))?;
         let vm = kvm
