@@ -333,7 +333,7 @@ impl KvmEngine {
         }
         if vector == vector::GENERAL_PROTECTION {
             let len = match self.user_bytes(rip, 3).as_deref() {
-                Some([0x0f, 0x31, _]) => Some(2u64),
+                Some([0x0f, 0x31, ..]) => Some(2u64),
                 Some([0x0f, 0x01, 0xf9]) => Some(3u64),
                 _ => None,
             };
@@ -352,16 +352,21 @@ impl KvmEngine {
         Ok(Some(Exit::Fault(fault_for_vector(vector, rip))))
     }
 
-    /// Reads `len` bytes of user memory at `va` through the page tables
-    /// (within one page), if mapped.
+    /// Reads up to `len` bytes of user memory at `va` through the page
+    /// tables, stopping at the first unmapped byte (an instruction may
+    /// straddle a page).
     fn user_bytes(&self, va: u64, len: usize) -> Option<Vec<u8>> {
-        let (gpa, flags) = self.tables.translate(&self.sys, va)?;
-        if flags & USER == 0 || (va % PAGE) as usize + len > PAGE as usize {
-            return None;
+        let mut out = Vec::with_capacity(len);
+        for i in 0..len as u64 {
+            let Some((gpa, flags)) = self.tables.translate(&self.sys, va.wrapping_add(i)) else { break };
+            if flags & USER == 0 {
+                break;
+            }
+            let mut b = [0u8];
+            self.memory.read(gpa, &mut b).ok()?;
+            out.push(b[0]);
         }
-        let mut buf = vec![0u8; len];
-        self.memory.read(gpa, &mut buf).ok()?;
-        Some(buf)
+        Some(out)
     }
 }
 
