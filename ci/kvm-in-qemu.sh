@@ -12,7 +12,8 @@
 #    optionally a TAB and the directory to run it in (cargo runs a package's
 #    tests in the package's directory; a hand-written list may give just paths,
 #    which then run in the repository root).
-# 2. If this host has a usable /dev/kvm, run the tests here directly.
+# 2. If this host has a usable /dev/kvm, run the tests here directly (not if
+#    it is kvm-pvm, which qvm's KVM backend refuses).
 # 3. Otherwise boot a QEMU VM under TCG with an emulated AMD EPYC (nested SVM),
 #    whose Linux loads kvm-amd and so has a working /dev/kvm (see
 #    /work/shared/kvm-in-qemu.md). The VM mounts this host's root filesystem
@@ -180,8 +181,14 @@ chmod +x "$RUN/run-tests.sh"
     echo "LIST=$(shq "$RUN/list.txt")"
     echo "TEST_ARGS=$(shq "$TEST_ARGS")"
     echo "RUN_SCRIPT=$(shq "$RUN/run-tests.sh")"
+    # The VM's environment: PATH, HOME=/tmp, CI only if set here (tests tell
+    # unset from empty), and rustup's homes, which HOME=/tmp would hide.
     echo "GUEST_PATH=$(shq "$PATH")"
-    echo "GUEST_CI=$(shq "${CI:-}")"
+    if [ -n "${CI+set}" ]; then
+        echo "GUEST_CI=$(shq "$CI")"
+    fi
+    echo "GUEST_RUSTUP_HOME=$(shq "${RUSTUP_HOME:-$(test -d "${HOME:-/}/.rustup" && echo "$HOME/.rustup")}")"
+    echo "GUEST_CARGO_HOME=$(shq "${CARGO_HOME:-$(test -d "${HOME:-/}/.cargo" && echo "$HOME/.cargo")}")"
     echo "NBINS=$N"
     echo "HOSTROOT_9P_OPTS=$(shq "${KVM_9P_HOSTROOT_OPTS-cache=loose}")"
     echo "TARGET_9P_OPTS=$(shq "${KVM_9P_TARGET_OPTS-cache=loose}")"
@@ -239,11 +246,21 @@ report() {
 }
 
 # --- 2. fast path: this host has KVM -----------------------------------------
-if [ "${KVM_FORCE_QEMU:-0}" != 1 ] && [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then
-    log "/dev/kvm is usable here; running $N test binaries directly..."
+# Not kvm-pvm (Pagetable-based Virtual Machine): it offers a /dev/kvm without
+# hardware virtualization that runs only PVM-aware guests, and qvm's KVM
+# backend refuses it (engine-kvm checks /sys/module/kvm_pvm the same way).
+host_kvm=0
+if [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then
     if [ -d /sys/module/kvm_pvm ]; then
-        log "note: this /dev/kvm is kvm_pvm (PVM, software paravirtualization), not SVM/VMX; KVM_FORCE_QEMU=1 uses the VM instead"
+        log "this host's /dev/kvm is kvm-pvm, which qvm's KVM backend cannot use; using a VM"
+    elif [ "${KVM_FORCE_QEMU:-0}" = 1 ]; then
+        log "KVM_FORCE_QEMU=1: using a VM although this host has /dev/kvm"
+    else
+        host_kvm=1
     fi
+fi
+if [ "$host_kvm" = 1 ]; then
+    log "/dev/kvm is usable here; running $N test binaries directly..."
     t0=$(now)
     problem=
     CI=${CI:-} /bin/sh "$RUN/run-tests.sh" "$RUN/config.sh" || true
@@ -395,8 +412,11 @@ mount -t sysfs sysfs /host/sys || fail "cannot mount /host/sys"
 mount -t tmpfs tmpfs /host/tmp || fail "cannot mount /host/tmp"
 ls -l /host/dev/kvm || fail "no /dev/kvm in the VM"
 echo "kvm-in-qemu: VM up after $(up) s (guest clock); running $NBINS test binaries inside the VM..."
-chroot /host /usr/bin/env -i CI="$GUEST_CI" PATH="$GUEST_PATH" HOME=/tmp \
-    /bin/sh "$RUN_SCRIPT" "$TARGET_DIR/kvm-in-qemu/run/config.sh"
+set -- PATH="$GUEST_PATH" HOME=/tmp
+[ -z "${GUEST_CI+set}" ] || set -- "$@" CI="$GUEST_CI"
+[ -z "$GUEST_RUSTUP_HOME" ] || set -- "$@" RUSTUP_HOME="$GUEST_RUSTUP_HOME"
+[ -z "$GUEST_CARGO_HOME" ] || set -- "$@" CARGO_HOME="$GUEST_CARGO_HOME"
+chroot /host /usr/bin/env -i "$@" /bin/sh "$RUN_SCRIPT" "$TARGET_DIR/kvm-in-qemu/run/config.sh"
 st=$?
 echo "kvm-in-qemu: tests done at $(up) s (guest clock), runner status $st"
 umount "/host$TARGET_DIR"
