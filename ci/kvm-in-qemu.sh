@@ -168,6 +168,7 @@ while IFS=$tab read -r bin dir; do
     st=$?
     echo "$st" >"$RESULTS/$i.status"
     [ "$st" = 0 ] || overall=1
+    sync # with 9p cache=loose, so the host has it even if the VM is killed later
     echo "kvm-in-qemu: [$i/$total] exit $st after $(awk -v a="$t0" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }') s: $bin"
 done <"$LIST"
 echo "$overall" >"$RESULTS/done"
@@ -458,7 +459,8 @@ t0=$(now)
 set +e
 # QEMU's warnings about EPYC features TCG lacks and about the fw_cfg name
 # (which silences SeaBIOS's serial console) go only to console.log.
-timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$WORK/console.log" \
+# sed -u, not tr: tr's block buffering on a pipe would hide the progress lines.
+timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$WORK/console.log" \
     | grep --line-buffered -v -e "TCG doesn't support requested feature" -e "name=etc/sercon-port"
 qemu_status=${PIPESTATUS[0]}
 set -e
