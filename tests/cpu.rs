@@ -7,6 +7,10 @@ mod support;
 
 use support::*;
 
+fn host_cpu_is_amd() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| c.contains("AuthenticAMD"))
+}
+
 fn probe(backend: Backend, name: &str) -> Option<Run> {
     let bin = build(C_GLIBC, "c/cpu.c")?;
     Some(qvm(backend, &bin, &[], &[name], &[], b""))
@@ -28,7 +32,16 @@ on_every_backend! {
     }
 
     fn instructions_outside_the_profile_raise_sigill(backend) {
-        for p in ["rdrand", "rdseed", "avx", "avx512", "ud2"] {
+        let mut probes = vec!["avx", "avx512", "ud2"];
+        // KVM on Intel traps RDRAND/RDSEED when CPUID hides them (#UD);
+        // AMD's SVM has no such intercept, so there they execute. That is
+        // a known determinism gap (README, "Known limits").
+        if backend == Backend::Kvm && host_cpu_is_amd() {
+            eprintln!("NOTE: RDRAND/RDSEED cannot be trapped under AMD SVM; not checked on this host");
+        } else {
+            probes.extend(["rdrand", "rdseed"]);
+        }
+        for p in probes {
             let Some(r) = probe(backend, p) else { return };
             assert_eq!(r.status, 128 + 4, "{p}: {}", r.stdout_text());
             assert!(r.stdout.is_empty(), "{p}");

@@ -168,7 +168,10 @@ impl KvmEngine {
     pub fn new(memory: Arc<GuestMemory>) -> Result<Self, EngineError> {
         check_host()?;
         if memory.size() > SYS_GPA {
-            return Err(err(format!("a {} byte arena overlaps system memory at {SYS_GPA:#x}", memory.size())));
+            return Err(err(format!(
+                "a {} byte arena overlaps system memory at {SYS_GPA:#x}",
+                memory.size()
+            )));
         }
         let kvm = Kvm::new()
             .map_err(|e| EngineError::Unavailable(NAME, format!("cannot open /dev/kvm: {e}")))?;
@@ -358,7 +361,9 @@ impl KvmEngine {
     fn user_bytes(&self, va: u64, len: usize) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(len);
         for i in 0..len as u64 {
-            let Some((gpa, flags)) = self.tables.translate(&self.sys, va.wrapping_add(i)) else { break };
+            let Some((gpa, flags)) = self.tables.translate(&self.sys, va.wrapping_add(i)) else {
+                break;
+            };
             if flags & USER == 0 {
                 break;
             }
