@@ -124,7 +124,7 @@ EOF
 fi
 [ -f "$list" ] || die "no test list at $list (run without --no-build, or give --list FILE / KVM_TEST_LIST)"
 
-# The VM reads a normalized copy: absolute paths, and not under /tmp (a tmpfs there).
+# The VM reads a normalized copy, with absolute paths.
 bins=()
 : >"$RUN/list.txt"
 while IFS=$'\t' read -r bin dir; do
@@ -178,6 +178,7 @@ chmod +x "$RUN/run-tests.sh"
 {
     echo "REPO=$(shq "$REPO")"
     echo "TARGET_DIR=$(shq "$TARGET_DIR")"
+    echo "REPO_DIR=$(shq "$REPO")"
     echo "RESULTS=$(shq "$RESULTS")"
     echo "LIST=$(shq "$RUN/list.txt")"
     echo "TEST_ARGS=$(shq "$TEST_ARGS")"
@@ -398,12 +399,9 @@ mount -t 9p -o "$opts" target /target || fail "cannot mount the target share"
 [ -f /target/kvm-in-qemu/run/config.sh ] || fail "no kvm-in-qemu/run/config.sh in the target share"
 . /target/kvm-in-qemu/run/config.sh
 mount -t 9p -o "ro,$opts${HOSTROOT_9P_OPTS:+,$HOSTROOT_9P_OPTS}" hostroot /host || fail "cannot mount the host root share"
-if [ -n "${TARGET_9P_OPTS:-}" ]; then
-    umount /target
-    mount -t 9p -o "$opts,$TARGET_9P_OPTS" target "/host$TARGET_DIR" || fail "cannot mount the target share at $TARGET_DIR"
-else
-    mount -o bind /target "/host$TARGET_DIR" || fail "cannot mount the target share at $TARGET_DIR"
-fi
+# Scratch filesystems first, then the writable shares on top: the checkout
+# may itself live under /tmp (a CI clone often does), and a tmpfs mounted
+# later would hide it.
 mount -t devtmpfs devtmpfs /host/dev || fail "cannot mount /host/dev"
 mkdir -p /host/dev/shm /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
@@ -411,6 +409,18 @@ mount -t devpts devpts /host/dev/pts
 mount -t proc proc /host/proc || fail "cannot mount /host/proc"
 mount -t sysfs sysfs /host/sys || fail "cannot mount /host/sys"
 mount -t tmpfs tmpfs /host/tmp || fail "cannot mount /host/tmp"
+# The repository, writable (tests read contract sources and write beside
+# them); mkdir -p only creates the mount point where it is not on the
+# read-only root (that is, under the new /tmp).
+mkdir -p "/host$REPO_DIR" || fail "cannot create the mount point $REPO_DIR"
+mount -t 9p -o "$opts${TARGET_9P_OPTS:+,$TARGET_9P_OPTS}" repo "/host$REPO_DIR" || fail "cannot mount the repository share at $REPO_DIR"
+mkdir -p "/host$TARGET_DIR" || fail "cannot create the mount point $TARGET_DIR"
+if [ -n "${TARGET_9P_OPTS:-}" ]; then
+    umount /target
+    mount -t 9p -o "$opts,$TARGET_9P_OPTS" target "/host$TARGET_DIR" || fail "cannot mount the target share at $TARGET_DIR"
+else
+    mount -o bind /target "/host$TARGET_DIR" || fail "cannot mount the target share at $TARGET_DIR"
+fi
 ls -l /host/dev/kvm || fail "no /dev/kvm in the VM"
 echo "kvm-in-qemu: VM up after $(up) s (guest clock); running $NBINS test binaries inside the VM..."
 set -- PATH="$GUEST_PATH" HOME=/tmp
@@ -421,6 +431,7 @@ chroot /host /usr/bin/env -i "$@" /bin/sh "$RUN_SCRIPT" "$TARGET_DIR/kvm-in-qemu
 st=$?
 echo "kvm-in-qemu: tests done at $(up) s (guest clock), runner status $st"
 umount "/host$TARGET_DIR"
+umount "/host$REPO_DIR"
 umount /target 2>/dev/null
 vm_exit "$st"
 EOF
@@ -453,6 +464,7 @@ qemu=(qemu-system-x86_64
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
     -fw_cfg name=etc/sercon-port,string=0
     -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap,id=hostroot"
+    -virtfs "local,path=$(qemu_path "$REPO"),mount_tag=repo,security_model=none,id=repo"
     -virtfs "local,path=$(qemu_path "$TARGET_DIR"),mount_tag=target,security_model=none,id=target")
 log "booting VM (kernel $kv, QEMU TCG, -cpu EPYC, timeout ${TIMEOUT}s)..."
 t0=$(now)
