@@ -402,3 +402,85 @@ impl Engine for EmuEngine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qvm_common::address_space::Prot;
+
+    /// Records syscalls; answers getpid with 2, stops at anything else.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Vec<SyscallRequest>,
+        tsc: u64,
+    }
+
+    impl Supervisor for Recorder {
+        fn syscall(&mut self, request: SyscallRequest) -> SyscallAction {
+            self.calls.push(request);
+            match request.nr {
+                39 => SyscallAction::value(2),
+                _ => SyscallAction::Stop,
+            }
+        }
+        fn take_memory_changes(&mut self) -> Vec<MemoryChange> {
+            Vec::new()
+        }
+        fn rdtsc(&mut self) -> u64 {
+            self.tsc += 1000;
+            self.tsc
+        }
+    }
+
+    fn run(code: &[u8]) -> (Exit, Recorder) {
+        let memory = Arc::new(GuestMemory::new(1 << 20).unwrap());
+        memory.write(0, code).unwrap();
+        let mut engine = EmuEngine::new(memory).unwrap();
+        let text = Prot::READ.union(Prot::EXEC);
+        engine
+            .apply(&[MemoryChange::Map {
+                start: 0x40_0000,
+                len: 0x1000,
+                prot: text,
+                gpa: 0,
+            }])
+            .unwrap();
+        engine
+            .reset(EntryState {
+                rip: 0x40_0000,
+                rsp: 0,
+            })
+            .unwrap();
+        let mut rec = Recorder::default();
+        let exit = engine.run(&mut rec).unwrap();
+        (exit, rec)
+    }
+
+    #[test]
+    fn syscalls_reach_the_supervisor_with_their_arguments() {
+        // mov eax, 39; syscall; mov edi, eax; mov eax, 60; syscall
+        let (exit, rec) = run(&[
+            0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc7, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05,
+        ]);
+        assert_eq!(exit, Exit::Stopped);
+        assert_eq!(rec.calls.len(), 2);
+        assert_eq!((rec.calls[1].nr, rec.calls[1].args[0]), (60, 2));
+    }
+
+    #[test]
+    fn rdtsc_asks_the_supervisor() {
+        // rdtsc; mov edi, eax; mov eax, 60; syscall
+        let (_, rec) = run(&[0x0f, 0x31, 0x89, 0xc7, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05]);
+        assert_eq!(rec.calls[0].args[0], 1000);
+    }
+
+    #[test]
+    fn sse_is_enabled_and_rdrand_is_not() {
+        // pxor xmm0, xmm0; mov eax, 60; syscall
+        let (exit, _) = run(&[0x66, 0x0f, 0xef, 0xc0, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05]);
+        assert_eq!(exit, Exit::Stopped);
+        // rdrand eax
+        let (exit, _) = run(&[0x0f, 0xc7, 0xf0]);
+        assert_eq!(exit, Exit::Fault(Fault::InvalidOpcode { rip: 0x40_0000 }));
+    }
+}
