@@ -33,13 +33,17 @@ enum Command {
     /// exits with its status (128+N when it dies of signal N). qvm's own
     /// errors print one `qvm: error:` line and exit 125.
     Run(RunArgs),
+    /// Run one call on every available backend (and natively with
+    /// --native) and print the first difference, field by field.
+    ///
+    /// Exits 0 when all runs agree, 1 when they differ, 125 on qvm's own
+    /// errors. Backends that are not available here are listed as skipped.
+    Diff(DiffArgs),
 }
 
+/// What defines one call: shared by `run` and `diff`.
 #[derive(clap::Args)]
-struct RunArgs {
-    /// Backend: auto picks KVM when /dev/kvm works, else the emulator.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendChoice,
+struct CallArgs {
     /// Previous block's hash, 64 hex digits (seeds all randomness).
     #[arg(long, value_name = "HEX", value_parser = parse_block_hash)]
     block_hash: Option<[u8; 32]>,
@@ -56,6 +60,18 @@ struct RunArgs {
     /// Memory limit for the call, e.g. 256M or 1G (default 256M).
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory: Option<u64>,
+    /// The contract: a static x86-64 Linux ELF executable.
+    contract: PathBuf,
+    /// Arguments for the contract.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<OsString>,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Backend: auto picks KVM when /dev/kvm works, else the emulator.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
     /// Print one JSON document describing the outcome instead of passing
     /// output through (schema: docs/outcome-json.md).
     #[arg(long)]
@@ -63,11 +79,20 @@ struct RunArgs {
     /// Include the full syscall trace in the JSON document.
     #[arg(long, requires = "json")]
     trace: bool,
-    /// The contract: a static x86-64 Linux ELF executable.
-    contract: PathBuf,
-    /// Arguments for the contract.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<OsString>,
+    #[command(flatten)]
+    call: CallArgs,
+}
+
+#[derive(clap::Args)]
+struct DiffArgs {
+    /// Also run the contract natively on this host and compare what a shell
+    /// sees (status, stdout, stderr). This runs it for real: only for
+    /// programs you trust, and whose output depends neither on time nor on
+    /// randomness.
+    #[arg(long)]
+    native: bool,
+    #[command(flatten)]
+    call: CallArgs,
 }
 
 fn parse_env(text: &str) -> Result<OsString, String> {
@@ -102,29 +127,34 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn run(args: RunArgs) -> Result<u8, String> {
-    let memory_limit = args.memory.unwrap_or(DEFAULT_MEMORY_LIMIT);
-    let program = read_file("contract", &args.contract, memory_limit)?;
-    let stdin = match &args.stdin {
+/// Builds the call's spec from the command line.
+fn call_spec(call: CallArgs, trace: bool) -> Result<CallSpec, String> {
+    let memory_limit = call.memory.unwrap_or(DEFAULT_MEMORY_LIMIT);
+    let program = read_file("contract", &call.contract, memory_limit)?;
+    let stdin = match &call.stdin {
         Some(p) => read_file("stdin file", p, memory_limit)?,
         None => Vec::new(),
     };
-    let name = args
+    let name = call
         .contract
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "contract".into());
     let mut spec = CallSpec::new(program, name);
-    spec.args = args.args.into_iter().map(OsString::into_vec).collect();
-    spec.env = args.env.into_iter().map(OsString::into_vec).collect();
+    spec.args = call.args.into_iter().map(OsString::into_vec).collect();
+    spec.env = call.env.into_iter().map(OsString::into_vec).collect();
     spec.stdin = stdin;
     spec.block = BlockContext {
-        prev_hash: args.block_hash.unwrap_or([0; 32]),
-        timestamp: args.block_time,
+        prev_hash: call.block_hash.unwrap_or([0; 32]),
+        timestamp: call.block_time,
     };
     spec.memory_limit = memory_limit;
-    spec.trace = args.trace;
+    spec.trace = trace;
+    Ok(spec)
+}
 
+fn run(args: RunArgs) -> Result<u8, String> {
+    let spec = call_spec(args.call, args.trace)?;
     let outcome = qvm::run(&spec, args.backend).map_err(|e| e.to_string())?;
     let status = outcome.status().clamp(0, 255) as u8;
     if args.json {
@@ -138,6 +168,99 @@ fn run(args: RunArgs) -> Result<u8, String> {
         let _ = std::io::stderr().lock().write_all(&outcome.stderr);
     }
     Ok(status)
+}
+
+/// One line describing an outcome.
+fn summary(o: &qvm::Outcome) -> String {
+    let end = match (o.exit_code, o.signal_name()) {
+        (Some(code), _) => format!("exit {code}"),
+        (None, Some(sig)) => format!("killed by {sig}"),
+        (None, None) => "no status".into(),
+    };
+    format!(
+        "{end}, {} bytes stdout, {} bytes stderr, {} syscalls",
+        o.stdout.len(),
+        o.stderr.len(),
+        o.syscalls
+    )
+}
+
+fn diff(args: DiffArgs) -> Result<u8, String> {
+    let contract = args.call.contract.clone();
+    let spec = call_spec(args.call, true)?;
+    let mut runs: Vec<qvm::Outcome> = Vec::new();
+    for choice in [BackendChoice::Emu, BackendChoice::Kvm] {
+        match qvm::run(&spec, choice) {
+            Ok(outcome) => {
+                println!("{}: {}", outcome.backend, summary(&outcome));
+                runs.push(outcome);
+            }
+            Err(qvm::RunError::Engine(e @ qvm_common::engine::EngineError::Unavailable(..))) => {
+                println!(
+                    "{}: skipped ({e})",
+                    if choice == BackendChoice::Kvm {
+                        "kvm"
+                    } else {
+                        "emu"
+                    }
+                );
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let Some(reference) = runs.first() else {
+        return Err("no backend could run the call".into());
+    };
+    let mut differ = false;
+    for other in &runs[1..] {
+        if let Some(d) = qvm_conformance::compare::outcome_difference(reference, other) {
+            differ = true;
+            println!(
+                "{} vs {}: first difference in {}:",
+                reference.backend, other.backend, d.field
+            );
+            println!("  {}: {}", reference.backend, d.left);
+            println!("  {}: {}", other.backend, d.right);
+        }
+    }
+    if args.native {
+        let native = qvm_conformance::native::run(&contract, &spec.args, &spec.env, &spec.stdin)
+            .map_err(|e| {
+                format!(
+                    "cannot run {} natively: {}",
+                    contract.display(),
+                    io_reason(&e)
+                )
+            })?;
+        println!(
+            "native: {}",
+            if native.status < 128 {
+                format!("exit {}", native.status)
+            } else {
+                format!("killed by signal {}", native.status - 128)
+            }
+        );
+        if let Some(d) = qvm_conformance::compare::native_difference(&native, reference) {
+            differ = true;
+            println!(
+                "native vs {}: first difference in {}:",
+                reference.backend, d.field
+            );
+            println!("  native: {}", d.left);
+            println!("  {}: {}", reference.backend, d.right);
+        }
+    }
+    if differ {
+        Ok(1)
+    } else {
+        let compared = runs.len() + usize::from(args.native);
+        if compared < 2 {
+            println!("only one run here: nothing to compare (add --native, or run on a host with /dev/kvm)");
+        } else {
+            println!("all {compared} runs agree");
+        }
+        Ok(0)
+    }
 }
 
 fn main() -> ExitCode {
@@ -188,6 +311,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Diff(args) => diff(args),
     };
     match result {
         Ok(status) => ExitCode::from(status),

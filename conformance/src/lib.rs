@@ -1,1 +1,6 @@
-//! qvm conformance suite: corpus, builder, differential runner (content arrives with the conformance issue).
+//! qvm's conformance machinery: comparing outcomes field by field across
+//! backends and against native Linux. The corpus, builder and report come
+//! with the rest of the conformance issue.
+
+pub mod compare;
+pub mod native;

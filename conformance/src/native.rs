@@ -1,0 +1,57 @@
+//! Running a contract directly on this host: the conformance oracle for
+//! programs whose output depends neither on time nor on randomness. It runs
+//! the program for real, so only for programs you trust.
+
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::compare::NativeRun;
+
+/// Runs `program` with exactly `args`, the `KEY=VALUE` strings of `env` as
+/// its whole environment, and `stdin`.
+pub fn run(
+    program: &Path,
+    args: &[Vec<u8>],
+    env: &[Vec<u8>],
+    stdin: &[u8],
+) -> std::io::Result<NativeRun> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut cmd = Command::new(program);
+    cmd.args(args.iter().map(|a| std::ffi::OsStr::from_bytes(a)))
+        .env_clear();
+    for kv in env {
+        let split = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
+        let (k, v) = kv.split_at(split);
+        cmd.env(
+            std::ffi::OsStr::from_bytes(k),
+            std::ffi::OsStr::from_bytes(v.get(1..).unwrap_or(&[])),
+        );
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut input = child.stdin.take();
+    let data = stdin.to_vec();
+    // Feed stdin from a thread so a program that writes before reading
+    // cannot deadlock against us.
+    let feeder = std::thread::spawn(move || {
+        if let Some(pipe) = input.as_mut() {
+            let _ = pipe.write_all(&data);
+        }
+    });
+    let out = child.wait_with_output()?;
+    let _ = feeder.join();
+    let status = out
+        .status
+        .code()
+        .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+    Ok(NativeRun {
+        status,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    })
+}
