@@ -10,141 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-/// A way to build a contract from one source file.
-#[derive(Clone, Copy, Debug)]
-pub struct Toolchain {
-    pub name: &'static str,
-    /// Program whose presence means the toolchain is installed.
-    pub probe: &'static [&'static str],
-    /// Build command; `{src}` and `{out}` are replaced, run in the build dir.
-    pub build: &'static [&'static str],
-}
-
-pub const C_GLIBC: Toolchain = Toolchain {
-    name: "c-glibc",
-    probe: &["gcc", "--version"],
-    build: &["gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"],
-};
-pub const C_GLIBC_PIE: Toolchain = Toolchain {
-    name: "c-glibc-pie",
-    probe: &["gcc", "--version"],
-    build: &[
-        "gcc",
-        "-static-pie",
-        "-fPIE",
-        "-O2",
-        "-o",
-        "{out}",
-        "{src}",
-        "-lm",
-    ],
-};
-pub const C_MUSL: Toolchain = Toolchain {
-    name: "c-musl",
-    probe: &["musl-gcc", "--version"],
-    build: &["musl-gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"],
-};
-pub const CPP: Toolchain = Toolchain {
-    name: "c++",
-    probe: &["g++", "--version"],
-    build: &["g++", "-static", "-O2", "-o", "{out}", "{src}"],
-};
-pub const RUST: Toolchain = Toolchain {
-    name: "rust",
-    probe: &["rustc", "--version"],
-    build: &[
-        "rustc",
-        "-O",
-        "-C",
-        "target-feature=+crt-static",
-        "-o",
-        "{out}",
-        "{src}",
-    ],
-};
-pub const RUST_NOPIE: Toolchain = Toolchain {
-    name: "rust-static",
-    probe: &["rustc", "--version"],
-    build: &[
-        "rustc",
-        "-O",
-        "-C",
-        "target-feature=+crt-static",
-        "-C",
-        "relocation-model=static",
-        "-o",
-        "{out}",
-        "{src}",
-    ],
-};
-pub const ZIG: Toolchain = Toolchain {
-    name: "zig",
-    probe: &["python3", "-m", "ziglang", "version"],
-    build: &[
-        "python3",
-        "-m",
-        "ziglang",
-        "build-exe",
-        "-O",
-        "ReleaseSmall",
-        "-mcpu=x86_64_v2",
-        "--cache-dir",
-        "zig-cache",
-        "--global-cache-dir",
-        "zig-cache",
-        "-femit-bin={out}",
-        "{src}",
-    ],
-};
-pub const FORTRAN: Toolchain = Toolchain {
-    name: "fortran",
-    probe: &["gfortran", "--version"],
-    build: &["gfortran", "-static", "-O2", "-o", "{out}", "{src}"],
-};
-pub const PASCAL: Toolchain = Toolchain {
-    name: "pascal",
-    probe: &["fpc", "-iV"],
-    build: &["fpc", "-O2", "-Xs", "-XS", "-o{out}", "{src}"],
-};
-pub const ADA: Toolchain = Toolchain {
-    name: "ada",
-    probe: &["gnatmake", "--version"],
-    build: &[
-        "gnatmake", "-q", "-O2", "{src}", "-o", "{out}", "-bargs", "-static", "-largs", "-static",
-    ],
-};
-pub const D: Toolchain = Toolchain {
-    name: "d",
-    probe: &["ldc2", "--version"],
-    build: &[
-        "ldc2",
-        "-O2",
-        "-static",
-        "{src}",
-        "-of={out}",
-        "-L-lphobos2-ldc",
-        "-L-lz",
-    ],
-};
-pub const NIM: Toolchain = Toolchain {
-    name: "nim",
-    probe: &["nim", "--version"],
-    build: &[
-        "nim",
-        "c",
-        "-d:release",
-        "--hints:off",
-        "--nimcache:nimcache",
-        "--passL:-static",
-        "-o:{out}",
-        "{src}",
-    ],
-};
-pub const OCAML: Toolchain = Toolchain {
-    name: "ocaml",
-    probe: &["ocamlopt", "-version"],
-    build: &["ocamlopt", "-ccopt", "-static", "-o", "{out}", "{src}"],
-};
+pub use qvm_conformance::toolchain::*;
 
 static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
@@ -195,32 +61,11 @@ pub fn contracts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contracts")
 }
 
-fn have(probe: &[&str]) -> bool {
-    Command::new(probe[0])
-        .args(&probe[1..])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Builds `source` (relative to tests/contracts) with `tc`, caching the
 /// result. `None` when the toolchain is missing here, which is reported
 /// loudly; under CI (CI set) a missing toolchain fails the test instead.
 pub fn build(tc: Toolchain, source: &str) -> Option<PathBuf> {
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if !have(tc.probe) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "toolchain {} is missing in CI: scripts/install-deps.sh test installs it",
-            tc.name
-        );
-        eprintln!(
-            "SKIPPED: toolchain {} is not installed (scripts/install-deps.sh test installs it)",
-            tc.name
-        );
-        return None;
-    }
     let src = contracts_dir().join(source);
     let stem = Path::new(source)
         .file_stem()
@@ -229,41 +74,18 @@ pub fn build(tc: Toolchain, source: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("contracts")
         .join(format!("{}-{}", tc.name, stem));
-    let out = dir.join(stem);
-    let fresh = |out: &Path| -> bool {
-        let (Ok(o), Ok(s)) = (std::fs::metadata(out), std::fs::metadata(&src)) else {
-            return false;
-        };
-        matches!((o.modified(), s.modified()), (Ok(o), Ok(s)) if o >= s)
-    };
-    if fresh(&out) {
-        return Some(out);
+    match qvm_conformance::toolchain::build(tc, &src, &dir) {
+        Ok(bin) => Some(bin),
+        Err(BuildError::Missing(name)) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "toolchain {name} is missing in CI: scripts/install-deps.sh test installs it"
+            );
+            eprintln!("SKIPPED: toolchain {name} is not installed (scripts/install-deps.sh test installs it)");
+            None
+        }
+        Err(e) => panic!("{e}"),
     }
-    std::fs::create_dir_all(&dir).unwrap();
-    // Copy the source in: some compilers write objects next to it.
-    let local_src = dir.join(src.file_name().unwrap());
-    std::fs::copy(&src, &local_src).unwrap();
-    let args: Vec<String> = tc
-        .build
-        .iter()
-        .map(|a| {
-            a.replace("{src}", local_src.to_str().unwrap())
-                .replace("{out}", out.to_str().unwrap())
-        })
-        .collect();
-    let result = Command::new(&args[0])
-        .args(&args[1..])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "building {source} with {} failed:\n{}\n{}",
-        tc.name,
-        String::from_utf8_lossy(&result.stdout),
-        String::from_utf8_lossy(&result.stderr)
-    );
-    Some(out)
 }
 
 /// What a process did, as a shell sees it.
