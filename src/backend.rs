@@ -78,3 +78,30 @@ impl Engine for AnyEngine {
         }
     }
 }
+
+/// A backend as the conformance runner sees it.
+pub struct BackendExecutor(pub BackendChoice);
+
+impl qvm_conformance::runner::Executor for BackendExecutor {
+    fn name(&self) -> &'static str {
+        match self.0 {
+            BackendChoice::Emu => "emu",
+            BackendChoice::Kvm => "kvm",
+            BackendChoice::Auto => "auto",
+        }
+    }
+
+    fn run(
+        &self,
+        spec: &qvm_common::call::CallSpec,
+    ) -> Result<qvm_common::call::Outcome, qvm_conformance::runner::ExecError> {
+        use qvm_conformance::runner::ExecError;
+        match crate::run(spec, self.0) {
+            Ok(outcome) => Ok(outcome),
+            Err(RunError::Engine(EngineError::Unavailable(_, why))) => {
+                Err(ExecError::Unavailable(why))
+            }
+            Err(e) => Err(ExecError::Failed(e.to_string())),
+        }
+    }
+}

@@ -39,6 +39,30 @@ enum Command {
     /// Exits 0 when all runs agree, 1 when they differ, 125 on qvm's own
     /// errors. Backends that are not available here are listed as skipped.
     Diff(DiffArgs),
+    /// Build the conformance corpus and run every program natively and on
+    /// every backend; print a table program x backend.
+    ///
+    /// Exits 0 when nothing failed, 1 otherwise. Progress goes to stderr.
+    Conformance(ConformanceArgs),
+}
+
+#[derive(clap::Args)]
+struct ConformanceArgs {
+    /// Print the report as one JSON document instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the report as Markdown to this file.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Only programs whose name contains this.
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
+    /// Backends to run: all (emu and kvm), emu or kvm.
+    #[arg(long, default_value = "all", value_parser = ["all", "emu", "kvm"])]
+    backends: String,
+    /// Rewrite the golden files from this run's output.
+    #[arg(long)]
+    bless: bool,
 }
 
 /// What defines one call: shared by `run` and `diff`.
@@ -263,6 +287,35 @@ fn diff(args: DiffArgs) -> Result<u8, String> {
     }
 }
 
+fn conformance(args: ConformanceArgs) -> Result<u8, String> {
+    use qvm::backend::BackendExecutor;
+    use qvm_conformance::runner::{self, Executor, Options, Paths};
+    let emu = BackendExecutor(BackendChoice::Emu);
+    let kvm = BackendExecutor(BackendChoice::Kvm);
+    let executors: Vec<&dyn Executor> = match args.backends.as_str() {
+        "emu" => vec![&emu],
+        "kvm" => vec![&kvm],
+        _ => vec![&emu, &kvm],
+    };
+    let opts = Options {
+        only: args.only,
+        bless: args.bless,
+    };
+    let report = runner::run(&executors, &Paths::of_checkout(), &opts, &mut |line| {
+        eprintln!("conformance: {line}")
+    });
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, report.markdown())
+            .map_err(|e| format!("cannot write {}: {}", path.display(), io_reason(&e)))?;
+    }
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(u8::from(report.counts().1 > 0))
+}
+
 fn main() -> ExitCode {
     // Diagnostics only (e.g. RUST_LOG=qvm_common=trace prints every
     // syscall); never part of an outcome.
@@ -312,6 +365,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Diff(args) => diff(args),
+        Command::Conformance(args) => conformance(args),
     };
     match result {
         Ok(status) => ExitCode::from(status),

@@ -43,4 +43,5 @@ hello_tests! {
     d: D, "hello.d";
     nim: NIM, "hello.nim";
     ocaml: OCAML, "hello.ml";
+    haskell: HASKELL, "hello.hs";
 }

@@ -33,7 +33,7 @@ pub struct NativeRun {
 }
 
 /// The first differing byte of two outputs, shown as the line around it.
-fn bytes_difference(field: &str, a: &[u8], b: &[u8]) -> Option<Difference> {
+pub fn bytes_difference(field: &str, a: &[u8], b: &[u8]) -> Option<Difference> {
     if a == b {
         return None;
     }

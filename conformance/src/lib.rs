@@ -3,5 +3,8 @@
 //! with the rest of the conformance issue.
 
 pub mod compare;
+pub mod corpus;
 pub mod native;
+pub mod report;
+pub mod runner;
 pub mod toolchain;

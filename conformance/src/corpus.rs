@@ -1,0 +1,278 @@
+//! The conformance corpus: which programs, built how, run with which
+//! inputs, checked against what.
+//!
+//! Every language implements the same contract (`corpus/<lang>/main.*`):
+//! arguments, environment, stdin, a growing heap array, the QVM protocol
+//! and an exit status, so their outputs agree line for line. The C
+//! behaviour programs of the end-to-end tests join them; programs whose
+//! output depends on the block context are checked against golden files.
+
+use crate::toolchain::{self, Toolchain};
+
+/// What a program's output is checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Oracle {
+    /// A plain run on this Linux host.
+    Native,
+    /// `corpus/golden/<name>.stdout`, for output that depends on the block
+    /// context (randomness, time).
+    Golden,
+}
+
+/// Standard input of a case, generated so the corpus needs no data files.
+#[derive(Clone, Copy, Debug)]
+pub enum Stdin {
+    Empty,
+    /// `n` short lines.
+    Lines(usize),
+    /// `n` bytes of text without a final newline.
+    Big(usize),
+}
+
+impl Stdin {
+    pub fn bytes(self) -> Vec<u8> {
+        match self {
+            Stdin::Empty => Vec::new(),
+            Stdin::Lines(n) => (0..n)
+                .flat_map(|i| format!("line {i}\n").into_bytes())
+                .collect(),
+            Stdin::Big(n) => (0..n)
+                .map(|i| {
+                    if i % 97 == 96 {
+                        b'\n'
+                    } else {
+                        b'a' + (i % 26) as u8
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One run of a program.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    pub args: &'static [&'static str],
+    pub env: &'static [(&'static str, &'static str)],
+    pub stdin: Stdin,
+}
+
+/// A program of the corpus, built with one toolchain.
+#[derive(Clone, Copy, Debug)]
+pub struct Program {
+    /// Unique name in reports.
+    pub name: &'static str,
+    pub language: &'static str,
+    pub toolchain: Toolchain,
+    /// Source path relative to the workspace root.
+    pub source: &'static str,
+    pub cases: &'static [Case],
+    pub oracle: Oracle,
+}
+
+/// The cases every language program runs.
+const LANGUAGE_CASES: &[Case] = &[
+    Case {
+        args: &["3", "alpha", "two words"],
+        env: &[("DB_COUNTER", "41")],
+        stdin: Stdin::Empty,
+    },
+    Case {
+        args: &["0"],
+        env: &[],
+        stdin: Stdin::Big(3 << 20),
+    },
+    Case {
+        args: &["7"],
+        env: &[],
+        stdin: Stdin::Lines(5),
+    },
+];
+
+const ONCE: &[Case] = &[Case {
+    args: &[],
+    env: &[],
+    stdin: Stdin::Empty,
+}];
+const WITH_STDIN: &[Case] = &[Case {
+    args: &[],
+    env: &[],
+    stdin: Stdin::Lines(300),
+}];
+
+macro_rules! lang {
+    ($name:expr, $language:expr, $tc:expr, $src:expr) => {
+        Program {
+            name: $name,
+            language: $language,
+            toolchain: $tc,
+            source: $src,
+            cases: LANGUAGE_CASES,
+            oracle: Oracle::Native,
+        }
+    };
+}
+
+macro_rules! c_program {
+    ($name:expr, $tc:expr, $src:expr, $cases:expr, $oracle:expr) => {
+        Program {
+            name: $name,
+            language: "C",
+            toolchain: $tc,
+            source: $src,
+            cases: $cases,
+            oracle: $oracle,
+        }
+    };
+}
+
+/// The whole corpus.
+pub fn programs() -> Vec<Program> {
+    use toolchain::*;
+    let mut out = vec![
+        lang!("c-glibc", "C", C_GLIBC, "conformance/corpus/c/main.c"),
+        lang!(
+            "c-glibc-static-pie",
+            "C",
+            C_GLIBC_PIE,
+            "conformance/corpus/c/main.c"
+        ),
+        lang!("c-musl", "C", C_MUSL, "conformance/corpus/c/main.c"),
+        lang!("cpp", "C++", CPP, "conformance/corpus/cpp/main.cpp"),
+        lang!(
+            "rust-static-pie",
+            "Rust",
+            RUST,
+            "conformance/corpus/rust/main.rs"
+        ),
+        lang!(
+            "rust-static",
+            "Rust",
+            RUST_NOPIE,
+            "conformance/corpus/rust/main.rs"
+        ),
+        lang!("zig", "Zig", ZIG, "conformance/corpus/zig/main.zig"),
+        lang!(
+            "fortran",
+            "Fortran",
+            FORTRAN,
+            "conformance/corpus/fortran/main.f90"
+        ),
+        lang!(
+            "pascal",
+            "Free Pascal",
+            PASCAL,
+            "conformance/corpus/pascal/main.pas"
+        ),
+        lang!("ada", "Ada", ADA, "conformance/corpus/ada/main.adb"),
+        lang!("d", "D", D, "conformance/corpus/d/main.d"),
+        lang!("nim", "Nim", NIM, "conformance/corpus/nim/main.nim"),
+        lang!("ocaml", "OCaml", OCAML, "conformance/corpus/ocaml/main.ml"),
+        lang!(
+            "haskell",
+            "Haskell",
+            HASKELL,
+            "conformance/corpus/haskell/main.hs"
+        ),
+    ];
+    for (libc, tc) in [("glibc", C_GLIBC), ("musl", C_MUSL)] {
+        let c = |name: &str, file: &'static str, cases, oracle| {
+            // Program names live for the whole run; leaking two dozen short
+            // strings once is simpler than threading owned names through.
+            let name: &'static str = Box::leak(format!("c-{libc}-{name}").into_boxed_str());
+            c_program!(name, tc, file, cases, oracle)
+        };
+        out.extend([
+            c("sort", "tests/contracts/c/sort.c", ONCE, Oracle::Native),
+            c("math", "tests/contracts/c/math.c", ONCE, Oracle::Native),
+            c("malloc", "tests/contracts/c/malloc.c", ONCE, Oracle::Native),
+            c(
+                "stdin",
+                "tests/contracts/c/stdin.c",
+                WITH_STDIN,
+                Oracle::Native,
+            ),
+            c(
+                "big-output",
+                "tests/contracts/c/bigout.c",
+                ONCE,
+                Oracle::Native,
+            ),
+            c(
+                "memory-syscalls",
+                "tests/contracts/c/mmap.c",
+                ONCE,
+                Oracle::Native,
+            ),
+            c(
+                "crash-null",
+                "tests/contracts/c/crash_null.c",
+                ONCE,
+                Oracle::Native,
+            ),
+            c(
+                "crash-divide",
+                "tests/contracts/c/crash_div.c",
+                ONCE,
+                Oracle::Native,
+            ),
+            c(
+                "crash-write-text",
+                "tests/contracts/c/crash_text.c",
+                ONCE,
+                Oracle::Native,
+            ),
+            c(
+                "crash-abort",
+                "tests/contracts/c/crash_abort.c",
+                ONCE,
+                Oracle::Native,
+            ),
+            c(
+                "exit-code",
+                "tests/contracts/c/exit_code.c",
+                ONCE,
+                Oracle::Native,
+            ),
+            c(
+                "entropy-and-time",
+                "tests/contracts/c/entropy.c",
+                ONCE,
+                Oracle::Golden,
+            ),
+        ]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_sources_exist() {
+        let progs = programs();
+        let mut names: Vec<_> = progs.iter().map(|p| p.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), progs.len());
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        for p in progs.iter().filter(|p| p.source.starts_with("tests/")) {
+            assert!(
+                std::path::Path::new(root).join(p.source).exists(),
+                "{}",
+                p.source
+            );
+        }
+        let languages: std::collections::BTreeSet<_> = progs.iter().map(|p| p.language).collect();
+        assert!(languages.len() >= 11, "{languages:?}");
+    }
+
+    #[test]
+    fn generated_stdin() {
+        assert_eq!(Stdin::Lines(2).bytes(), b"line 0\nline 1\n");
+        let big = Stdin::Big(1000).bytes();
+        assert_eq!(big.len(), 1000);
+        assert_ne!(big.last(), Some(&b'\n'));
+    }
+}

@@ -1,0 +1,231 @@
+//! The conformance report: a table program x backend with pass, fail or
+//! skip, as text, Markdown and JSON
+//! (`{"programs": [{"name", "language", "backends": {"native": {"status",
+//! "detail"}, ...}}]}`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+impl Status {
+    fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// One backend's verdict on a program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    pub status: Status,
+    /// The first difference of a failure, or the reason for a skip.
+    pub detail: String,
+}
+
+/// One program's row.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry {
+    pub name: String,
+    pub language: String,
+    pub backends: BTreeMap<String, Cell>,
+}
+
+impl Entry {
+    /// A row with native and the given backends, all passing until told.
+    pub fn new<'a>(name: &str, language: &str, backends: impl Iterator<Item = &'a str>) -> Self {
+        let mut cells = BTreeMap::new();
+        for b in std::iter::once("native").chain(backends) {
+            cells.insert(
+                b.to_string(),
+                Cell {
+                    status: Status::Pass,
+                    detail: String::new(),
+                },
+            );
+        }
+        Entry {
+            name: name.into(),
+            language: language.into(),
+            backends: cells,
+        }
+    }
+
+    /// Sets a cell; a failure or skip is never overwritten by a later case.
+    pub fn set(&mut self, backend: &str, status: Status, detail: String) {
+        if let Some(cell) = self.backends.get_mut(backend) {
+            if cell.status == Status::Pass
+                || (cell.status == Status::Skip && status == Status::Fail)
+            {
+                *cell = Cell { status, detail };
+            }
+        }
+    }
+
+    /// Sets every cell.
+    pub fn all(&mut self, status: Status, detail: String) {
+        for cell in self.backends.values_mut() {
+            *cell = Cell {
+                status,
+                detail: detail.clone(),
+            };
+        }
+    }
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub programs: Vec<Entry>,
+}
+
+impl Report {
+    /// Backend columns in display order.
+    fn columns(&self) -> Vec<String> {
+        let mut cols: Vec<String> = vec!["native".into()];
+        for e in &self.programs {
+            for b in e.backends.keys() {
+                if !cols.contains(b) {
+                    cols.push(b.clone());
+                }
+            }
+        }
+        cols
+    }
+
+    /// Counts of (pass, fail, skip) over all cells.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let cells = self.programs.iter().flat_map(|e| e.backends.values());
+        cells.fold((0, 0, 0), |(p, f, s), c| match c.status {
+            Status::Pass => (p + 1, f, s),
+            Status::Fail => (p, f + 1, s),
+            Status::Skip => (p, f, s + 1),
+        })
+    }
+
+    /// Languages with at least one program that passed everywhere it ran
+    /// and failed nowhere.
+    pub fn clean_languages(&self) -> Vec<String> {
+        let mut langs: Vec<String> = self
+            .programs
+            .iter()
+            .filter(|e| e.backends.values().all(|c| c.status != Status::Fail))
+            .filter(|e| e.backends.values().any(|c| c.status == Status::Pass))
+            .map(|e| e.language.clone())
+            .collect();
+        langs.sort();
+        langs.dedup();
+        langs
+    }
+
+    /// A plain-text table, then the details of failures and skips.
+    pub fn text(&self) -> String {
+        let cols = self.columns();
+        let width = self
+            .programs
+            .iter()
+            .map(|e| e.name.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        let mut out = format!("{:width$}  {:12}", "program", "language");
+        for c in &cols {
+            out.push_str(&format!("  {c:6}"));
+        }
+        out.push('\n');
+        for e in &self.programs {
+            out.push_str(&format!("{:width$}  {:12}", e.name, e.language));
+            for c in &cols {
+                let w = e.backends.get(c).map_or("-", |cell| cell.status.word());
+                out.push_str(&format!("  {w:6}"));
+            }
+            out.push('\n');
+        }
+        let mut notes = String::new();
+        for e in &self.programs {
+            for (b, cell) in &e.backends {
+                if cell.status != Status::Pass {
+                    notes.push_str(&format!(
+                        "  {} on {b}: {}: {}\n",
+                        e.name,
+                        cell.status.word(),
+                        cell.detail
+                    ));
+                }
+            }
+        }
+        if !notes.is_empty() {
+            out.push_str("\nnot passing:\n");
+            out.push_str(&notes);
+        }
+        let (p, f, s) = self.counts();
+        out.push_str(&format!(
+            "\n{} programs, {} languages clean; {p} passed, {f} failed, {s} skipped\n",
+            self.programs.len(),
+            self.clean_languages().len()
+        ));
+        out
+    }
+
+    /// The same as Markdown.
+    pub fn markdown(&self) -> String {
+        let cols = self.columns();
+        let mut out = String::from("# qvm conformance report\n\n| program | language |");
+        for c in &cols {
+            out.push_str(&format!(" {c} |"));
+        }
+        out.push_str("\n|---|---|");
+        out.push_str(&"---|".repeat(cols.len()));
+        out.push('\n');
+        for e in &self.programs {
+            out.push_str(&format!("| {} | {} |", e.name, e.language));
+            for c in &cols {
+                out.push_str(&format!(
+                    " {} |",
+                    e.backends.get(c).map_or("-", |cell| cell.status.word())
+                ));
+            }
+            out.push('\n');
+        }
+        let (p, f, s) = self.counts();
+        out.push_str(&format!(
+            "\n{} programs; {} languages with zero failures ({}); {p} passed, {f} failed, {s} skipped.\n",
+            self.programs.len(),
+            self.clean_languages().len(),
+            self.clean_languages().join(", ")
+        ));
+        let mut notes = String::new();
+        for e in &self.programs {
+            for (b, cell) in &e.backends {
+                if cell.status != Status::Pass {
+                    notes.push_str(&format!(
+                        "- `{}` on {b}, {}: {}\n",
+                        e.name,
+                        cell.status.word(),
+                        cell.detail.replace('\n', " ")
+                    ));
+                }
+            }
+        }
+        if !notes.is_empty() {
+            out.push_str("\n## Not passing\n\n");
+            out.push_str(&notes);
+        }
+        out
+    }
+
+    /// The JSON document.
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}

@@ -1,0 +1,241 @@
+//! The differential runner: every corpus program on native Linux (the
+//! oracle) and on every backend, compared field by field; between backends
+//! the whole outcome, syscall trace included.
+
+use std::path::{Path, PathBuf};
+
+use qvm_common::call::{CallSpec, Outcome};
+use qvm_common::contract::BlockContext;
+
+use crate::compare::{native_difference, outcome_difference};
+use crate::corpus::{Oracle, Program};
+use crate::native;
+use crate::report::{Entry, Report, Status};
+use crate::toolchain::{self, BuildError};
+
+/// The fixed block context every corpus call runs against, so golden
+/// files hold.
+pub const BLOCK: BlockContext = BlockContext {
+    prev_hash: [
+        0x8c, 0x2f, 0x1d, 0x0e, 0x4b, 0x6a, 0x97, 0x53, 0xc1, 0xe8, 0xf0, 0x2d, 0x4a, 0x6b, 0x8c,
+        0x0e, 0x1f, 0x3a, 0x5b, 0x7c, 0x9d, 0x2e, 0x4f, 0x60, 0x81, 0xa3, 0xc5, 0xe7, 0xf9, 0xb1,
+        0xd3, 0xe5,
+    ],
+    timestamp: 1_700_000_000,
+};
+
+/// Why a backend could not run a call.
+#[derive(Debug)]
+pub enum ExecError {
+    /// The backend does not exist here (reported as skipped).
+    Unavailable(String),
+    /// It exists but failed (reported as a failure).
+    Failed(String),
+}
+
+/// A backend the runner can use; implemented by the `qvm` crate.
+pub trait Executor {
+    fn name(&self) -> &'static str;
+    fn run(&self, spec: &CallSpec) -> Result<Outcome, ExecError>;
+}
+
+/// Where the runner finds sources and puts binaries.
+pub struct Paths {
+    /// The workspace root (program sources are relative to it).
+    pub root: PathBuf,
+    /// Build cache.
+    pub cache: PathBuf,
+    /// Golden outputs.
+    pub golden: PathBuf,
+}
+
+impl Paths {
+    /// The layout of this checkout: sources and `conformance/corpus/golden`
+    /// here, the cache under `target/conformance`.
+    pub fn of_checkout() -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = root.canonicalize().unwrap_or(root);
+        Paths {
+            cache: root.join("target/conformance"),
+            golden: root.join("conformance/corpus/golden"),
+            root,
+        }
+    }
+}
+
+/// Options of a run.
+pub struct Options {
+    /// Only programs whose name contains this.
+    pub only: Option<String>,
+    /// Rewrite golden files from the first backend's output.
+    pub bless: bool,
+}
+
+fn spec_for(program: &Program, binary: &[u8], case: &crate::corpus::Case) -> CallSpec {
+    let mut spec = CallSpec::new(binary.to_vec(), program.name);
+    spec.args = case.args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    spec.env = case
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}").into_bytes())
+        .collect();
+    spec.stdin = case.stdin.bytes();
+    spec.block = BLOCK;
+    spec.trace = true;
+    spec
+}
+
+/// Runs one program on native and every executor; one entry per column.
+fn run_program(
+    program: &Program,
+    executors: &[&dyn Executor],
+    paths: &Paths,
+    opts: &Options,
+) -> Entry {
+    let mut entry = Entry::new(
+        program.name,
+        program.language,
+        executors.iter().map(|e| e.name()),
+    );
+    let dir = paths.cache.join(program.name);
+    let binary = match toolchain::build(program.toolchain, &paths.root.join(program.source), &dir) {
+        Ok(b) => b,
+        Err(BuildError::Missing(tc)) => {
+            entry.all(Status::Skip, format!("toolchain {tc} is not installed"));
+            return entry;
+        }
+        Err(e) => {
+            entry.all(Status::Fail, format!("build failed: {e}"));
+            return entry;
+        }
+    };
+    let bytes = match std::fs::read(&binary) {
+        Ok(b) => b,
+        Err(e) => {
+            entry.all(
+                Status::Fail,
+                format!("cannot read {}: {e}", binary.display()),
+            );
+            return entry;
+        }
+    };
+    for (i, case) in program.cases.iter().enumerate() {
+        let label = |d: String| {
+            if program.cases.len() > 1 {
+                format!("case {}: {d}", i + 1)
+            } else {
+                d
+            }
+        };
+        let spec = spec_for(program, &bytes, case);
+        // The oracle for this case.
+        let expected: Option<crate::compare::NativeRun> = match program.oracle {
+            Oracle::Native => match native::run(&binary, &spec.args, &spec.env, &spec.stdin) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    entry.set(
+                        "native",
+                        Status::Fail,
+                        label(format!("cannot run natively: {e}")),
+                    );
+                    None
+                }
+            },
+            Oracle::Golden => {
+                entry.set(
+                    "native",
+                    Status::Skip,
+                    "output depends on the block context: checked against a golden file".into(),
+                );
+                None
+            }
+        };
+        let mut reference: Option<Outcome> = None;
+        for ex in executors {
+            let outcome = match ex.run(&spec) {
+                Ok(o) => o,
+                Err(ExecError::Unavailable(why)) => {
+                    entry.set(ex.name(), Status::Skip, why);
+                    continue;
+                }
+                Err(ExecError::Failed(why)) => {
+                    entry.set(ex.name(), Status::Fail, label(why));
+                    continue;
+                }
+            };
+            let problem = match (&expected, program.oracle) {
+                (Some(n), _) => native_difference(n, &outcome)
+                    .map(|d| format!("vs native: {} ({} vs {})", d.field, d.left, d.right)),
+                (None, Oracle::Golden) => {
+                    golden_difference(paths, program.name, &outcome.stdout, opts.bless)
+                }
+                (None, Oracle::Native) => None,
+            }
+            .or_else(|| {
+                reference
+                    .as_ref()
+                    .and_then(|r| outcome_difference(r, &outcome))
+                    .map(|d| {
+                        format!(
+                            "vs {}: {} ({} vs {})",
+                            executors[0].name(),
+                            d.field,
+                            d.left,
+                            d.right
+                        )
+                    })
+            });
+            if let Some(p) = problem {
+                entry.set(ex.name(), Status::Fail, label(p));
+            }
+            if reference.is_none() {
+                reference = Some(outcome);
+            }
+        }
+    }
+    entry
+}
+
+fn golden_difference(paths: &Paths, name: &str, stdout: &[u8], bless: bool) -> Option<String> {
+    let file = paths.golden.join(format!("{name}.stdout"));
+    if bless {
+        return std::fs::create_dir_all(&paths.golden)
+            .and_then(|_| std::fs::write(&file, stdout))
+            .err()
+            .map(|e| format!("cannot write {}: {e}", file.display()));
+    }
+    match std::fs::read(&file) {
+        Ok(want) => crate::compare::bytes_difference("stdout vs golden file", &want, stdout)
+            .map(|d| format!("{} (expected {}, got {})", d.field, d.left, d.right)),
+        Err(e) => Some(format!(
+            "no golden file {} ({e}); run with --bless",
+            file.display()
+        )),
+    }
+}
+
+/// Runs the corpus; `progress` gets one line per program.
+pub fn run(
+    executors: &[&dyn Executor],
+    paths: &Paths,
+    opts: &Options,
+    progress: &mut dyn FnMut(&str),
+) -> Report {
+    let programs: Vec<Program> = crate::corpus::programs()
+        .into_iter()
+        .filter(|p| opts.only.as_deref().is_none_or(|o| p.name.contains(o)))
+        .collect();
+    let total = programs.len();
+    let mut report = Report::default();
+    for (i, p) in programs.iter().enumerate() {
+        progress(&format!(
+            "[{}/{total}] {} ({}, {})",
+            i + 1,
+            p.name,
+            p.language,
+            p.toolchain.name
+        ));
+        report.programs.push(run_program(p, executors, paths, opts));
+    }
+    report
+}
