@@ -142,6 +142,27 @@ pub const OCAML: Toolchain = Toolchain {
     build: &["ocamlopt", "-ccopt", "-static", "-o", "{out}", "{src}"],
 };
 
+/// GHC, single-threaded RTS with the clock tick off (-V0): no timer
+/// signals, so the program needs neither threads nor timer_create.
+pub const HASKELL: Toolchain = Toolchain {
+    name: "haskell",
+    probe: &["ghc", "--version"],
+    build: &[
+        "ghc",
+        "-O2",
+        "-static",
+        "-optl-static",
+        "-optl-pthread",
+        "-rtsopts",
+        "-with-rtsopts=-V0",
+        "-outputdir",
+        "ghc-out",
+        "-o",
+        "{out}",
+        "{src}",
+    ],
+};
+
 /// Every toolchain, for listing what a machine has.
 pub const ALL: &[Toolchain] = &[
     C_GLIBC,
@@ -157,6 +178,7 @@ pub const ALL: &[Toolchain] = &[
     D,
     NIM,
     OCAML,
+    HASKELL,
 ];
 
 /// Why a build did not produce a binary.
