@@ -128,6 +128,14 @@ impl Report {
         langs
     }
 
+    /// Every cell that did not pass: (program, backend, cell).
+    fn not_passing(&self) -> impl Iterator<Item = (&Entry, &String, &Cell)> {
+        self.programs
+            .iter()
+            .flat_map(|e| e.backends.iter().map(move |(b, c)| (e, b, c)))
+            .filter(|(_, _, c)| c.status != Status::Pass)
+    }
+
     /// A plain-text table, then the details of failures and skips.
     pub fn text(&self) -> String {
         let cols = self.columns();
@@ -152,17 +160,13 @@ impl Report {
             out.push('\n');
         }
         let mut notes = String::new();
-        for e in &self.programs {
-            for (b, cell) in &e.backends {
-                if cell.status != Status::Pass {
-                    notes.push_str(&format!(
-                        "  {} on {b}: {}: {}\n",
-                        e.name,
-                        cell.status.word(),
-                        cell.detail
-                    ));
-                }
-            }
+        for (e, b, cell) in self.not_passing() {
+            notes.push_str(&format!(
+                "  {} on {b}: {}: {}\n",
+                e.name,
+                cell.status.word(),
+                cell.detail
+            ));
         }
         if !notes.is_empty() {
             out.push_str("\nnot passing:\n");
@@ -205,17 +209,13 @@ impl Report {
             self.clean_languages().join(", ")
         ));
         let mut notes = String::new();
-        for e in &self.programs {
-            for (b, cell) in &e.backends {
-                if cell.status != Status::Pass {
-                    notes.push_str(&format!(
-                        "- `{}` on {b}, {}: {}\n",
-                        e.name,
-                        cell.status.word(),
-                        cell.detail.replace('\n', " ")
-                    ));
-                }
-            }
+        for (e, b, cell) in self.not_passing() {
+            notes.push_str(&format!(
+                "- `{}` on {b}, {}: {}\n",
+                e.name,
+                cell.status.word(),
+                cell.detail.replace('\n', " ")
+            ));
         }
         if !notes.is_empty() {
             out.push_str("\n## Not passing\n\n");
