@@ -256,22 +256,12 @@ impl AddressSpace {
 
     /// True when every byte of `[start, end)` belongs to some area.
     fn is_fully_mapped(&self, start: u64, end: u64) -> bool {
-        let end = end.max(start);
         let mut at = start;
-        let first = self
-            .areas
-            .range(..=start)
-            .next_back()
-            .map(|(&s, _)| s)
-            .unwrap_or(start);
-        for (&s, a) in self.areas.range(first..end) {
-            if s > at {
+        for (_, lo, hi, _) in self.clipped(start, end) {
+            if lo > at {
                 return false;
             }
-            at = at.max(a.end);
-            if at >= end {
-                return true;
-            }
+            at = hi;
         }
         at >= end
     }
