@@ -29,6 +29,12 @@ pub fn run(
             std::ffi::OsStr::from_bytes(v.get(1..).unwrap_or(&[])),
         );
     }
+    run_command(cmd, stdin)
+}
+
+/// Runs a prepared command with `stdin` piped in and its output captured;
+/// the status is the exit code, or 128 + signal as a shell reports it.
+pub fn run_command(mut cmd: Command, stdin: &[u8]) -> std::io::Result<NativeRun> {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -4,10 +4,8 @@
 
 #![allow(dead_code)]
 
-use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 
 pub use qvm_conformance::toolchain::*;
@@ -105,26 +103,10 @@ impl Run {
     }
 }
 
-fn finish(mut cmd: Command, stdin: &[u8]) -> Run {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    let _ = feeder.join();
-    let status = out
-        .status
-        .code()
-        .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+fn finish(cmd: Command, stdin: &[u8]) -> Run {
+    let out = qvm_conformance::native::run_command(cmd, stdin).unwrap();
     Run {
-        status,
+        status: out.status,
         stdout: out.stdout,
         stderr: out.stderr,
     }
