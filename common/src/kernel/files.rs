@@ -26,6 +26,8 @@ const O_TRUNC: u64 = 0o1000;
 const O_CLOEXEC: u64 = 0o2000000;
 const O_DIRECTORY: u64 = 0o200000;
 const FD_CLOEXEC: u64 = 1;
+/// Status flags F_SETFL may change: O_APPEND, O_NONBLOCK, O_DIRECT.
+const SETFL_MASK: u64 = 0o2000 | 0o4000 | 0o40000;
 
 /// What an open file descriptor refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -458,11 +460,10 @@ impl Kernel {
             }
             F_GETFL => Ok(f.status & !O_CLOEXEC),
             F_SETFL => {
-                // Only O_APPEND, O_NONBLOCK and friends change; access mode
-                // stays.
+                // Only O_APPEND, O_NONBLOCK and O_DIRECT change; the access
+                // mode stays.
                 if let Some(e) = self.files.fds.get_mut(&fd) {
-                    e.status =
-                        (e.status & O_ACCMODE) | (a[2] & 0o2000 | a[2] & 0o4000 | a[2] & 0o40000);
+                    e.status = (e.status & O_ACCMODE) | (a[2] & SETFL_MASK);
                 }
                 Ok(0)
             }
