@@ -120,4 +120,28 @@ on_every_backend! {
         assert_eq!((o.signal, f.access), (Some(11), Some(Access::Write)));
         assert_eq!(f.address & 0xfff, 0xff8);
     }
+
+    fn segment_selectors_are_linuxs(backend) {
+        // A contract reading its selectors sees Linux's: CS 0x33, SS 0x2b,
+        // DS, ES, FS and GS null.
+        let mut code = vec![
+            0x48, 0x83, 0xec, 0x10, // sub rsp, 16
+            0x8c, 0x0c, 0x24, // mov [rsp], cs
+            0x8c, 0x54, 0x24, 0x02, // mov [rsp+2], ss
+            0x8c, 0x5c, 0x24, 0x04, // mov [rsp+4], ds
+            0x8c, 0x44, 0x24, 0x06, // mov [rsp+6], es
+            0x8c, 0x64, 0x24, 0x08, // mov [rsp+8], fs
+            0x8c, 0x6c, 0x24, 0x0a, // mov [rsp+10], gs
+            0xb8, 0x01, 0, 0, 0, // mov eax, 1 (write)
+            0xbf, 0x01, 0, 0, 0, // mov edi, 1
+            0x48, 0x89, 0xe6, // mov rsi, rsp
+            0xba, 0x0c, 0, 0, 0, // mov edx, 12
+            0x0f, 0x05, // syscall
+            0x31, 0xff, // xor edi, edi
+        ];
+        code.extend_from_slice(EXIT_WITH_EDI);
+        let o = run(backend, &code);
+        let selectors: Vec<u16> = o.stdout.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        assert_eq!(selectors, [0x33, 0x2b, 0, 0, 0, 0], "{o:?}");
+    }
 }

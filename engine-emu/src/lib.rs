@@ -28,6 +28,10 @@ use unicorn_engine::{
 const NAME: &str = "emu";
 const CR4_OSFXSR: u64 = 1 << 9;
 const CR4_OSXMMEXCPT: u64 = 1 << 10;
+/// Linux's user code and stack selectors (`__USER_CS`, `__USER_DS`), the
+/// values the KVM engine's GDT gives the contract.
+const USER_CS: u64 = 0x33;
+const USER_SS: u64 = 0x2b;
 
 /// State the hooks share with [`EmuEngine::run`]. Boxed so its address is
 /// stable: raw C hooks receive it as user data.
@@ -324,6 +328,12 @@ impl Engine for EmuEngine {
         ];
         for reg in zero {
             self.uc.reg_write(reg, 0).map_err(backend_error)?;
+        }
+        // In 64-bit mode unicorn stores these selectors without loading a
+        // descriptor: they matter only to a contract that reads them, which
+        // must see Linux's values (DS and ES are null on Linux too).
+        for (reg, selector) in [(CS, USER_CS), (SS, USER_SS), (DS, 0), (ES, 0)] {
+            self.uc.reg_write(reg, selector).map_err(backend_error)?;
         }
         self.uc.reg_write(RIP, entry.rip).map_err(backend_error)?;
         self.uc.reg_write(RSP, entry.rsp).map_err(backend_error)?;
