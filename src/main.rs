@@ -63,6 +63,10 @@ struct ConformanceArgs {
     /// Rewrite the golden files from this run's output.
     #[arg(long)]
     bless: bool,
+    /// Write which programs made each syscall to docs/syscall-coverage.tsv
+    /// and regenerate docs/syscalls.md from it (needs the whole corpus).
+    #[arg(long, conflicts_with = "only")]
+    write_syscall_coverage: bool,
 }
 
 /// What defines one call: shared by `run` and `diff`.
@@ -301,7 +305,8 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
         only: args.only,
         bless: args.bless,
     };
-    let report = runner::run(&executors, &Paths::of_checkout(), &opts, &mut |line| {
+    let paths = Paths::of_checkout();
+    let report = runner::run(&executors, &paths, &opts, &mut |line| {
         eprintln!("conformance: {line}")
     });
     if let Some(path) = &args.markdown {
@@ -312,6 +317,9 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
         println!("{}", report.json());
     } else {
         print!("{}", report.text());
+    }
+    if args.write_syscall_coverage {
+        report.coverage.write(&paths.root)?;
     }
     Ok(u8::from(report.counts().1 > 0))
 }

@@ -6,7 +6,8 @@ mod support;
 use qvm::backend::BackendExecutor;
 use qvm::BackendChoice;
 use qvm_common::call::{CallSpec, Outcome};
-use qvm_conformance::report::Status;
+use qvm_conformance::coverage;
+use qvm_conformance::report::{Report, Status};
 use qvm_conformance::runner::{self, ExecError, Executor, Options, Paths};
 use support::*;
 
@@ -31,11 +32,37 @@ on_every_backend! {
         let (passed, failed, _) = report.counts();
         assert_eq!(failed, 0, "{}", report.text());
         assert!(passed > 0);
+        syscall_coverage_is_current(&report);
         if std::env::var_os("CI").is_some() {
             let langs = report.clean_languages();
             assert!(langs.len() >= 11, "only {} languages ran clean: {langs:?}", langs.len());
         }
     }
+}
+
+/// The committed syscall coverage (docs/syscall-coverage.tsv, shown in
+/// docs/syscalls.md) must be this run's when the whole corpus ran;
+/// `QVM_BLESS=1` rewrites both files.
+fn syscall_coverage_is_current(report: &Report) {
+    let missing = report.coverage.missing();
+    if !missing.is_empty() {
+        eprintln!(
+            "syscall coverage not checked: {} did not run",
+            missing.join(", ")
+        );
+        return;
+    }
+    let root = Paths::of_checkout().root;
+    if std::env::var_os("QVM_BLESS").is_some() {
+        report.coverage.write(&root).unwrap();
+    }
+    let have = std::fs::read_to_string(root.join(coverage::DATA_FILE)).unwrap_or_default();
+    assert!(
+        have == report.coverage.tsv(),
+        "{} is stale: run `{}` (or this test with QVM_BLESS=1)",
+        coverage::DATA_FILE,
+        coverage::REGENERATE
+    );
 }
 
 /// A backend that gets one thing wrong: the last syscall's result.

@@ -1,9 +1,11 @@
-//! qvm's conformance machinery: comparing outcomes field by field across
-//! backends and against native Linux. The corpus, builder and report come
-//! with the rest of the conformance issue.
+//! qvm's conformance machinery: the corpus and its builder, the
+//! differential runner (outcomes compared field by field across backends
+//! and against native Linux), the report, and the syscall coverage that
+//! `docs/syscalls.md` shows.
 
 pub mod compare;
 pub mod corpus;
+pub mod coverage;
 pub mod native;
 pub mod report;
 pub mod runner;

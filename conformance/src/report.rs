@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::coverage::Coverage;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -87,6 +89,9 @@ impl Entry {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     pub programs: Vec<Entry>,
+    /// Which programs made each syscall (not part of the JSON document).
+    #[serde(skip)]
+    pub coverage: Coverage,
 }
 
 impl Report {

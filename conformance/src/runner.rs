@@ -1,6 +1,7 @@
 //! The differential runner: every corpus program on native Linux (the
 //! oracle) and on every backend, compared field by field; between backends
-//! the whole outcome, syscall trace included.
+//! the whole outcome, syscall trace included. The traces also give the
+//! report's syscall coverage.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use qvm_common::contract::BlockContext;
 
 use crate::compare::{native_difference, outcome_difference};
 use crate::corpus::{Oracle, Program};
+use crate::coverage::Coverage;
 use crate::native;
 use crate::report::{Entry, Report, Status};
 use crate::toolchain::{self, BuildError};
@@ -91,6 +93,7 @@ fn run_program(
     executors: &[&dyn Executor],
     paths: &Paths,
     opts: &Options,
+    coverage: &mut Coverage,
 ) -> Entry {
     let mut entry = Entry::new(
         program.name,
@@ -163,6 +166,11 @@ fn run_program(
                     continue;
                 }
             };
+            coverage.record(
+                program.name,
+                program.language,
+                outcome.trace.as_deref().unwrap_or_default(),
+            );
             let problem = match (&expected, program.oracle) {
                 (Some(n), _) => native_difference(n, &outcome)
                     .map(|d| format!("vs native: {} ({} vs {})", d.field, d.left, d.right)),
@@ -235,7 +243,8 @@ pub fn run(
             p.language,
             p.toolchain.name
         ));
-        report.programs.push(run_program(p, executors, paths, opts));
+        let entry = run_program(p, executors, paths, opts, &mut report.coverage);
+        report.programs.push(entry);
     }
     report
 }

@@ -1,6 +1,8 @@
 //! The syscall table: every syscall qvm knows, how it is handled, and why
-//! its result is deterministic. `docs/syscalls.md` is generated from this
-//! table (a test keeps the two in sync); syscalls not listed return ENOSYS.
+//! its result is deterministic; syscalls not listed return ENOSYS.
+//! `docs/syscalls.md` is generated from this table and the corpus's
+//! syscall coverage by `qvm_conformance::coverage` (`cargo test -p
+//! qvm-conformance syscall_doc` keeps it in sync).
 
 use super::Errno;
 
@@ -315,29 +317,4 @@ pub fn lookup(nr: u64) -> Option<&'static SyscallInfo> {
 /// The syscall's name, or "unknown".
 pub fn name(nr: u64) -> &'static str {
     lookup(nr).map_or("unknown", |s| s.name)
-}
-
-/// Renders the table as the Markdown of `docs/syscalls.md`.
-pub fn markdown() -> String {
-    let mut out = String::from(
-        "# Syscalls\n\n\
-         Generated from `common/src/kernel/table.rs` (`cargo test -p qvm-common syscall_doc` checks it;\n\
-         run it with `QVM_BLESS=1` to regenerate). Every syscall not listed returns `-ENOSYS` and\n\
-         is counted in the call's `refused` list and trace.\n\n\
-         Handling: **emulated** (implemented over the kernel's own state), **substitute** (a\n\
-         deterministic stand-in for a host-dependent value) or **refused** (a fixed error).\n\n\
-         | nr | name | handling | why the result is deterministic |\n|---:|---|---|---|\n",
-    );
-    for s in SYSCALLS {
-        let handling = match s.handling {
-            Handling::Emulated => "emulated".to_string(),
-            Handling::Substitute => "substitute".to_string(),
-            Handling::Refused(e) => format!("refused: {}", e.name()),
-        };
-        out.push_str(&format!(
-            "| {} | `{}` | {} | {} |\n",
-            s.nr, s.name, handling, s.why
-        ));
-    }
-    out
 }
