@@ -226,6 +226,10 @@ impl Report {
             out.push_str("\n## Not passing\n\n");
             out.push_str(&notes);
         }
+        out.push_str(
+            "\nKnown differences between the backends, and from native hardware, with what a \
+             contract should do about each: [known-differences.md](known-differences.md).\n",
+        );
         out
     }
 
