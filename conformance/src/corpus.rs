@@ -3,9 +3,12 @@
 //!
 //! Every language implements the same contract (`corpus/<lang>/main.*`):
 //! arguments, environment, stdin, a growing heap array, the QVM protocol
-//! and an exit status, so their outputs agree line for line. The C
-//! behaviour programs of the end-to-end tests join them; programs whose
-//! output depends on the block context are checked against golden files.
+//! and an exit status, so their outputs agree line for line. Behaviour
+//! programs in C (glibc and musl: the end-to-end tests' programs and
+//! `corpus/c/*.c`) join them: big output, stderr, heap churn, memory
+//! syscalls, brk, the memory limit, deep recursion, floating point,
+//! strings, sorting and crashes. Programs whose output depends on the
+//! block context are checked against golden files.
 
 use crate::toolchain::{self, Toolchain};
 
@@ -176,73 +179,51 @@ pub fn programs() -> Vec<Program> {
         ),
     ];
     for (libc, tc) in [("glibc", C_GLIBC), ("musl", C_MUSL)] {
-        let c = |name: &str, file: &'static str, cases, oracle| {
-            // Program names live for the whole run; leaking two dozen short
-            // strings once is simpler than threading owned names through.
-            let name: &'static str = Box::leak(format!("c-{libc}-{name}").into_boxed_str());
-            c_program!(name, tc, file, cases, oracle)
-        };
-        out.extend([
-            c("sort", "tests/contracts/c/sort.c", ONCE, Oracle::Native),
-            c("math", "tests/contracts/c/math.c", ONCE, Oracle::Native),
-            c("malloc", "tests/contracts/c/malloc.c", ONCE, Oracle::Native),
-            c(
-                "stdin",
-                "tests/contracts/c/stdin.c",
-                WITH_STDIN,
-                Oracle::Native,
-            ),
-            c(
-                "big-output",
-                "tests/contracts/c/bigout.c",
-                ONCE,
-                Oracle::Native,
-            ),
-            c(
-                "memory-syscalls",
-                "tests/contracts/c/mmap.c",
-                ONCE,
-                Oracle::Native,
-            ),
-            c(
-                "crash-null",
-                "tests/contracts/c/crash_null.c",
-                ONCE,
-                Oracle::Native,
-            ),
-            c(
-                "crash-divide",
-                "tests/contracts/c/crash_div.c",
-                ONCE,
-                Oracle::Native,
-            ),
-            c(
-                "crash-write-text",
-                "tests/contracts/c/crash_text.c",
-                ONCE,
-                Oracle::Native,
-            ),
-            c(
-                "crash-abort",
-                "tests/contracts/c/crash_abort.c",
-                ONCE,
-                Oracle::Native,
-            ),
-            c(
-                "exit-code",
-                "tests/contracts/c/exit_code.c",
-                ONCE,
-                Oracle::Native,
-            ),
-            c(
-                "entropy-and-time",
-                "tests/contracts/c/entropy.c",
-                ONCE,
-                Oracle::Golden,
-            ),
-        ]);
+        out.extend(c_behaviour(libc, tc));
     }
     out
+}
+
+/// The C behaviour programs, built against one libc.
+fn c_behaviour(libc: &str, tc: Toolchain) -> Vec<Program> {
+    let c = |name: &str, file: &'static str, cases, oracle| {
+        // Program names live for the whole run; leaking a few dozen short
+        // strings once is simpler than threading owned names through.
+        let name: &'static str = Box::leak(format!("c-{libc}-{name}").into_boxed_str());
+        c_program!(name, tc, file, cases, oracle)
+    };
+    let native = |name, file| c(name, file, ONCE, Oracle::Native);
+    vec![
+        native("sort", "tests/contracts/c/sort.c"),
+        native("strings", "conformance/corpus/c/strings.c"),
+        native("math", "tests/contracts/c/math.c"),
+        native("malloc", "tests/contracts/c/malloc.c"),
+        c(
+            "stdin",
+            "tests/contracts/c/stdin.c",
+            WITH_STDIN,
+            Oracle::Native,
+        ),
+        native("big-output", "tests/contracts/c/bigout.c"),
+        native("stderr", "conformance/corpus/c/stderr.c"),
+        native("memory-syscalls", "tests/contracts/c/mmap.c"),
+        native("brk", "conformance/corpus/c/brk.c"),
+        native("memory-limit", "conformance/corpus/c/memory_limit.c"),
+        native("recursion", "conformance/corpus/c/recursion.c"),
+        native("crash-null", "tests/contracts/c/crash_null.c"),
+        native("crash-divide", "tests/contracts/c/crash_div.c"),
+        native("crash-write-text", "tests/contracts/c/crash_text.c"),
+        native("crash-ud2", "conformance/corpus/c/crash_ud2.c"),
+        native("crash-abort", "tests/contracts/c/crash_abort.c"),
+        native("crash-stack-overflow", "conformance/corpus/c/crash_stack.c"),
+        native("exit-code", "tests/contracts/c/exit_code.c"),
+        c(
+            "entropy-and-time",
+            "tests/contracts/c/entropy.c",
+            ONCE,
+            Oracle::Golden,
+        ),
+    ]
 }
 
 #[cfg(test)]
@@ -257,7 +238,7 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), progs.len());
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-        for p in progs.iter().filter(|p| p.source.starts_with("tests/")) {
+        for p in &progs {
             assert!(
                 std::path::Path::new(root).join(p.source).exists(),
                 "{}",
