@@ -5,10 +5,10 @@
 //! arguments, environment, stdin, a growing heap array, the QVM protocol
 //! and an exit status, so their outputs agree line for line. Behaviour
 //! programs in C (glibc and musl: the end-to-end tests' programs and
-//! `corpus/c/*.c`) join them: big output, stderr, heap churn, memory
-//! syscalls, brk, the memory limit, deep recursion, floating point,
-//! strings, sorting and crashes. Programs whose output depends on the
-//! block context are checked against golden files.
+//! `corpus/c/*.c`) and Rust (`corpus/rust/*.rs`) join them: big output,
+//! stderr, heap churn, memory syscalls, brk, the memory limit, deep
+//! recursion, floating point, strings, sorting and crashes. Programs whose
+//! output depends on the block context are checked against golden files.
 
 use crate::toolchain::{self, Toolchain};
 
@@ -181,7 +181,19 @@ pub fn programs() -> Vec<Program> {
     for (libc, tc) in [("glibc", C_GLIBC), ("musl", C_MUSL)] {
         out.extend(c_behaviour(libc, tc));
     }
+    out.extend(rust_behaviour());
     out
+}
+
+/// A program run once with one argument and empty stdin.
+macro_rules! with_arg {
+    ($arg:expr) => {
+        &[Case {
+            args: &[$arg],
+            env: &[],
+            stdin: Stdin::Empty,
+        }]
+    };
 }
 
 /// The C behaviour programs, built against one libc.
@@ -220,6 +232,59 @@ fn c_behaviour(libc: &str, tc: Toolchain) -> Vec<Program> {
         c(
             "entropy-and-time",
             "tests/contracts/c/entropy.c",
+            ONCE,
+            Oracle::Golden,
+        ),
+    ]
+}
+
+/// The Rust behaviour programs (`corpus/rust/*.rs` beside the language
+/// contract), static-pie, rustc's default. The crash program takes the way
+/// to die as its argument.
+fn rust_behaviour() -> Vec<Program> {
+    let rust = |name, file, cases, oracle| Program {
+        name,
+        language: "Rust",
+        toolchain: toolchain::RUST,
+        source: file,
+        cases,
+        oracle,
+    };
+    let native = |name, file| rust(name, file, ONCE, Oracle::Native);
+    let crash = |name, cases| {
+        rust(
+            name,
+            "conformance/corpus/rust/crash.rs",
+            cases,
+            Oracle::Native,
+        )
+    };
+    vec![
+        native("rust-sort", "conformance/corpus/rust/sort.rs"),
+        native("rust-strings", "conformance/corpus/rust/strings.rs"),
+        native("rust-math", "conformance/corpus/rust/math.rs"),
+        native("rust-malloc", "conformance/corpus/rust/malloc.rs"),
+        native("rust-big-output", "conformance/corpus/rust/big_output.rs"),
+        native("rust-stderr", "conformance/corpus/rust/stderr.rs"),
+        native(
+            "rust-memory-syscalls",
+            "conformance/corpus/rust/memory_syscalls.rs",
+        ),
+        native(
+            "rust-memory-limit",
+            "conformance/corpus/rust/memory_limit.rs",
+        ),
+        native("rust-recursion", "conformance/corpus/rust/recursion.rs"),
+        crash("rust-crash-null", with_arg!("null")),
+        crash("rust-crash-divide", with_arg!("divide")),
+        crash("rust-crash-write-text", with_arg!("write-text")),
+        crash("rust-crash-ud2", with_arg!("ud2")),
+        crash("rust-crash-abort", with_arg!("abort")),
+        crash("rust-crash-stack-overflow", with_arg!("stack-overflow")),
+        crash("rust-crash-panic", with_arg!("panic")),
+        rust(
+            "rust-entropy-and-time",
+            "conformance/corpus/rust/entropy.rs",
             ONCE,
             Oracle::Golden,
         ),
