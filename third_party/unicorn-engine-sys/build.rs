@@ -153,13 +153,10 @@ fn build_with_cmake() {
 
 fn watch_source_files() {
     let current_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
-    let project_root = std::path::Path::new(&current_dir)
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap();
+    // qvm: the sources sit next to this file in the package (the upstream
+    // layout has them three levels up, which made every path here miss
+    // and the build script rerun on every build).
+    let project_root = std::path::Path::new(&current_dir);
 
     println!(
         "cargo:rerun-if-changed={}",

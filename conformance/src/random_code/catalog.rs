@@ -14,9 +14,7 @@ use iced_x86::{Code, CpuidFeature, EncodingKind, Mnemonic, OpCodeOperandKind};
 /// MMX (the profile's promises end at SSE), RCPPS/RSQRTPS (approximations
 /// that differ between CPU vendors by design), LDMXCSR (it could unmask
 /// exceptions) and anything reading memory at an address the generator
-/// does not choose (XLAT, MASKMOVDQU). DPPS is a known difference
-/// (docs/known-differences.md): the emulator adds the four products in
-/// sequence where CPUs add them pairwise, so the last bit can differ. String instructions and division
+/// does not choose (XLAT, MASKMOVDQU). String instructions and division
 /// are generated separately, with the setup they need.
 const MNEMONICS: &[Mnemonic] = {
     use Mnemonic::*;

@@ -335,86 +335,11 @@ fn form(code: Code, rng: &mut Rng, memory: Memory) -> Option<Vec<Instruction>> {
             other => set_register(&mut ins, n, gpr(rng, gpr_size(other)?, &[])),
         }
     }
-    // Known difference: the emulator's horizontal add and subtract
-    // overwrite their destination while still reading it when both
-    // operands are the same register.
-    let horizontal = matches!(
-        mnemonic,
-        Mnemonic::Phaddw
-            | Mnemonic::Phaddd
-            | Mnemonic::Phaddsw
-            | Mnemonic::Phsubw
-            | Mnemonic::Phsubd
-            | Mnemonic::Phsubsw
-    );
-    if horizontal && ins.op1_kind() == OpKind::Register && ins.op0_register() == ins.op1_register()
-    {
-        return None;
-    }
     if matches!(mnemonic, Mnemonic::Bsf | Mnemonic::Bsr) {
         setup.push(nonzero_source(&ins, rng)?);
     }
-    if let Some(packed) = nan_propagating(mnemonic) {
-        for n in 0..ins.op_count() {
-            match ins.op_kind(n) {
-                OpKind::Register if ins.op_register(n) == NAN_TEMP => return None,
-                OpKind::Register if XMM.contains(&ins.op_register(n)) => {
-                    setup.extend(canonical_nans(ins.op_register(n), packed)?)
-                }
-                OpKind::Register => {}
-                _ => return None,
-            }
-        }
-    }
     setup.push(ins);
     Some(setup)
-}
-
-/// Scratch register of [`canonical_nans`]; binary SSE arithmetic never
-/// names it as an operand.
-const NAN_TEMP: Register = Register::XMM15;
-
-/// Binary SSE arithmetic that propagates a NaN operand, and whether its
-/// lanes are single (`false`: doubles) precision.
-fn nan_propagating(mnemonic: Mnemonic) -> Option<bool> {
-    use Mnemonic::*;
-    match mnemonic {
-        Addps | Addss | Subps | Subss | Mulps | Mulss | Divps | Divss | Haddps | Hsubps
-        | Addsubps => Some(true),
-        Addpd | Addsd | Subpd | Subsd | Mulpd | Mulsd | Divpd | Divsd | Haddpd | Hsubpd
-        | Addsubpd | Dppd => Some(false),
-        _ => None,
-    }
-}
-
-/// Instructions that turn every NaN lane of `reg` into all-ones bits.
-///
-/// Known difference (docs/known-differences.md): with two NaN operands,
-/// CPUs return the first, the emulator the one with the larger
-/// significand (the x87 rule, which QEMU 5.0 applies to SSE too). Random
-/// bit patterns make NaN pairs common, so every NaN operand of binary
-/// SSE arithmetic is made the same NaN first; with equal NaNs both rules
-/// agree.
-fn canonical_nans(reg: Register, single: bool) -> Option<[Instruction; 3]> {
-    const UNORDERED: u32 = 3;
-    let (mov, cmp, or) = if single {
-        (
-            Code::Movaps_xmm_xmmm128,
-            Code::Cmpps_xmm_xmmm128_imm8,
-            Code::Orps_xmm_xmmm128,
-        )
-    } else {
-        (
-            Code::Movapd_xmm_xmmm128,
-            Code::Cmppd_xmm_xmmm128_imm8,
-            Code::Orpd_xmm_xmmm128,
-        )
-    };
-    Some([
-        Instruction::with2(mov, NAN_TEMP, reg).ok()?,
-        Instruction::with3(cmp, NAN_TEMP, reg, UNORDERED).ok()?,
-        Instruction::with2(or, reg, NAN_TEMP).ok()?,
-    ])
 }
 
 /// BTS that sets a random bit of BSF's or BSR's source. With a zero

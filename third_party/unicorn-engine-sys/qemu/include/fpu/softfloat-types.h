@@ -177,6 +177,9 @@ typedef struct float_status {
     flag default_nan_mode;
     /* not always used -- see snan_bit_is_one() in softfloat-specialize.h */
     flag snan_bit_is_one;
+    /* qvm: x86 SSE propagates the first operand's NaN, not the one with
+     * the larger significand as x87 does; set for the SSE status only. */
+    flag nan_first_operand;
 } float_status;
 
 #endif /* SOFTFLOAT_TYPES_H */

@@ -1599,6 +1599,8 @@ void update_mxcsr_status(CPUX86State *env)
         break;
     }
     set_float_rounding_mode(rnd_type, &env->sse_status);
+    /* qvm: SSE's NaN rule (see float_status.nan_first_operand) */
+    env->sse_status.nan_first_operand = 1;
 
     /* set denormals are zero */
     set_flush_inputs_to_zero((mxcsr & SSE_DAZ) ? 1 : 0, &env->sse_status);

@@ -1435,6 +1435,13 @@ void glue(helper_pshufb, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 
 void glue(helper_phaddw, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 {
+    Reg copy;
+
+    /* qvm: d is written before s is read; they may be one register */
+    if (s == d) {
+        copy = *s;
+        s = &copy;
+    }
     d->W(0) = (int16_t)d->W(0) + (int16_t)d->W(1);
     d->W(1) = (int16_t)d->W(2) + (int16_t)d->W(3);
     XMM_ONLY(d->W(2) = (int16_t)d->W(4) + (int16_t)d->W(5));
@@ -1447,6 +1454,13 @@ void glue(helper_phaddw, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 
 void glue(helper_phaddd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 {
+    Reg copy;
+
+    /* qvm: d is written before s is read; they may be one register */
+    if (s == d) {
+        copy = *s;
+        s = &copy;
+    }
     d->L(0) = (int32_t)d->L(0) + (int32_t)d->L(1);
     XMM_ONLY(d->L(1) = (int32_t)d->L(2) + (int32_t)d->L(3));
     d->L((1 << SHIFT) + 0) = (int32_t)s->L(0) + (int32_t)s->L(1);
@@ -1455,6 +1469,13 @@ void glue(helper_phaddd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 
 void glue(helper_phaddsw, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 {
+    Reg copy;
+
+    /* qvm: d is written before s is read; they may be one register */
+    if (s == d) {
+        copy = *s;
+        s = &copy;
+    }
     d->W(0) = satsw((int16_t)d->W(0) + (int16_t)d->W(1));
     d->W(1) = satsw((int16_t)d->W(2) + (int16_t)d->W(3));
     XMM_ONLY(d->W(2) = satsw((int16_t)d->W(4) + (int16_t)d->W(5)));
@@ -1489,6 +1510,13 @@ void glue(helper_pmaddubsw, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 
 void glue(helper_phsubw, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 {
+    Reg copy;
+
+    /* qvm: d is written before s is read; they may be one register */
+    if (s == d) {
+        copy = *s;
+        s = &copy;
+    }
     d->W(0) = (int16_t)d->W(0) - (int16_t)d->W(1);
     d->W(1) = (int16_t)d->W(2) - (int16_t)d->W(3);
     XMM_ONLY(d->W(2) = (int16_t)d->W(4) - (int16_t)d->W(5));
@@ -1501,6 +1529,13 @@ void glue(helper_phsubw, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 
 void glue(helper_phsubd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 {
+    Reg copy;
+
+    /* qvm: d is written before s is read; they may be one register */
+    if (s == d) {
+        copy = *s;
+        s = &copy;
+    }
     d->L(0) = (int32_t)d->L(0) - (int32_t)d->L(1);
     XMM_ONLY(d->L(1) = (int32_t)d->L(2) - (int32_t)d->L(3));
     d->L((1 << SHIFT) + 0) = (int32_t)s->L(0) - (int32_t)s->L(1);
@@ -1509,6 +1544,13 @@ void glue(helper_phsubd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 
 void glue(helper_phsubsw, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
 {
+    Reg copy;
+
+    /* qvm: d is written before s is read; they may be one register */
+    if (s == d) {
+        copy = *s;
+        s = &copy;
+    }
     d->W(0) = satsw((int16_t)d->W(0) - (int16_t)d->W(1));
     d->W(1) = satsw((int16_t)d->W(2) - (int16_t)d->W(3));
     XMM_ONLY(d->W(2) = satsw((int16_t)d->W(4) - (int16_t)d->W(5)));
@@ -1899,32 +1941,19 @@ SSE_HELPER_I(helper_pblendw, W, 8, FBLENDP)
 
 void glue(helper_dpps, SUFFIX)(CPUX86State *env, Reg *d, Reg *s, uint32_t mask)
 {
-    float32 iresult = float32_zero;
+    /* qvm: masked products are +0 and the sum is pairwise,
+     * (p0 + p1) + (p2 + p3), as the SDM specifies and CPUs compute. */
+    float32 p[4], iresult;
+    int i;
 
-    if (mask & (1 << 4)) {
-        iresult = float32_add(iresult,
-                              float32_mul(d->ZMM_S(0), s->ZMM_S(0),
-                                          &env->sse_status),
-                              &env->sse_status);
+    for (i = 0; i < 4; i++) {
+        p[i] = (mask & (1 << (4 + i)))
+            ? float32_mul(d->ZMM_S(i), s->ZMM_S(i), &env->sse_status)
+            : float32_zero;
     }
-    if (mask & (1 << 5)) {
-        iresult = float32_add(iresult,
-                              float32_mul(d->ZMM_S(1), s->ZMM_S(1),
-                                          &env->sse_status),
-                              &env->sse_status);
-    }
-    if (mask & (1 << 6)) {
-        iresult = float32_add(iresult,
-                              float32_mul(d->ZMM_S(2), s->ZMM_S(2),
-                                          &env->sse_status),
-                              &env->sse_status);
-    }
-    if (mask & (1 << 7)) {
-        iresult = float32_add(iresult,
-                              float32_mul(d->ZMM_S(3), s->ZMM_S(3),
-                                          &env->sse_status),
-                              &env->sse_status);
-    }
+    iresult = float32_add(float32_add(p[0], p[1], &env->sse_status),
+                          float32_add(p[2], p[3], &env->sse_status),
+                          &env->sse_status);
     d->ZMM_S(0) = (mask & (1 << 0)) ? iresult : float32_zero;
     d->ZMM_S(1) = (mask & (1 << 1)) ? iresult : float32_zero;
     d->ZMM_S(2) = (mask & (1 << 2)) ? iresult : float32_zero;
@@ -1933,20 +1962,17 @@ void glue(helper_dpps, SUFFIX)(CPUX86State *env, Reg *d, Reg *s, uint32_t mask)
 
 void glue(helper_dppd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s, uint32_t mask)
 {
-    float64 iresult = float64_zero;
+    /* qvm: masked products are +0 and both are added, as the SDM
+     * specifies; starting from +0 lost the sign of -0 + -0. */
+    float64 p0, p1, iresult;
 
-    if (mask & (1 << 4)) {
-        iresult = float64_add(iresult,
-                              float64_mul(d->ZMM_D(0), s->ZMM_D(0),
-                                          &env->sse_status),
-                              &env->sse_status);
-    }
-    if (mask & (1 << 5)) {
-        iresult = float64_add(iresult,
-                              float64_mul(d->ZMM_D(1), s->ZMM_D(1),
-                                          &env->sse_status),
-                              &env->sse_status);
-    }
+    p0 = (mask & (1 << 4))
+        ? float64_mul(d->ZMM_D(0), s->ZMM_D(0), &env->sse_status)
+        : float64_zero;
+    p1 = (mask & (1 << 5))
+        ? float64_mul(d->ZMM_D(1), s->ZMM_D(1), &env->sse_status)
+        : float64_zero;
+    iresult = float64_add(p0, p1, &env->sse_status);
     d->ZMM_D(0) = (mask & (1 << 0)) ? iresult : float64_zero;
     d->ZMM_D(1) = (mask & (1 << 1)) ? iresult : float64_zero;
 }
