@@ -423,7 +423,8 @@ else
 fi
 ls -l /host/dev/kvm || fail "no /dev/kvm in the VM"
 echo "kvm-in-qemu: VM up after $(up) s (guest clock); running $NBINS test binaries inside the VM..."
-set -- PATH="$GUEST_PATH" HOME=/tmp
+# The VM runs under TCG: its "native" CPU is QEMU's (random_code::Oracle).
+set -- PATH="$GUEST_PATH" HOME=/tmp QVM_HOST_CPU=qemu-tcg
 [ -z "${GUEST_CI+set}" ] || set -- "$@" CI="$GUEST_CI"
 [ -z "$GUEST_RUSTUP_HOME" ] || set -- "$@" RUSTUP_HOME="$GUEST_RUSTUP_HOME"
 [ -z "$GUEST_CARGO_HOME" ] || set -- "$@" CARGO_HOME="$GUEST_CARGO_HOME"

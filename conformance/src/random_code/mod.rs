@@ -8,5 +8,5 @@ pub mod catalog;
 pub mod generate;
 pub mod program;
 
-pub use generate::{Draw, MAX_DRAWS};
+pub use generate::{Draw, Oracle, MAX_DRAWS};
 pub use program::{build, Program, Sequence};

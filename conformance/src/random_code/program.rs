@@ -11,7 +11,7 @@ use iced_x86::{
 };
 use qvm_common::test_elf;
 
-use super::generate::{self, scratch, Draw, Rng, GPR64, XMM};
+use super::generate::{self, scratch, Draw, Oracle, Rng, GPR64, XMM};
 
 /// Where the code starts (the ELF builder's entry point).
 pub const CODE_BASE: u64 = 0x40_1000;
@@ -236,8 +236,8 @@ fn start_state(seq: &Sequence) -> String {
     out
 }
 
-/// Builds the program for `sequences`.
-pub fn build(sequences: &[Sequence]) -> Result<Program, IcedError> {
+/// Builds the program for `sequences`, to be compared with `oracle`.
+pub fn build(sequences: &[Sequence], oracle: Oracle) -> Result<Program, IcedError> {
     let count = sequences.len();
     let len = count as u64 * REGION;
     // A stack page after the last region, outside the written output.
@@ -248,7 +248,7 @@ pub fn build(sequences: &[Sequence]) -> Result<Program, IcedError> {
     let mut owners = Vec::new();
     for (i, seq) in sequences.iter().enumerate() {
         let base = region_base(i);
-        let generated = generate::generate(&seq.draws, base);
+        let generated = generate::generate(&seq.draws, base, oracle);
         code.extend(prologue(seq, base)?);
         owners.resize(code.len(), i);
         code.extend_from_slice(&generated.instructions);
@@ -409,7 +409,7 @@ mod tests {
                 })
                 .collect(),
         };
-        let program = build(&[seq.clone(), seq]).unwrap();
+        let program = build(&[seq.clone(), seq], Oracle::Hardware).unwrap();
         assert!(qvm_common::elf::parse(&program.elf).is_ok());
         assert_eq!(program.output_len(), 2 * REGION as usize);
         let a = vec![0u8; program.output_len()];
