@@ -28,6 +28,7 @@ c_tests! {
     stdin: "stdin.c", TEXT, 0;
     big_output: "bigout.c", b"", 0;
     memory_syscalls: "mmap.c", b"", 0;
+    self_modifying_code: "jit.c", b"", 0;
     crash_null_pointer: "crash_null.c", b"", 128 + 11;
     crash_divide_by_zero: "crash_div.c", b"", 128 + 8;
     crash_write_to_text: "crash_text.c", b"", 128 + 11;

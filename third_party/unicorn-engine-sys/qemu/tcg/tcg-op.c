@@ -2858,6 +2858,16 @@ void check_exit_request(TCGContext *tcg_ctx)
     if (tcg_ctx->uc->no_exit_request) {
         return;
     }
+    // qvm: a helper call after every guest load and store cost a tenth of
+    // the emulator's time. Invalid accesses unwind at once (cputlb.c), so
+    // only hooks on valid accesses, which may call uc_emu_stop, need the
+    // check. Hooks are installed before code is translated.
+    if (!HOOK_EXISTS(tcg_ctx->uc, UC_HOOK_MEM_READ) &&
+        !HOOK_EXISTS(tcg_ctx->uc, UC_HOOK_MEM_WRITE) &&
+        !HOOK_EXISTS(tcg_ctx->uc, UC_HOOK_MEM_READ_AFTER) &&
+        !HOOK_EXISTS(tcg_ctx->uc, UC_HOOK_MEM_FETCH)) {
+        return;
+    }
 
     TCGv_ptr puc = tcg_const_ptr(tcg_ctx, tcg_ctx->uc);
     TCGv_i32 tmp = tcg_const_i32(tcg_ctx, 0);

@@ -1208,9 +1208,14 @@ static void notdirty_write(CPUState *cpu, vaddr mem_vaddr, unsigned size,
     // - have memory hooks installed
     // - or doing snapshot
     // , then never clean the tlb
+    // qvm: x86 TLB entries without guest paging always carry PAGE_EXEC,
+    // so testing addr_code kept every written page on this slow path
+    // forever, and so did any hook on invalid accesses. Only pages unicorn
+    // maps executable can hold translated code; those keep the slow path
+    // for self-modifying code, as do pages with hooks on every access.
     if (!(!mr || (tlbe->addr_write != -1 && mr->priority < cpu->uc->snapshot_level)) &&
-            !(tlbe->addr_code != -1) &&
-            !uc_mem_hook_installed(cpu->uc, tlbe->paddr | (mem_vaddr & ~TARGET_PAGE_MASK))) {
+            !(mr->perms & UC_PROT_EXEC) &&
+            !uc_mem_access_hook_installed(cpu->uc, tlbe->paddr | (mem_vaddr & ~TARGET_PAGE_MASK))) {
         tlb_set_dirty(cpu, mem_vaddr);
     }
 }
@@ -2240,6 +2245,12 @@ store_helper(CPUArchState *env, target_ulong addr, uint64_t val,
             uc->invalid_error = UC_ERR_WRITE_UNMAPPED;
             // printf("***** Invalid memory write at " TARGET_FMT_lx "\n", addr);
             cpu_exit(uc->cpu);
+            // qvm: unwind now, as loads do, so that no later instruction
+            // of the block runs (qvm's unicorn checks no exit request
+            // after each access; see check_exit_request).
+            if (uc->nested_level > 0 && !uc->cpu->stopped) {
+                cpu_loop_exit_restore(uc->cpu, retaddr);
+            }
             return;
         } else {
             uc->invalid_error = UC_ERR_OK;
@@ -2259,6 +2270,9 @@ store_helper(CPUArchState *env, target_ulong addr, uint64_t val,
             if (mr == NULL) {
                 uc->invalid_error = UC_ERR_MAP;
                 cpu_exit(uc->cpu);
+                if (uc->nested_level > 0 && !uc->cpu->stopped) {
+                    cpu_loop_exit_restore(uc->cpu, retaddr); // qvm: as above
+                }
                 return;
             }
         }
@@ -2305,6 +2319,12 @@ store_helper(CPUArchState *env, target_ulong addr, uint64_t val,
             uc->invalid_error = UC_ERR_WRITE_PROT;
             // printf("***** Invalid memory write (ro) at " TARGET_FMT_lx "\n", addr);
             cpu_exit(uc->cpu);
+            // qvm: unwind now, as loads do, so that no later instruction
+            // of the block runs (qvm's unicorn checks no exit request
+            // after each access; see check_exit_request).
+            if (uc->nested_level > 0 && !uc->cpu->stopped) {
+                cpu_loop_exit_restore(uc->cpu, retaddr);
+            }
             return;
         }
     }

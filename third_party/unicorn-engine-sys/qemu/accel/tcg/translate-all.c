@@ -1065,8 +1065,9 @@ static inline void *alloc_code_gen_buffer(struct uc_struct *uc)
     }
 #endif
 
-    /* Request large pages for the buffer.  */
-    qemu_madvise(buf, size, QEMU_MADV_HUGEPAGE);
+    /* qvm: no huge pages for the buffer. A call translates a few hundred
+     * KiB of code at most, and faulting in a fresh 2 MiB page costs more
+     * than a short call's whole run on a virtualized host. */
 
     return buf;
 }
@@ -1839,10 +1840,10 @@ TranslationBlock *tb_gen_code(CPUState *cpu,
     }
 
     /* Undoes tlb_set_dirty in notdirty_write. */
-    if (!uc_mem_hook_installed(cpu->uc, tb->pc)) {
-        tlb_reset_dirty_by_vaddr(cpu, pc & TARGET_PAGE_MASK,
-                                (pc & ~TARGET_PAGE_MASK) + tb->size);
-    }
+    /* qvm: notdirty_write never marks a page unicorn maps executable
+     * dirty, and a page only becomes executable through a new mapping,
+     * which flushes its TLB entries; so there is nothing to undo here, and
+     * walking the whole TLB for every new block cost 5% of a short call. */
 
     /*
      * No explicit memory barrier is required -- tb_link_page() makes the

@@ -477,6 +477,16 @@ address_space_translate_for_iotlb(CPUState *cpu, int asidx, hwaddr addr,
 hwaddr memory_region_section_get_iotlb(CPUState *cpu,
                                        MemoryRegionSection *section);
 
+/* qvm: hooks that must see every valid access to paddr. Hooks on invalid
+ * accesses (unmapped, protection) fire from the TLB fill and permission
+ * checks, so they need no slow path for valid stores. */
+static inline bool uc_mem_access_hook_installed(struct uc_struct *uc, hwaddr paddr)
+{
+    return HOOK_EXISTS_BOUNDED(uc, UC_HOOK_MEM_READ, paddr) ||
+           HOOK_EXISTS_BOUNDED(uc, UC_HOOK_MEM_READ_AFTER, paddr) ||
+           HOOK_EXISTS_BOUNDED(uc, UC_HOOK_MEM_WRITE, paddr);
+}
+
 static inline bool uc_mem_hook_installed(struct uc_struct *uc, hwaddr paddr)
 {
     if (HOOK_EXISTS_BOUNDED(uc, UC_HOOK_MEM_FETCH_UNMAPPED, paddr))
