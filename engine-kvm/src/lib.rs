@@ -179,6 +179,7 @@ impl KvmEngine {
             .create_vm()
             .map_err(|e| EngineError::Unavailable(NAME, format!("cannot create a KVM VM: {e}")))?;
         let sys = SysMemory::new(sys_size(memory.size())).map_err(err)?;
+        memory.advise_huge_pages();
         let slots = [
             (0, 0, memory.size(), memory.host_base()),
             (1, SYS_GPA, sys.size(), sys.host_base()),
