@@ -22,6 +22,7 @@
 #include "cpu.h"
 #include "exec/exec-all.h"
 #include "tcg/tcg-op.h"
+#include "tcg/tcg-op-gvec.h"
 #include "exec/cpu_ldst.h"
 #include "exec/translator.h"
 
@@ -3308,6 +3309,101 @@ static const struct SSEOpHelper_eppi sse_op_table7[256] = {
     [0xdf] = AESNI_OP(aeskeygenassist),
 };
 
+/* qvm: common SSE2 integer operations on XMM registers as TCG vector ops.
+ * QEMU 5.0 calls an out-of-line helper for every SSE instruction, which
+ * made vectorized integer code (SHA-256's message schedule) several times
+ * slower than later QEMU. Returns false to leave an instruction to its
+ * helper: anything not listed, or operands the vector backend cannot load
+ * (its 128-bit loads need 16-byte alignment). */
+static bool gen_gvec_sse(DisasContext *s, CPUX86State *env, int b,
+                         uint32_t dofs, uint32_t sofs)
+{
+    TCGContext *tcg_ctx = s->uc->tcg_ctx;
+    uintptr_t base = (uintptr_t)env;
+
+    if (((base + dofs) | (base + sofs)) & 15) {
+        return false;
+    }
+    switch (b) {
+    case 0xfc: tcg_gen_gvec_add(tcg_ctx, MO_8, dofs, dofs, sofs, 16, 16); break;  /* paddb */
+    case 0xfd: tcg_gen_gvec_add(tcg_ctx, MO_16, dofs, dofs, sofs, 16, 16); break; /* paddw */
+    case 0xfe: tcg_gen_gvec_add(tcg_ctx, MO_32, dofs, dofs, sofs, 16, 16); break; /* paddd */
+    case 0xd4: tcg_gen_gvec_add(tcg_ctx, MO_64, dofs, dofs, sofs, 16, 16); break; /* paddq */
+    case 0xf8: tcg_gen_gvec_sub(tcg_ctx, MO_8, dofs, dofs, sofs, 16, 16); break;  /* psubb */
+    case 0xf9: tcg_gen_gvec_sub(tcg_ctx, MO_16, dofs, dofs, sofs, 16, 16); break; /* psubw */
+    case 0xfa: tcg_gen_gvec_sub(tcg_ctx, MO_32, dofs, dofs, sofs, 16, 16); break; /* psubd */
+    case 0xfb: tcg_gen_gvec_sub(tcg_ctx, MO_64, dofs, dofs, sofs, 16, 16); break; /* psubq */
+    case 0xdb: tcg_gen_gvec_and(tcg_ctx, MO_64, dofs, dofs, sofs, 16, 16); break; /* pand */
+    case 0xdf: tcg_gen_gvec_andc(tcg_ctx, MO_64, dofs, sofs, dofs, 16, 16); break; /* pandn */
+    case 0xeb: tcg_gen_gvec_or(tcg_ctx, MO_64, dofs, dofs, sofs, 16, 16); break;  /* por */
+    case 0xef: tcg_gen_gvec_xor(tcg_ctx, MO_64, dofs, dofs, sofs, 16, 16); break; /* pxor */
+    case 0x74: tcg_gen_gvec_cmp(tcg_ctx, TCG_COND_EQ, MO_8, dofs, dofs, sofs, 16, 16); break;
+    case 0x75: tcg_gen_gvec_cmp(tcg_ctx, TCG_COND_EQ, MO_16, dofs, dofs, sofs, 16, 16); break;
+    case 0x76: tcg_gen_gvec_cmp(tcg_ctx, TCG_COND_EQ, MO_32, dofs, dofs, sofs, 16, 16); break;
+    case 0x64: tcg_gen_gvec_cmp(tcg_ctx, TCG_COND_GT, MO_8, dofs, dofs, sofs, 16, 16); break;
+    case 0x65: tcg_gen_gvec_cmp(tcg_ctx, TCG_COND_GT, MO_16, dofs, dofs, sofs, 16, 16); break;
+    case 0x66: tcg_gen_gvec_cmp(tcg_ctx, TCG_COND_GT, MO_32, dofs, dofs, sofs, 16, 16); break;
+    case 0xd5: tcg_gen_gvec_mul(tcg_ctx, MO_16, dofs, dofs, sofs, 16, 16); break; /* pmullw */
+    case 0xec: tcg_gen_gvec_ssadd(tcg_ctx, MO_8, dofs, dofs, sofs, 16, 16); break;  /* paddsb */
+    case 0xed: tcg_gen_gvec_ssadd(tcg_ctx, MO_16, dofs, dofs, sofs, 16, 16); break; /* paddsw */
+    case 0xe8: tcg_gen_gvec_sssub(tcg_ctx, MO_8, dofs, dofs, sofs, 16, 16); break;  /* psubsb */
+    case 0xe9: tcg_gen_gvec_sssub(tcg_ctx, MO_16, dofs, dofs, sofs, 16, 16); break; /* psubsw */
+    case 0xdc: tcg_gen_gvec_usadd(tcg_ctx, MO_8, dofs, dofs, sofs, 16, 16); break;  /* paddusb */
+    case 0xdd: tcg_gen_gvec_usadd(tcg_ctx, MO_16, dofs, dofs, sofs, 16, 16); break; /* paddusw */
+    case 0xd8: tcg_gen_gvec_ussub(tcg_ctx, MO_8, dofs, dofs, sofs, 16, 16); break;  /* psubusb */
+    case 0xd9: tcg_gen_gvec_ussub(tcg_ctx, MO_16, dofs, dofs, sofs, 16, 16); break; /* psubusw */
+    case 0xda: tcg_gen_gvec_umin(tcg_ctx, MO_8, dofs, dofs, sofs, 16, 16); break;  /* pminub */
+    case 0xde: tcg_gen_gvec_umax(tcg_ctx, MO_8, dofs, dofs, sofs, 16, 16); break;  /* pmaxub */
+    case 0xea: tcg_gen_gvec_smin(tcg_ctx, MO_16, dofs, dofs, sofs, 16, 16); break; /* pminsw */
+    case 0xee: tcg_gen_gvec_smax(tcg_ctx, MO_16, dofs, dofs, sofs, 16, 16); break; /* pmaxsw */
+    default:
+        return false;
+    }
+    return true;
+}
+
+/* qvm: PSRLW/D/Q, PSRAW/D and PSLLW/D/Q of an XMM register by an
+ * immediate as TCG vector ops (see gen_gvec_sse). A count of the element
+ * width or more gives zero (arithmetic: the sign). */
+static bool gen_gvec_shift_imm(DisasContext *s, CPUX86State *env, int b,
+                               int op, uint32_t ofs, int count)
+{
+    TCGContext *tcg_ctx = s->uc->tcg_ctx;
+    unsigned vece;
+    int bits;
+
+    if (((uintptr_t)env + ofs) & 15) {
+        return false;
+    }
+    switch (b & 0xff) {
+    case 0x71: vece = MO_16; break;
+    case 0x72: vece = MO_32; break;
+    case 0x73: vece = MO_64; break;
+    default: return false;
+    }
+    bits = 8 << vece;
+    switch (op) {
+    case 2: /* psrl */
+    case 6: /* psll */
+        if (count >= bits) {
+            tcg_gen_gvec_dup64i(tcg_ctx, ofs, 16, 16, 0);
+        } else if (op == 2) {
+            tcg_gen_gvec_shri(tcg_ctx, vece, ofs, ofs, count, 16, 16);
+        } else {
+            tcg_gen_gvec_shli(tcg_ctx, vece, ofs, ofs, count, 16, 16);
+        }
+        return true;
+    case 4: /* psra: no 64-bit form */
+        if (vece == MO_64) {
+            return false;
+        }
+        tcg_gen_gvec_sari(tcg_ctx, vece, ofs, ofs, count < bits ? count : bits - 1, 16, 16);
+        return true;
+    default: /* psrldq, pslldq */
+        return false;
+    }
+}
+
 static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                     target_ulong pc_start, int rex_r)
 {
@@ -3747,6 +3843,12 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 tcg_gen_st32_tl(tcg_ctx, s->T0, tcg_ctx->cpu_env,
                                 offsetof(CPUX86State, mmx_t0.MMX_L(1)));
                 op1_offset = offsetof(CPUX86State,mmx_t0);
+            }
+            if (is_xmm &&
+                gen_gvec_shift_imm(s, env, b, (modrm >> 3) & 7,
+                                   offsetof(CPUX86State, xmm_regs[(modrm & 7) | REX_B(s)]),
+                                   val)) {
+                break;
             }
             sse_fn_epp = sse_op_table2[((b - 1) & 3) * 8 +
                                        (((modrm >> 3)) & 7)][b1];
@@ -4763,6 +4865,9 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
             sse_fn_eppt(tcg_ctx, tcg_ctx->cpu_env, s->ptr0, s->ptr1, s->A0);
             break;
         default:
+            if (is_xmm && b1 == 1 && gen_gvec_sse(s, env, b, op1_offset, op2_offset)) {
+                break;
+            }
             tcg_gen_addi_ptr(tcg_ctx, s->ptr0, tcg_ctx->cpu_env, op1_offset);
             tcg_gen_addi_ptr(tcg_ctx, s->ptr1, tcg_ctx->cpu_env, op2_offset);
             sse_fn_epp(tcg_ctx, tcg_ctx->cpu_env, s->ptr0, s->ptr1);
