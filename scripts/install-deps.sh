@@ -4,10 +4,12 @@
 #
 #   scripts/install-deps.sh build   # building qvm
 #   scripts/install-deps.sh test    # building + every contract toolchain
+#   scripts/install-deps.sh bench   # building + what benches/compare.sh runs (qemu-user)
 set -euo pipefail
 
 build_pkgs=(cmake libclang-dev clang pkg-config build-essential musl-tools)
 test_pkgs=(g++ musl-tools gfortran fp-compiler gnat ldc nim ocaml-nox ghc python3-pip)
+bench_pkgs=(qemu-user)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 
@@ -46,8 +48,9 @@ installed() { dpkg -s "$1" 2>/dev/null | grep -qx 'Status: install ok installed'
 case "${1:-}" in
     build) pkgs=("${build_pkgs[@]}") ;;
     test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    bench) pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
     *)
-        echo "usage: $0 build|test" >&2
+        echo "usage: $0 build|test|bench" >&2
         exit 2
         ;;
 esac

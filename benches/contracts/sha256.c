@@ -6,17 +6,17 @@
  * program first checks its SHA-256 against the FIPS 180-2 test vectors.
  *
  *   gcc -static -O2 -o sha256 sha256.c
- *   ./sha256            # prints the digest of the 16 MiB
- *   ./sha256 --dump     # writes the 16 MiB itself (to check with sha256sum)
+ *   ./sha256 [MIB]         # prints the digest of MIB MiB (default 16)
+ *   ./sha256 --dump [MIB]  # writes the data itself (to check with sha256sum)
  *
- * Used by benches/sha256-ratio.sh.
+ * Used by benches/compare.sh and the criterion benchmarks.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DATA_SIZE (16u << 20)
+#define DEFAULT_MIB 16
 
 typedef struct {
     uint32_t h[8];
@@ -151,6 +151,14 @@ static int self_test(void)
 
 int main(int argc, char **argv)
 {
+    int dump = argc > 1 && strcmp(argv[1], "--dump") == 0;
+    const char *size_arg = argc > 1 + dump ? argv[1 + dump] : NULL;
+    long mib = size_arg ? strtol(size_arg, NULL, 10) : DEFAULT_MIB;
+    if (mib <= 0 || mib > 1024) {
+        fprintf(stderr, "usage: sha256 [--dump] [MIB 1..1024]\n");
+        return 2;
+    }
+    size_t DATA_SIZE = (size_t)mib << 20;
     if (!self_test())
         return 1;
     uint8_t *data = malloc(DATA_SIZE);
@@ -167,7 +175,7 @@ int main(int argc, char **argv)
         data[i + 2] = (uint8_t)(v >> 16);
         data[i + 3] = (uint8_t)(v >> 24);
     }
-    if (argc > 1 && strcmp(argv[1], "--dump") == 0)
+    if (dump)
         return fwrite(data, 1, DATA_SIZE, stdout) == DATA_SIZE && fflush(stdout) == 0 ? 0 : 1;
 
     sha256_ctx c;
