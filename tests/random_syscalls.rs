@@ -97,19 +97,10 @@ fn program(calls: &[Call], fill: u8) -> Vec<u8> {
     )
     .unwrap()
     .code_buffer;
-
-    let headers = 64 + 2 * 56;
-    let text_end = 0x1000 + text.len() as u64;
-    let data_offset = text_end.next_multiple_of(0x1000);
-    let mut body = vec![0u8; 0x1000 - headers];
-    body.extend_from_slice(&text);
-    body.resize(data_offset as usize - headers, 0);
-    body.extend((0..DATA_LEN).map(|i| (i as u8).wrapping_mul(31) ^ fill));
-    let phdrs = [
-        (1, 5, 0, 0x40_0000, text_end, text_end),
-        (1, 6, data_offset, DATA, DATA_LEN, DATA_LEN),
-    ];
-    test_elf::build(2, &phdrs, &body)
+    let data: Vec<u8> = (0..DATA_LEN)
+        .map(|i| (i as u8).wrapping_mul(31) ^ fill)
+        .collect();
+    test_elf::code_and_data(&text, DATA, &data, DATA_LEN)
 }
 
 fn run(elf: &[u8], choice: BackendChoice) -> Result<Outcome, String> {

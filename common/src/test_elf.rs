@@ -29,3 +29,30 @@ pub fn build(e_type: u16, phdrs: &[(u32, u32, u64, u64, u64, u64)], body: &[u8])
     f.extend_from_slice(body);
     f
 }
+
+/// A static executable of two segments: `text` read/execute at 0x401000
+/// (the entry point; the headers fill the page before it) and `data`
+/// read/write at the page-aligned `data_vaddr`, `data_memsz` bytes long in
+/// memory (the part past `data` is zero).
+pub fn code_and_data(text: &[u8], data_vaddr: u64, data: &[u8], data_memsz: u64) -> Vec<u8> {
+    const LOAD: u32 = 1;
+    let headers = 64 + 2 * 56;
+    let text_end = 0x1000 + text.len() as u64;
+    let data_offset = text_end.next_multiple_of(0x1000);
+    let mut body = vec![0u8; 0x1000 - headers];
+    body.extend_from_slice(text);
+    body.resize(data_offset as usize - headers, 0);
+    body.extend_from_slice(data);
+    let phdrs = [
+        (LOAD, 5, 0, 0x40_0000, text_end, text_end),
+        (
+            LOAD,
+            6,
+            data_offset,
+            data_vaddr,
+            data.len() as u64,
+            data_memsz,
+        ),
+    ];
+    build(2, &phdrs, &body)
+}

@@ -280,22 +280,10 @@ pub fn build(sequences: &[Sequence], oracle: Oracle) -> Result<Program, IcedErro
         .map(|((&offset, ins), owner)| (CODE_BASE + u64::from(offset), owner, ins.to_string()))
         .collect();
 
-    // Layout: headers, code at file offset 0x1000 (0x401000), data at the
-    // next page boundary (DATA_BASE), plus one page of stack.
-    let headers = 64 + 2 * 56;
-    let text_end = 0x1000 + text.len() as u64;
-    let data_offset = text_end.next_multiple_of(0x1000);
-    let mut body = vec![0u8; 0x1000 - headers];
-    body.extend_from_slice(&text);
-    body.resize(data_offset as usize - headers, 0);
-    body.extend_from_slice(&data);
-    const LOAD: u32 = 1;
-    let phdrs = [
-        (LOAD, 5, 0, 0x40_0000, text_end, text_end),
-        (LOAD, 6, data_offset, DATA_BASE, len, len + 2 * REGION),
-    ];
+    // The regions, then two zero pages: the epilogue's stack, which grows
+    // down from the end of the first, stays out of the written output.
     Ok(Program {
-        elf: test_elf::build(2, &phdrs, &body),
+        elf: test_elf::code_and_data(&text, DATA_BASE, &data, len + 2 * REGION),
         instructions,
         listings,
         sequences: count,
