@@ -2921,11 +2921,27 @@ static inline void gen_stq_env_A0(DisasContext *s, int offset)
     tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, MO_LEQ);
 }
 
+static bool xmm_vec_ok(DisasContext *s, int ofs);
+static void gen_xmm_set_qq(DisasContext *s, int d_offset, TCGv_i64 lo, TCGv_i64 hi);
+
 static inline void gen_ldo_env_A0(DisasContext *s, int offset)
 {
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
     int mem_index = s->mem_index;
 
+    /* qvm: both halves first, then one 16-byte store (see
+     * gen_xmm_set_q_zx). A fault on the second half leaves the register
+     * unchanged, as on hardware. */
+    if (xmm_vec_ok(s, offset)) {
+        TCGv_i64 hi = tcg_temp_new_i64(tcg_ctx);
+
+        tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, mem_index, MO_LEQ);
+        tcg_gen_addi_tl(tcg_ctx, s->tmp0, s->A0, 8);
+        tcg_gen_qemu_ld_i64(tcg_ctx, hi, s->tmp0, mem_index, MO_LEQ);
+        gen_xmm_set_qq(s, offset, s->tmp1_i64, hi);
+        tcg_temp_free_i64(tcg_ctx, hi);
+        return;
+    }
     tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, mem_index, MO_LEQ);
     tcg_gen_st_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, offset + offsetof(ZMMReg, ZMM_Q(0)));
     tcg_gen_addi_tl(tcg_ctx, s->tmp0, s->A0, 8);
@@ -2945,10 +2961,77 @@ static inline void gen_sto_env_A0(DisasContext *s, int offset)
     tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->tmp0, mem_index, MO_LEQ);
 }
 
+/* qvm: true when env + ofs is 16-byte aligned, as the vector backend's
+ * 128-bit loads and stores of guest registers need. */
+static bool xmm_vec_ok(DisasContext *s, int ofs)
+{
+    return TCG_TARGET_HAS_v128 && !(((uintptr_t)s->uc->cpu->env_ptr + ofs) & 15);
+}
+
+/* qvm: the low quadword of a 16-byte value, as a vector-load mask. */
+static const uint64_t qvm_low_qword_mask[2] QEMU_ALIGNED(16) = { ~0ULL, 0 };
+
+/* qvm: XMM register at d_offset = val zero-extended to 128 bits (MOVQ,
+ * MOVD and friends), as one 16-byte store. Two 8-byte stores make the
+ * next 16-byte vector load of the register miss store forwarding, a
+ * stall of about a dozen cycles. */
+static void gen_xmm_set_q_zx(DisasContext *s, int d_offset, TCGv_i64 val)
+{
+    TCGContext *tcg_ctx = s->uc->tcg_ctx;
+
+    if (xmm_vec_ok(s, d_offset)) {
+        TCGv_vec v = tcg_temp_new_vec(tcg_ctx, TCG_TYPE_V128);
+        TCGv_vec m = tcg_temp_new_vec(tcg_ctx, TCG_TYPE_V128);
+        TCGv_ptr p = tcg_const_ptr(tcg_ctx, qvm_low_qword_mask);
+
+        tcg_gen_dup_i64_vec(tcg_ctx, MO_64, v, val);
+        tcg_gen_ld_vec(tcg_ctx, m, p, 0);
+        tcg_gen_and_vec(tcg_ctx, MO_64, v, v, m);
+        tcg_gen_st_vec(tcg_ctx, v, tcg_ctx->cpu_env, d_offset);
+        tcg_temp_free_ptr(tcg_ctx, p);
+        tcg_temp_free_vec(tcg_ctx, m);
+        tcg_temp_free_vec(tcg_ctx, v);
+    } else {
+        TCGv_i64 zero = tcg_const_i64(tcg_ctx, 0);
+
+        tcg_gen_st_i64(tcg_ctx, val, tcg_ctx->cpu_env, d_offset + offsetof(ZMMReg, ZMM_Q(0)));
+        tcg_gen_st_i64(tcg_ctx, zero, tcg_ctx->cpu_env, d_offset + offsetof(ZMMReg, ZMM_Q(1)));
+        tcg_temp_free_i64(tcg_ctx, zero);
+    }
+}
+
+/* qvm: XMM register at d_offset = hi:lo, as one 16-byte store (see
+ * gen_xmm_set_q_zx). Only where xmm_vec_ok. */
+static void gen_xmm_set_qq(DisasContext *s, int d_offset, TCGv_i64 lo, TCGv_i64 hi)
+{
+    TCGContext *tcg_ctx = s->uc->tcg_ctx;
+    TCGv_vec v = tcg_temp_new_vec(tcg_ctx, TCG_TYPE_V128);
+    TCGv_vec w = tcg_temp_new_vec(tcg_ctx, TCG_TYPE_V128);
+    TCGv_vec m = tcg_temp_new_vec(tcg_ctx, TCG_TYPE_V128);
+    TCGv_ptr p = tcg_const_ptr(tcg_ctx, qvm_low_qword_mask);
+
+    tcg_gen_ld_vec(tcg_ctx, m, p, 0);
+    tcg_gen_dup_i64_vec(tcg_ctx, MO_64, v, lo);
+    tcg_gen_and_vec(tcg_ctx, MO_64, v, v, m);
+    tcg_gen_dup_i64_vec(tcg_ctx, MO_64, w, hi);
+    tcg_gen_andc_vec(tcg_ctx, MO_64, w, w, m);
+    tcg_gen_or_vec(tcg_ctx, MO_64, v, v, w);
+    tcg_gen_st_vec(tcg_ctx, v, tcg_ctx->cpu_env, d_offset);
+    tcg_temp_free_ptr(tcg_ctx, p);
+    tcg_temp_free_vec(tcg_ctx, m);
+    tcg_temp_free_vec(tcg_ctx, w);
+    tcg_temp_free_vec(tcg_ctx, v);
+}
+
 static inline void gen_op_movo(DisasContext *s, int d_offset, int s_offset)
 {
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
 
+    /* qvm: one 16-byte copy where it can (see gen_xmm_set_q_zx). */
+    if (xmm_vec_ok(s, d_offset) && xmm_vec_ok(s, s_offset)) {
+        tcg_gen_gvec_mov(tcg_ctx, MO_64, d_offset, s_offset, 16, 16);
+        return;
+    }
     tcg_gen_ld_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, s_offset + offsetof(ZMMReg, ZMM_Q(0)));
     tcg_gen_st_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, d_offset + offsetof(ZMMReg, ZMM_Q(0)));
     tcg_gen_ld_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, s_offset + offsetof(ZMMReg, ZMM_Q(1)));
@@ -3539,20 +3622,17 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
             }
             break;
         case 0x16e: /* movd xmm, ea */
+            /* qvm: inline, as one store (see gen_xmm_set_q_zx). */
 #ifdef TARGET_X86_64
             if (s->dflag == MO_64) {
                 gen_ldst_modrm(env, s, modrm, MO_64, OR_TMP0, 0);
-                tcg_gen_addi_ptr(tcg_ctx, s->ptr0, tcg_ctx->cpu_env,
-                                 offsetof(CPUX86State,xmm_regs[reg]));
-                gen_helper_movq_mm_T0_xmm(tcg_ctx, s->ptr0, s->T0);
+                gen_xmm_set_q_zx(s, offsetof(CPUX86State, xmm_regs[reg]), s->T0);
             } else
 #endif
             {
                 gen_ldst_modrm(env, s, modrm, MO_32, OR_TMP0, 0);
-                tcg_gen_addi_ptr(tcg_ctx, s->ptr0, tcg_ctx->cpu_env,
-                                 offsetof(CPUX86State,xmm_regs[reg]));
-                tcg_gen_trunc_tl_i32(tcg_ctx, s->tmp2_i32, s->T0);
-                gen_helper_movl_mm_T0_xmm(tcg_ctx, s->ptr0, s->tmp2_i32);
+                tcg_gen_ext32u_i64(tcg_ctx, s->tmp1_i64, s->T0);
+                gen_xmm_set_q_zx(s, offsetof(CPUX86State, xmm_regs[reg]), s->tmp1_i64);
             }
             break;
         case 0x6f: /* movq mm, ea */
@@ -3740,14 +3820,13 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
         case 0x27e: /* movq xmm, ea */
             if (mod != 3) {
                 gen_lea_modrm(env, s, modrm);
-                gen_ldq_env_A0(s, offsetof(CPUX86State,
-                                           xmm_regs[reg].ZMM_Q(0)));
+                tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, MO_LEQ);
             } else {
                 rm = (modrm & 7) | REX_B(s);
-                gen_op_movq(s, offsetof(CPUX86State, xmm_regs[reg].ZMM_Q(0)),
-                            offsetof(CPUX86State,xmm_regs[rm].ZMM_Q(0)));
+                tcg_gen_ld_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env,
+                               offsetof(CPUX86State, xmm_regs[rm].ZMM_Q(0)));
             }
-            gen_op_movq_env_0(s, offsetof(CPUX86State, xmm_regs[reg].ZMM_Q(1)));
+            gen_xmm_set_q_zx(s, offsetof(CPUX86State, xmm_regs[reg]), s->tmp1_i64);
             break;
         case 0x7f: /* movq ea, mm */
             if (mod != 3) {
@@ -3827,6 +3906,14 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 goto unknown_op;
             }
             val = x86_ldub_code(env, s);
+            /* qvm: before the helper's operand set-up, which the vector
+             * form does not need. */
+            if (is_xmm &&
+                gen_gvec_shift_imm(s, env, b, (modrm >> 3) & 7,
+                                   offsetof(CPUX86State, xmm_regs[(modrm & 7) | REX_B(s)]),
+                                   val)) {
+                break;
+            }
             if (is_xmm) {
                 tcg_gen_movi_tl(tcg_ctx, s->T0, val);
                 tcg_gen_st32_tl(tcg_ctx, s->T0, tcg_ctx->cpu_env,
@@ -3843,12 +3930,6 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 tcg_gen_st32_tl(tcg_ctx, s->T0, tcg_ctx->cpu_env,
                                 offsetof(CPUX86State, mmx_t0.MMX_L(1)));
                 op1_offset = offsetof(CPUX86State,mmx_t0);
-            }
-            if (is_xmm &&
-                gen_gvec_shift_imm(s, env, b, (modrm >> 3) & 7,
-                                   offsetof(CPUX86State, xmm_regs[(modrm & 7) | REX_B(s)]),
-                                   val)) {
-                break;
             }
             sse_fn_epp = sse_op_table2[((b - 1) & 3) * 8 +
                                        (((modrm >> 3)) & 7)][b1];
