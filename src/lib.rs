@@ -10,7 +10,7 @@ pub mod report;
 pub mod units;
 
 pub use backend::{BackendChoice, RunError};
-pub use qvm_common::call::{CallSpec, Outcome};
+pub use qvm_common::call::{CallSpec, Outcome, ProgramImage};
 pub use qvm_common::contract::BlockContext;
 
 /// Runs one call on the chosen backend.
