@@ -23,7 +23,11 @@
  */
 
 /* define it to use liveness analysis (better code) */
-#define USE_TCG_OPTIMIZATIONS
+/* qvm: the optimizer pass (constant folding, copy propagation) is off. It
+ * took a tenth of a short call's time, most of a contract's code runs only
+ * a few times, and without it long compute runs only about 5% slower:
+ * hello world 5.45 -> 4.95 ms, SHA-256 of 64 MiB 1.04 -> 1.09 s. */
+/* #define USE_TCG_OPTIMIZATIONS */
 
 #include "qemu/osdep.h"
 
