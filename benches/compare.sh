@@ -40,7 +40,7 @@ gcc -O2 -o "$out/timeit" benches/tools/timeit.c
 rustc -O -C target-feature=+crt-static -o "$out/collections" benches/contracts/collections.rs
 say "building qvm (cargo build --release -p qvm)"
 cargo build --release -q -p qvm >&2
-qvm=target/release/qvm
+qvm=target/x86_64-unknown-linux-gnu/release/qvm
 
 # Runners: name and command prefix.
 runners=(native emu)

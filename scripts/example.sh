@@ -13,7 +13,7 @@ echo "example: compiling examples/hello.c (gcc -static -O2)..."
 mkdir -p target/examples
 gcc -static -O2 -o target/examples/hello examples/hello.c
 
-cmd=(target/release/qvm run --backend emu
+cmd=(target/x86_64-unknown-linux-gnu/release/qvm run --backend emu
     --block-hash 8c2f1d0e4b6a9753c1e8f02d4a6b8c0e1f3a5b7c9d2e4f6081a3c5e7f9b1d3e5
     --block-time 1700000000
     target/examples/hello world)

@@ -119,6 +119,13 @@ fn build_with_cmake() {
         config.define("UNICORN_LOGGING", "ON");
     }
 
+    // qvm: only the library Cargo links. Building the shared one as well
+    // doubles the link work, and it cannot link when the Rust target is
+    // crt-static (its flags reach CMake's shared-library link).
+    if !cfg!(feature = "dynamic_linkage") {
+        config.define("BUILD_SHARED_LIBS", "OFF");
+    }
+
     let dst = config
         .define("UNICORN_BUILD_TESTS", "OFF")
         .define("UNICORN_INSTALL", "ON")
