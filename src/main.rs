@@ -1,9 +1,9 @@
 //! The `qvm` command line.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStringExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -133,45 +133,58 @@ fn parse_env(text: &str) -> Result<OsString, String> {
 /// Maps the contract's file read-only instead of reading it: the loader
 /// copies the segments it needs from the page cache, and a 1 MB contract
 /// costs no buffer to fault in and fill (0.3 ms of a hello-world call).
-fn map_contract(path: &PathBuf, limit: u64) -> Result<ProgramImage, String> {
-    let shown = path.display();
-    let fail = |e: std::io::Error| format!("cannot read contract {shown}: {}", io_reason(&e));
-    let file = std::fs::File::open(path).map_err(fail)?;
-    let meta = file.metadata().map_err(fail)?;
-    if meta.is_dir() {
-        return Err(format!("cannot read contract {shown}: it is a directory"));
-    }
-    if meta.len() > limit {
-        return Err(format!(
-            "contract {shown} is {} bytes, more than the {limit} byte memory limit",
-            meta.len()
-        ));
-    }
+fn map_contract(path: &Path, limit: u64) -> Result<ProgramImage, String> {
+    let (file, meta) = open_input("contract", path, limit)?;
     if !meta.is_file() || meta.len() == 0 {
         // Pipes and devices cannot be mapped, nor can an empty file.
-        return read_file("contract", path, limit).map(ProgramImage::from);
+        return read_all("contract", path, file).map(ProgramImage::from);
     }
-    // SAFETY: a private read-only mapping of a regular file, only read
-    // while the process is built. Like any program that maps its input,
-    // qvm relies on the file not being truncated or rewritten meanwhile.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(fail)?;
+    // SAFETY: a read-only mapping of a regular file, only read while the
+    // process is built. Like any program that maps its input, qvm relies
+    // on the file not being truncated or rewritten meanwhile.
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
+        .map_err(|e| read_error("contract", path, &e))?;
     Ok(ProgramImage::new(map))
 }
 
-fn read_file(what: &str, path: &PathBuf, limit: u64) -> Result<Vec<u8>, String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read {what} {shown}: {}", io_reason(&e)))?;
+fn read_file(what: &str, path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let (file, _) = open_input(what, path, limit)?;
+    read_all(what, path, file)
+}
+
+/// Opens an input file: not a directory, and no larger than `limit`.
+fn open_input(
+    what: &str,
+    path: &Path,
+    limit: u64,
+) -> Result<(std::fs::File, std::fs::Metadata), String> {
+    let file = std::fs::File::open(path).map_err(|e| read_error(what, path, &e))?;
+    let meta = file.metadata().map_err(|e| read_error(what, path, &e))?;
     if meta.is_dir() {
-        return Err(format!("cannot read {what} {shown}: it is a directory"));
+        return Err(format!(
+            "cannot read {what} {}: it is a directory",
+            path.display()
+        ));
     }
     if meta.len() > limit {
         return Err(format!(
-            "{what} {shown} is {} bytes, more than the {limit} byte memory limit",
+            "{what} {} is {} bytes, more than the {limit} byte memory limit",
+            path.display(),
             meta.len()
         ));
     }
-    std::fs::read(path).map_err(|e| format!("cannot read {what} {shown}: {}", io_reason(&e)))
+    Ok((file, meta))
+}
+
+fn read_all(what: &str, path: &Path, mut file: std::fs::File) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| read_error(what, path, &e))?;
+    Ok(bytes)
+}
+
+fn read_error(what: &str, path: &Path, e: &std::io::Error) -> String {
+    format!("cannot read {what} {}: {}", path.display(), io_reason(e))
 }
 
 /// An io::Error's message without the "(os error N)" suffix.
