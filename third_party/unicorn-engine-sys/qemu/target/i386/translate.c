@@ -2921,6 +2921,13 @@ static inline void gen_stq_env_A0(DisasContext *s, int offset)
     tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, MO_LEQ);
 }
 
+/* qvm: true when env + ofs is 16-byte aligned, as the vector backend's
+ * 128-bit loads and stores need. */
+static inline bool xmm_aligned(CPUX86State *env, int ofs)
+{
+    return !(((uintptr_t)env + ofs) & 15);
+}
+
 static bool xmm_vec_ok(DisasContext *s, int ofs);
 static void gen_xmm_set_qq(DisasContext *s, int d_offset, TCGv_i64 lo, TCGv_i64 hi);
 
@@ -2961,11 +2968,11 @@ static inline void gen_sto_env_A0(DisasContext *s, int offset)
     tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->tmp0, mem_index, MO_LEQ);
 }
 
-/* qvm: true when env + ofs is 16-byte aligned, as the vector backend's
- * 128-bit loads and stores of guest registers need. */
+/* qvm: true when the vector backend can load and store the guest register
+ * at env + ofs as one 128-bit value (see xmm_aligned). */
 static bool xmm_vec_ok(DisasContext *s, int ofs)
 {
-    return TCG_TARGET_HAS_v128 && !(((uintptr_t)s->uc->cpu->env_ptr + ofs) & 15);
+    return TCG_TARGET_HAS_v128 && xmm_aligned(s->uc->cpu->env_ptr, ofs);
 }
 
 /* qvm: the low quadword of a 16-byte value, as a vector-load mask. */
@@ -3402,9 +3409,8 @@ static bool gen_gvec_sse(DisasContext *s, CPUX86State *env, int b,
                          uint32_t dofs, uint32_t sofs)
 {
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
-    uintptr_t base = (uintptr_t)env;
 
-    if (((base + dofs) | (base + sofs)) & 15) {
+    if (!xmm_aligned(env, dofs) || !xmm_aligned(env, sofs)) {
         return false;
     }
     switch (b) {
@@ -3455,7 +3461,7 @@ static bool gen_gvec_shift_imm(DisasContext *s, CPUX86State *env, int b,
     unsigned vece;
     int bits;
 
-    if (((uintptr_t)env + ofs) & 15) {
+    if (!xmm_aligned(env, ofs)) {
         return false;
     }
     switch (b & 0xff) {
