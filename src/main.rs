@@ -88,11 +88,27 @@ struct CallArgs {
     /// Memory limit for the call, e.g. 256M or 1G (default 256M).
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory: Option<u64>,
-    /// The contract: a static x86-64 Linux ELF executable.
-    contract: PathBuf,
-    /// Arguments for the contract.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<OsString>,
+    /// The contract (a static x86-64 Linux ELF executable), then its
+    /// arguments. Everything after CONTRACT belongs to the contract, even
+    /// words that look like qvm's options: a node that forwards a user's
+    /// arguments must not let them steer qvm.
+    #[arg(
+        value_names = ["CONTRACT", "ARGS"],
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true
+    )]
+    command: Vec<OsString>,
+}
+
+impl CallArgs {
+    /// The contract's path and its arguments (clap guarantees the path).
+    fn split_command(&self) -> Result<(PathBuf, &[OsString]), String> {
+        match self.command.split_first() {
+            Some((contract, args)) => Ok((PathBuf::from(contract), args)),
+            None => Err("no CONTRACT given".into()),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -199,18 +215,18 @@ fn io_reason(e: &std::io::Error) -> String {
 /// Builds the call's spec from the command line.
 fn call_spec(call: CallArgs, trace: bool) -> Result<CallSpec, String> {
     let memory_limit = call.memory.unwrap_or(DEFAULT_MEMORY_LIMIT);
-    let program = map_contract(&call.contract, memory_limit)?;
+    let (contract, args) = call.split_command()?;
+    let program = map_contract(&contract, memory_limit)?;
     let stdin = match &call.stdin {
         Some(p) => read_file("stdin file", p, memory_limit)?,
         None => Vec::new(),
     };
-    let name = call
-        .contract
+    let name = contract
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "contract".into());
     let mut spec = CallSpec::new(program, name);
-    spec.args = call.args.into_iter().map(OsString::into_vec).collect();
+    spec.args = args.iter().cloned().map(OsString::into_vec).collect();
     spec.env = call.env.into_iter().map(OsString::into_vec).collect();
     spec.stdin = stdin;
     spec.block = BlockContext {
@@ -255,7 +271,7 @@ fn summary(o: &qvm::Outcome) -> String {
 }
 
 fn diff(args: DiffArgs) -> Result<u8, String> {
-    let contract = args.call.contract.clone();
+    let (contract, _) = args.call.split_command()?;
     let spec = call_spec(args.call, true)?;
     let mut runs: Vec<qvm::Outcome> = Vec::new();
     for choice in [BackendChoice::Emu, BackendChoice::Kvm] {
