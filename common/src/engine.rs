@@ -132,6 +132,42 @@ pub struct EntryState {
     pub rsp: u64,
 }
 
+/// Machine state a contract can read at CPL 3 without asking the kernel,
+/// the same on every engine: CR0 through SMSW, and the descriptor-table
+/// registers through SGDT, SIDT, SLDT and STR. The KVM engine's system
+/// structures are where these say; the emulator shows the same values.
+pub mod visible {
+    /// CR0 bits.
+    pub mod cr0 {
+        pub const PE: u64 = 1;
+        pub const MP: u64 = 1 << 1;
+        pub const ET: u64 = 1 << 4;
+        pub const NE: u64 = 1 << 5;
+        pub const WP: u64 = 1 << 16;
+        /// Alignment mask: with RFLAGS.AC, misaligned data at CPL 3 is #AC.
+        pub const AM: u64 = 1 << 18;
+        pub const PG: u64 = 1 << 31;
+    }
+    /// CR0 as Linux sets it for a process (0x80050033): protected mode,
+    /// paging, native FPU errors, write protection and alignment checking
+    /// available to user code (so RFLAGS.AC gives SIGBUS, as on Linux).
+    pub const CR0: u64 = cr0::PE | cr0::MP | cr0::ET | cr0::NE | cr0::WP | cr0::AM | cr0::PG;
+    /// Where the GDT, IDT and TSS live: the KVM engine's system window, the
+    /// last PML4 slot, never a user address.
+    pub const SYSTEM_BASE: u64 = 0xffff_ff80_0000_0000;
+    /// GDTR: ten descriptors (Linux's selector layout and a 16-byte TSS).
+    pub const GDT_BASE: u64 = SYSTEM_BASE;
+    pub const GDT_LIMIT: u16 = 10 * 8 - 1;
+    /// IDTR: 32 16-byte gates.
+    pub const IDT_BASE: u64 = SYSTEM_BASE + 0x1000;
+    pub const IDT_LIMIT: u16 = 32 * 16 - 1;
+    /// TR: the TSS descriptor's selector, as STR reads it.
+    pub const TR_SELECTOR: u16 = 0x40;
+    /// TSS base and limit (104 bytes: no I/O bitmap, so user I/O faults).
+    pub const TSS_BASE: u64 = SYSTEM_BASE + 0x80;
+    pub const TSS_LIMIT: u32 = 0x67;
+}
+
 /// Initial RFLAGS: IF set, as Linux starts a process (bit 1 is reserved-1).
 pub const INITIAL_RFLAGS: u64 = 0x202;
 /// Initial x87 control word (Linux's default).

@@ -5,9 +5,12 @@
 //! [`Supervisor`] and writes back RAX, RCX and R11 as Linux's `sysret`
 //! leaves them (unicorn's hook sets neither RCX nor R11); CPUID answers
 //! from the shared CPU profile; RDTSC/RDTSCP return the kernel's virtual
-//! clock. The CPU model is Nehalem-class, which makes RDRAND/RDSEED raise
-//! #UD (QEMU checks the model's features when translating), and unicorn has
-//! no AVX at all. There is no per-instruction or per-block hook.
+//! clock. The CPU runs the contract at CPL 3 with Linux's CR0 (so privileged
+//! and I/O instructions fault, and RFLAGS.AC checks alignment, as on KVM),
+//! and its model (qvm's carried unicorn, `UC_CPU_X86_QVM`) has exactly the
+//! profile's required features: QEMU checks the model when it translates,
+//! so anything else (RDRAND, AVX, every VEX form but BMI) is #UD. There is
+//! no per-instruction or per-block hook.
 
 use std::ffi::{c_int, c_void};
 use std::ptr::NonNull;
@@ -16,20 +19,22 @@ use std::sync::Arc;
 use qvm_common::address_space::MemoryChange;
 use qvm_common::cpu_profile;
 use qvm_common::engine::{
-    fault_for_vector, Access, Engine, EngineError, EntryState, Exit, Fault, Supervisor,
+    fault_for_vector, visible, Access, Engine, EngineError, EntryState, Exit, Fault, Supervisor,
     SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
 use unicorn_engine::{
-    uc_engine, uc_error, uc_hook, uc_hook_add, uc_reg_read, uc_reg_write, Arch, HookType, MemType,
-    Mode, Prot, RegisterX86, Unicorn, X86CpuModel, X86Insn,
+    uc_engine, uc_error, uc_hook, uc_hook_add, uc_reg_read, uc_reg_write, uc_x86_mmr, Arch,
+    HookType, MemType, Mode, Prot, RegisterX86, Unicorn, X86CpuModel, X86Insn,
 };
 
 const NAME: &str = "emu";
 const CR4_OSFXSR: u64 = 1 << 9;
 const CR4_OSXMMEXCPT: u64 = 1 << 10;
 /// Linux's user code and stack selectors (`__USER_CS`, `__USER_DS`), the
-/// values the KVM engine's GDT gives the contract.
+/// values the KVM engine's GDT gives the contract. In 64-bit mode qvm's
+/// unicorn loads a flat descriptor whose DPL is the selector's RPL, and the
+/// CPL follows SS: writing these puts the CPU at CPL 3.
 const USER_CS: u64 = 0x33;
 const USER_SS: u64 = 0x2b;
 
@@ -284,7 +289,7 @@ impl EmuEngine {
         let state_ptr: *mut HookState = &mut *state;
         let mut uc =
             Unicorn::new_with_data(Arch::X86, Mode::MODE_64, state_ptr).map_err(backend_error)?;
-        uc.ctl_set_cpu_model(X86CpuModel::NEHALEM as i32)
+        uc.ctl_set_cpu_model(X86CpuModel::QVM as i32)
             .map_err(backend_error)?;
         let mem = memory.clone();
         uc.add_insn_sys_hook(X86Insn::SYSCALL, 1, 0, move |uc| on_syscall(uc, &mem))
@@ -307,6 +312,55 @@ impl EmuEngine {
         .map_err(backend_error)?;
         install_raw_hooks(&mut uc, state_ptr).map_err(backend_error)?;
         Ok(EmuEngine { uc, state, memory })
+    }
+}
+
+impl EmuEngine {
+    /// SGDT, SIDT, SLDT and STR read what they read on KVM. Unicorn has no
+    /// system structures behind them: the TR has no valid descriptor, so
+    /// I/O permission checks fail (#GP) before reading a TSS, as on KVM,
+    /// whose TSS has no I/O bitmap.
+    fn write_descriptor_tables(&mut self) -> Result<(), uc_error> {
+        let tables = [
+            (
+                RegisterX86::GDTR,
+                0,
+                visible::GDT_BASE,
+                u32::from(visible::GDT_LIMIT),
+            ),
+            (
+                RegisterX86::IDTR,
+                0,
+                visible::IDT_BASE,
+                u32::from(visible::IDT_LIMIT),
+            ),
+            (RegisterX86::LDTR, 0, 0, 0),
+            (
+                RegisterX86::TR,
+                visible::TR_SELECTOR,
+                visible::TSS_BASE,
+                visible::TSS_LIMIT,
+            ),
+        ];
+        for (reg, selector, base, limit) in tables {
+            let value = uc_x86_mmr {
+                selector,
+                base,
+                limit,
+                flags: 0,
+            };
+            // SAFETY: the handle is live; for these registers unicorn reads
+            // one uc_x86_mmr from the pointer, a local of that type.
+            let err = unsafe {
+                uc_reg_write(
+                    self.uc.get_handle(),
+                    reg as c_int,
+                    (&raw const value).cast(),
+                )
+            };
+            Result::<(), uc_error>::from(err)?;
+        }
+        Ok(())
     }
 }
 
@@ -350,6 +404,13 @@ impl Engine for EmuEngine {
         // which this one lacks; Linux always enables it.
         let cr4 = read(&self.uc, CR4) | CR4_OSFXSR | CR4_OSXMMEXCPT;
         self.uc.reg_write(CR4, cr4).map_err(backend_error)?;
+        // Linux's CR0 (AM included, so RFLAGS.AC checks alignment) but for
+        // PG: unicorn translates addresses without page tables. SMSW shows
+        // PG set anyway (qvm's unicorn), so the contract reads visible::CR0.
+        self.uc
+            .reg_write(CR0, visible::CR0 & !visible::cr0::PG)
+            .map_err(backend_error)?;
+        self.write_descriptor_tables().map_err(backend_error)?;
         Ok(())
     }
 

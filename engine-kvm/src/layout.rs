@@ -17,13 +17,17 @@ pub const PAGE: u64 = 4096;
 /// CPU profile reports.
 pub const SYS_GPA: u64 = 64 << 30;
 
-/// Kernel virtual window: the last PML4 slot, never a user address.
-pub const KERNEL_BASE: u64 = 0xffff_ff80_0000_0000;
+use qvm_common::engine::visible;
 
-pub const GDT: u64 = 0x0000;
-pub const TSS: u64 = 0x0080;
-pub const TSS_LIMIT: u64 = 0x67;
-pub const IDT: u64 = 0x1000;
+/// Kernel virtual window: the last PML4 slot, never a user address. The
+/// contract can read where the GDT, IDT and TSS are (SGDT, SIDT, STR): the
+/// shared machine definition fixes it, and the emulator shows the same.
+pub const KERNEL_BASE: u64 = visible::SYSTEM_BASE;
+
+pub const GDT: u64 = visible::GDT_BASE - KERNEL_BASE;
+pub const TSS: u64 = visible::TSS_BASE - KERNEL_BASE;
+pub const TSS_LIMIT: u64 = visible::TSS_LIMIT as u64;
+pub const IDT: u64 = visible::IDT_BASE - KERNEL_BASE;
 pub const CODE: u64 = 0x2000;
 pub const DATA: u64 = 0x3000;
 /// Byte the host sets when page tables changed; the stub reloads CR3.
@@ -52,7 +56,7 @@ pub const KERNEL_DS: u16 = 0x18;
 pub const USER32_CS: u16 = 0x23;
 pub const USER_DS: u16 = 0x2b;
 pub const USER_CS: u16 = 0x33;
-pub const TSS_SEL: u16 = 0x40;
+pub const TSS_SEL: u16 = visible::TR_SELECTOR;
 
 /// Size of system memory for an arena of `arena` bytes: the fixed part
 /// plus room for the worst case of page tables (three table pages per

@@ -24,8 +24,8 @@ use kvm_ioctls::{Cap, Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
 use qvm_common::address_space::{MemoryChange, Prot};
 use qvm_common::cpu_profile;
 use qvm_common::engine::{
-    fault_for_vector, vector, Access, Engine, EngineError, EntryState, Exit, Fault, Supervisor,
-    SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
+    fault_for_vector, vector, visible, Access, Engine, EngineError, EntryState, Exit, Fault,
+    Supervisor, SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
 
@@ -44,12 +44,6 @@ const MSR_GS_BASE: u32 = 0xc000_0101;
 const MSR_KERNEL_GS_BASE: u32 = 0xc000_0102;
 const MSR_TSC_AUX: u32 = 0xc000_0103;
 
-const CR0_PE: u64 = 1;
-const CR0_MP: u64 = 1 << 1;
-const CR0_ET: u64 = 1 << 4;
-const CR0_NE: u64 = 1 << 5;
-const CR0_WP: u64 = 1 << 16;
-const CR0_PG: u64 = 1 << 31;
 const CR4_TSD: u64 = 1 << 2;
 const CR4_PAE: u64 = 1 << 5;
 const CR4_OSFXSR: u64 = 1 << 9;
@@ -336,9 +330,16 @@ impl KvmEngine {
             })));
         }
         if vector == vector::GENERAL_PROTECTION {
-            let len = match self.user_bytes(rip, 3).as_deref() {
-                Some([0x0f, 0x31, ..]) => Some(2u64),
-                Some([0x0f, 0x01, 0xf9]) => Some(3u64),
+            let bytes = self.user_bytes(rip, MAX_INSTRUCTION).unwrap_or_default();
+            // Intel CPUs fault SYSENTER in 64-bit mode with #GP (no
+            // SYSENTER_CS); AMD's, the emulator's and Linux-on-AMD's answer
+            // is #UD, which every host gives this way.
+            if opcode_after_prefixes(&bytes).starts_with(&[0x0f, 0x34]) {
+                return Ok(Some(Exit::Fault(Fault::InvalidOpcode { rip })));
+            }
+            let len = match bytes.as_slice() {
+                [0x0f, 0x31, ..] => Some(2u64),
+                [0x0f, 0x01, 0xf9, ..] => Some(3u64),
                 _ => None,
             };
             if let Some(len) = len {
@@ -374,6 +375,24 @@ impl KvmEngine {
         }
         Some(out)
     }
+}
+
+/// The longest x86 instruction.
+const MAX_INSTRUCTION: usize = 15;
+
+/// An instruction's bytes from its opcode on: legacy prefixes and REX
+/// skipped.
+fn opcode_after_prefixes(bytes: &[u8]) -> &[u8] {
+    let prefixes = bytes
+        .iter()
+        .take_while(|b| {
+            matches!(
+                b,
+                0x66 | 0x67 | 0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65
+            ) || (0x40..=0x4f).contains(*b)
+        })
+        .count();
+    bytes.get(prefixes..).unwrap_or_default()
 }
 
 /// The shared CPU profile as a KVM CPUID table.
@@ -508,7 +527,8 @@ impl Engine for KvmEngine {
             .vcpu
             .get_sregs()
             .map_err(|e| err(format!("get sregs: {e}")))?;
-        sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+        // Linux's CR0, AM included: RFLAGS.AC turns on alignment checks.
+        sregs.cr0 = visible::CR0;
         sregs.cr3 = self.tables.root_gpa();
         sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_TSD;
         sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
@@ -531,10 +551,10 @@ impl Engine for KvmEngine {
             present: 1,
             ..Default::default()
         };
-        sregs.gdt.base = KERNEL_BASE + GDT;
-        sregs.gdt.limit = (stub::gdt().len() - 1) as u16;
-        sregs.idt.base = KERNEL_BASE + IDT;
-        sregs.idt.limit = (VECTORS * 16 - 1) as u16;
+        sregs.gdt.base = visible::GDT_BASE;
+        sregs.gdt.limit = visible::GDT_LIMIT;
+        sregs.idt.base = visible::IDT_BASE;
+        sregs.idt.limit = visible::IDT_LIMIT;
         self.vcpu
             .set_sregs(&sregs)
             .map_err(|e| err(format!("set sregs: {e}")))?;
@@ -594,6 +614,25 @@ impl Engine for KvmEngine {
             if let Some(exit) = outcome {
                 return Ok(exit);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::opcode_after_prefixes;
+
+    #[test]
+    fn prefixes_are_skipped_to_the_opcode() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (&[0x0f, 0x34], &[0x0f, 0x34]),
+            (&[0x66, 0x48, 0x0f, 0x34, 0x90], &[0x0f, 0x34, 0x90]),
+            (&[0xf3, 0x2e, 0x41, 0x0f, 0x31], &[0x0f, 0x31]),
+            (&[0x66, 0x66], &[]),
+            (&[], &[]),
+        ];
+        for (bytes, opcode) in cases {
+            assert_eq!(opcode_after_prefixes(bytes), *opcode, "{bytes:x?}");
         }
     }
 }

@@ -148,6 +148,15 @@ mod tests {
     }
 
     #[test]
+    fn tables_are_where_the_shared_machine_says() {
+        use qvm_common::engine::visible;
+        assert_eq!(gdt().len() - 1, usize::from(visible::GDT_LIMIT));
+        assert_eq!(idt().len() - 1, usize::from(visible::IDT_LIMIT));
+        assert_eq!(VECTORS * 16 - 1, u64::from(visible::IDT_LIMIT));
+        assert_eq!(tss().len() - 1, visible::TSS_LIMIT as usize);
+    }
+
+    #[test]
     fn code_layout() {
         let c = code();
         // #DE: out 0x20, al; iretq.   #GP: out 0x2d, al; add rsp, 8; iretq.

@@ -53,6 +53,7 @@ typedef enum uc_cpu_x86 {
     UC_CPU_X86_EPYC,
     UC_CPU_X86_DHYANA,
     UC_CPU_X86_EPYC_ROME,
+    UC_CPU_X86_QVM, /* qvm: the feature set of qvm's CPU profile */
 
     UC_CPU_X86_ENDING
 } uc_cpu_x86;

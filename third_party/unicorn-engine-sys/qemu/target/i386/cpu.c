@@ -3780,6 +3780,38 @@ static X86CPUDefinition builtin_x86_defs[] = {
         .cache_info = &epyc_rome_cache_info,
         .use_epyc_apic_id_encoding = 1,
     },
+    /* qvm: the feature set qvm's CPU profile requires (qvm-common's
+     * cpu_profile), which every KVM host running qvm has too, because KVM
+     * cannot hide these from a guest. The guest never sees this model's
+     * CPUID (qvm answers CPUID from its profile); the translator uses it to
+     * decide which instructions exist. AMD's vendor makes SYSENTER and
+     * SYSEXIT #UD in 64-bit mode, as on the AMD hosts qvm is measured on. */
+    {
+        .name = "qvm",
+        .level = 7,
+        .vendor = CPUID_VENDOR_AMD,
+        .family = 6,
+        .model = 26,
+        .stepping = 5,
+        .features[FEAT_1_EDX] =
+            CPUID_FP87 | CPUID_TSC | CPUID_MSR | CPUID_PAE | CPUID_CX8 |
+            CPUID_SEP | CPUID_PGE | CPUID_CMOV | CPUID_PAT | CPUID_CLFLUSH |
+            CPUID_MMX | CPUID_FXSR | CPUID_SSE | CPUID_SSE2,
+        .features[FEAT_1_ECX] =
+            CPUID_EXT_SSE3 | CPUID_EXT_PCLMULQDQ | CPUID_EXT_SSSE3 |
+            CPUID_EXT_CX16 | CPUID_EXT_SSE41 | CPUID_EXT_SSE42 |
+            CPUID_EXT_MOVBE | CPUID_EXT_POPCNT | CPUID_EXT_AES,
+        .features[FEAT_8000_0001_EDX] =
+            CPUID_EXT2_SYSCALL | CPUID_EXT2_NX | CPUID_EXT2_RDTSCP |
+            CPUID_EXT2_LM,
+        .features[FEAT_8000_0001_ECX] =
+            CPUID_EXT3_LAHF_LM | CPUID_EXT3_ABM,
+        .features[FEAT_7_0_EBX] =
+            CPUID_7_0_EBX_BMI1 | CPUID_7_0_EBX_BMI2 | CPUID_7_0_EBX_ADX |
+            CPUID_7_0_EBX_CLFLUSHOPT | CPUID_7_0_EBX_CLWB,
+        .xlevel = 0x80000008,
+        .model_id = "qvm deterministic x86-64 CPU",
+    },
 };
 
 
@@ -5067,6 +5099,7 @@ static void x86_cpu_common_class_init(struct uc_struct *uc, CPUClass *oc, void *
     cc->cpu_exec_exit = x86_cpu_exec_exit;
     cc->tcg_initialize = tcg_x86_init;
     cc->tlb_fill_cpu = x86_cpu_tlb_fill;
+    cc->do_unaligned_access = x86_cpu_do_unaligned_access;
 }
 
 X86CPU *cpu_x86_init(struct uc_struct *uc)

@@ -1856,6 +1856,17 @@ void host_cpuid(uint32_t function, uint32_t count,
 void host_vendor_fms(char *vendor, int *family, int *model, int *stepping);
 
 /* helper.c */
+/* qvm: a guest access the translator asked to be aligned (qvm_ac,
+ * gen_sse_alignment) was not. */
+void x86_cpu_do_unaligned_access(CPUState *cs, vaddr addr,
+                                 MMUAccessType access_type, int mmu_idx,
+                                 uintptr_t retaddr) QEMU_NORETURN;
+/* qvm: true when a CPL 3 access must be aligned (CR0.AM and EFLAGS.AC). */
+static inline bool qvm_alignment_check(CPUX86State *env)
+{
+    return (env->hflags & HF_CPL_MASK) == 3 && (env->cr[0] & CR0_AM_MASK) &&
+           (env->eflags & AC_MASK);
+}
 bool x86_cpu_tlb_fill(CPUState *cs, vaddr address, int size,
                       MMUAccessType access_type, int mmu_idx,
                       bool probe, uintptr_t retaddr);

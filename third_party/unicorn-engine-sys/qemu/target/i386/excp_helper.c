@@ -672,6 +672,32 @@ do_check_protect_pse36:
     return 1;
 }
 
+/* qvm: the translator asks for alignment in two cases only. Under
+ * alignment checking (CPL 3, CR0.AM, EFLAGS.AC) every access must be
+ * aligned to its size, and 16-byte SSE operands to 16: #AC. Otherwise only
+ * the SSE instructions that require a 16-byte aligned operand ask: #GP. */
+void x86_cpu_do_unaligned_access(CPUState *cs, vaddr addr,
+                                 MMUAccessType access_type, int mmu_idx,
+                                 uintptr_t retaddr)
+{
+    X86CPU *cpu = X86_CPU(cs);
+    CPUX86State *env = &cpu->env;
+
+    if (qvm_alignment_check(env)) {
+        raise_exception_err_ra(env, EXCP11_ALGN, 0, retaddr);
+    }
+    raise_exception_err_ra(env, EXCP0D_GPF, 0, retaddr);
+}
+
+/* qvm: #GP for a misaligned operand of an SSE instruction that requires
+ * 16-byte alignment, checked before the access's own #AC check. */
+void helper_qvm_check_align16(CPUX86State *env, target_ulong addr)
+{
+    if (addr & 15) {
+        raise_exception_err_ra(env, EXCP0D_GPF, 0, GETPC());
+    }
+}
+
 bool x86_cpu_tlb_fill(CPUState *cs, vaddr addr, int size,
                       MMUAccessType access_type, int mmu_idx,
                       bool probe, uintptr_t retaddr)

@@ -321,10 +321,21 @@ int64_t helper_fisttll_ST0(CPUX86State *env)
     return floatx80_to_int64_round_to_zero(ST0, &env->fp_status);
 }
 
+/* qvm: under alignment checking an 80-bit operand must be 8-byte aligned,
+ * as on the CPU (measured on AMD EPYC). */
+static void qvm_check_m80_alignment(CPUX86State *env, target_ulong ptr,
+                                    uintptr_t retaddr)
+{
+    if (qvm_alignment_check(env) && (ptr & 7)) {
+        raise_exception_err_ra(env, EXCP11_ALGN, 0, retaddr);
+    }
+}
+
 void helper_fldt_ST0(CPUX86State *env, target_ulong ptr)
 {
     int new_fpstt;
 
+    qvm_check_m80_alignment(env, ptr, GETPC());
     new_fpstt = (env->fpstt - 1) & 7;
     env->fpregs[new_fpstt].d = helper_fldt(env, ptr, GETPC());
     env->fpstt = new_fpstt;
@@ -333,6 +344,7 @@ void helper_fldt_ST0(CPUX86State *env, target_ulong ptr)
 
 void helper_fstt_ST0(CPUX86State *env, target_ulong ptr)
 {
+    qvm_check_m80_alignment(env, ptr, GETPC());
     helper_fstt(env, ST0, ptr, GETPC());
 }
 

@@ -167,6 +167,9 @@ typedef struct DisasContext {
     int cpuid_ext3_features;
     int cpuid_7_0_ebx_features;
     int cpuid_xsave_features;
+    /* qvm: CPL 3, CR0.AM and EFLAGS.AC: every data access of 2 bytes or
+     * more must be aligned to its size, or #AC (alignment check). */
+    bool alignment_check;
 
     /* TCG local temps */
     TCGv cc_srcT;
@@ -189,6 +192,18 @@ typedef struct DisasContext {
     struct uc_struct *uc;
     target_ulong prev_pc; /* save address of the previous instruction */
 } DisasContext;
+
+/* qvm: the memory operation `op` of a guest data access, with the
+ * alignment to its size required when the block runs with alignment
+ * checking on (see x86_cpu_do_unaligned_access). Byte accesses are never
+ * misaligned; operations that already ask for an alignment keep it. */
+static inline MemOp qvm_ac(DisasContext *s, MemOp op)
+{
+    if (s->alignment_check && !(op & MO_AMASK)) {
+        return op | MO_ALIGN;
+    }
+    return op;
+}
 
 static void gen_eob(DisasContext *s);
 static void gen_jr(DisasContext *s, TCGv dest);
@@ -546,14 +561,14 @@ static inline void gen_op_ld_v(DisasContext *s, int idx, TCGv t0, TCGv a0)
 {
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
 
-    tcg_gen_qemu_ld_tl(tcg_ctx, t0, a0, s->mem_index, idx | MO_LE);
+    tcg_gen_qemu_ld_tl(tcg_ctx, t0, a0, s->mem_index, qvm_ac(s, idx | MO_LE));
 }
 
 static inline void gen_op_st_v(DisasContext *s, int idx, TCGv t0, TCGv a0)
 {
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
 
-    tcg_gen_qemu_st_tl(tcg_ctx, t0, a0, s->mem_index, idx | MO_LE);
+    tcg_gen_qemu_st_tl(tcg_ctx, t0, a0, s->mem_index, qvm_ac(s, idx | MO_LE));
 }
 
 static inline void gen_op_st_rm_T0_A0(DisasContext *s, int idx, int d)
@@ -746,9 +761,10 @@ static void gen_helper_out_func(TCGContext *tcg_ctx, MemOp ot, TCGv_i32 v, TCGv_
 static void gen_check_io(DisasContext *s, MemOp ot, target_ulong cur_eip,
                          uint32_t svm_flags)
 {
-    // Unicorn: allow all I/O instructions
-    return;
-
+    /* qvm: unicorn allowed all I/O instructions here; a contract at CPL 3
+     * with IOPL 0 must fault as on Linux. The I/O permission check reads
+     * the TSS, which qvm's engine leaves without a valid descriptor: #GP,
+     * as the KVM engine's TSS without an I/O bitmap gives. */
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
     target_ulong next_eip;
 
@@ -1502,7 +1518,7 @@ static void gen_op(DisasContext *s1, int op, MemOp ot, int d)
         if (s1->prefix & PREFIX_LOCK) {
             tcg_gen_add_tl(tcg_ctx, s1->T0, s1->tmp4, s1->T1);
             tcg_gen_atomic_add_fetch_tl(tcg_ctx, s1->T0, s1->A0, s1->T0,
-                                        s1->mem_index, ot | MO_LE);
+                                        s1->mem_index, qvm_ac(s1, ot | MO_LE));
         } else {
             tcg_gen_add_tl(tcg_ctx, s1->T0, s1->T0, s1->T1);
             tcg_gen_add_tl(tcg_ctx, s1->T0, s1->T0, s1->tmp4);
@@ -1517,7 +1533,7 @@ static void gen_op(DisasContext *s1, int op, MemOp ot, int d)
             tcg_gen_add_tl(tcg_ctx, s1->T0, s1->T1, s1->tmp4);
             tcg_gen_neg_tl(tcg_ctx, s1->T0, s1->T0);
             tcg_gen_atomic_add_fetch_tl(tcg_ctx, s1->T0, s1->A0, s1->T0,
-                                        s1->mem_index, ot | MO_LE);
+                                        s1->mem_index, qvm_ac(s1, ot | MO_LE));
         } else {
             tcg_gen_sub_tl(tcg_ctx, s1->T0, s1->T0, s1->T1);
             tcg_gen_sub_tl(tcg_ctx, s1->T0, s1->T0, s1->tmp4);
@@ -1529,7 +1545,7 @@ static void gen_op(DisasContext *s1, int op, MemOp ot, int d)
     case OP_ADDL:
         if (s1->prefix & PREFIX_LOCK) {
             tcg_gen_atomic_add_fetch_tl(tcg_ctx, s1->T0, s1->A0, s1->T1,
-                                        s1->mem_index, ot | MO_LE);
+                                        s1->mem_index, qvm_ac(s1, ot | MO_LE));
         } else {
             tcg_gen_add_tl(tcg_ctx, s1->T0, s1->T0, s1->T1);
             gen_op_st_rm_T0_A0(s1, ot, d);
@@ -1541,7 +1557,7 @@ static void gen_op(DisasContext *s1, int op, MemOp ot, int d)
         if (s1->prefix & PREFIX_LOCK) {
             tcg_gen_neg_tl(tcg_ctx, s1->T0, s1->T1);
             tcg_gen_atomic_fetch_add_tl(tcg_ctx, s1->cc_srcT, s1->A0, s1->T0,
-                                        s1->mem_index, ot | MO_LE);
+                                        s1->mem_index, qvm_ac(s1, ot | MO_LE));
             tcg_gen_sub_tl(tcg_ctx, s1->T0, s1->cc_srcT, s1->T1);
         } else {
             tcg_gen_mov_tl(tcg_ctx, s1->cc_srcT, s1->T0);
@@ -1569,7 +1585,7 @@ static void gen_op(DisasContext *s1, int op, MemOp ot, int d)
     case OP_ANDL:
         if (s1->prefix & PREFIX_LOCK) {
             tcg_gen_atomic_and_fetch_tl(tcg_ctx, s1->T0, s1->A0, s1->T1,
-                                        s1->mem_index, ot | MO_LE);
+                                        s1->mem_index, qvm_ac(s1, ot | MO_LE));
         } else {
             tcg_gen_and_tl(tcg_ctx, s1->T0, s1->T0, s1->T1);
             gen_op_st_rm_T0_A0(s1, ot, d);
@@ -1580,7 +1596,7 @@ static void gen_op(DisasContext *s1, int op, MemOp ot, int d)
     case OP_ORL:
         if (s1->prefix & PREFIX_LOCK) {
             tcg_gen_atomic_or_fetch_tl(tcg_ctx, s1->T0, s1->A0, s1->T1,
-                                       s1->mem_index, ot | MO_LE);
+                                       s1->mem_index, qvm_ac(s1, ot | MO_LE));
         } else {
             tcg_gen_or_tl(tcg_ctx, s1->T0, s1->T0, s1->T1);
             gen_op_st_rm_T0_A0(s1, ot, d);
@@ -1591,7 +1607,7 @@ static void gen_op(DisasContext *s1, int op, MemOp ot, int d)
     case OP_XORL:
         if (s1->prefix & PREFIX_LOCK) {
             tcg_gen_atomic_xor_fetch_tl(tcg_ctx, s1->T0, s1->A0, s1->T1,
-                                        s1->mem_index, ot | MO_LE);
+                                        s1->mem_index, qvm_ac(s1, ot | MO_LE));
         } else {
             tcg_gen_xor_tl(tcg_ctx, s1->T0, s1->T0, s1->T1);
             gen_op_st_rm_T0_A0(s1, ot, d);
@@ -1635,7 +1651,7 @@ static void gen_inc(DisasContext *s1, MemOp ot, int d, int c)
         }
         tcg_gen_movi_tl(tcg_ctx, s1->T0, c > 0 ? 1 : -1);
         tcg_gen_atomic_add_fetch_tl(tcg_ctx, s1->T0, s1->A0, s1->T0,
-                                    s1->mem_index, ot | MO_LE);
+                                    s1->mem_index, qvm_ac(s1, ot | MO_LE));
     } else {
         if (d != OR_TMP0) {
             gen_op_mov_v_reg(s1, ot, s1->T0, d);
@@ -2909,7 +2925,7 @@ static inline void gen_ldq_env_A0(DisasContext *s, int offset)
 {
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
 
-    tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, MO_LEQ);
+    tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, qvm_ac(s, MO_LEQ));
     tcg_gen_st_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, offset);
 }
 
@@ -2918,7 +2934,7 @@ static inline void gen_stq_env_A0(DisasContext *s, int offset)
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
 
     tcg_gen_ld_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, offset);
-    tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, MO_LEQ);
+    tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, qvm_ac(s, MO_LEQ));
 }
 
 /* qvm: true when env + ofs is 16-byte aligned, as the vector backend's
@@ -2931,10 +2947,28 @@ static inline bool xmm_aligned(CPUX86State *env, int ofs)
 static bool xmm_vec_ok(DisasContext *s, int ofs);
 static void gen_xmm_set_qq(DisasContext *s, int d_offset, TCGv_i64 lo, TCGv_i64 hi);
 
-static inline void gen_ldo_env_A0(DisasContext *s, int offset)
+/* qvm: the alignment a 16-byte SSE memory operand asks for. Legacy SSE
+ * instructions raise #GP for a misaligned 16-byte operand (`aligned`),
+ * except the unaligned moves, LDDQU, the SSE4.2 string compares and SHA;
+ * with alignment checking on, those raise #AC when it is not 16-byte
+ * aligned (measured on AMD EPYC). x86_cpu_do_unaligned_access raises #AC
+ * when alignment checking is on and #GP otherwise, so an instruction that
+ * needs alignment checks it explicitly first when both apply. */
+static MemOp gen_sse_alignment(DisasContext *s, bool aligned)
+{
+    TCGContext *tcg_ctx = s->uc->tcg_ctx;
+
+    if (aligned && s->alignment_check) {
+        gen_helper_qvm_check_align16(tcg_ctx, tcg_ctx->cpu_env, s->A0);
+    }
+    return aligned || s->alignment_check ? MO_ALIGN_16 : 0;
+}
+
+static inline void gen_ldo_env_A0(DisasContext *s, int offset, bool aligned)
 {
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
     int mem_index = s->mem_index;
+    MemOp first = MO_LEQ | gen_sse_alignment(s, aligned);
 
     /* qvm: both halves first, then one 16-byte store (see
      * gen_xmm_set_q_zx). A fault on the second half leaves the register
@@ -2942,27 +2976,28 @@ static inline void gen_ldo_env_A0(DisasContext *s, int offset)
     if (xmm_vec_ok(s, offset)) {
         TCGv_i64 hi = tcg_temp_new_i64(tcg_ctx);
 
-        tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, mem_index, MO_LEQ);
+        tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, mem_index, first);
         tcg_gen_addi_tl(tcg_ctx, s->tmp0, s->A0, 8);
         tcg_gen_qemu_ld_i64(tcg_ctx, hi, s->tmp0, mem_index, MO_LEQ);
         gen_xmm_set_qq(s, offset, s->tmp1_i64, hi);
         tcg_temp_free_i64(tcg_ctx, hi);
         return;
     }
-    tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, mem_index, MO_LEQ);
+    tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, mem_index, first);
     tcg_gen_st_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, offset + offsetof(ZMMReg, ZMM_Q(0)));
     tcg_gen_addi_tl(tcg_ctx, s->tmp0, s->A0, 8);
     tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->tmp0, mem_index, MO_LEQ);
     tcg_gen_st_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, offset + offsetof(ZMMReg, ZMM_Q(1)));
 }
 
-static inline void gen_sto_env_A0(DisasContext *s, int offset)
+static inline void gen_sto_env_A0(DisasContext *s, int offset, bool aligned)
 {
     TCGContext *tcg_ctx = s->uc->tcg_ctx;
     int mem_index = s->mem_index;
+    MemOp first = MO_LEQ | gen_sse_alignment(s, aligned);
 
     tcg_gen_ld_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, offset + offsetof(ZMMReg, ZMM_Q(0)));
-    tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0, mem_index, MO_LEQ);
+    tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0, mem_index, first);
     tcg_gen_addi_tl(tcg_ctx, s->tmp0, s->A0, 8);
     tcg_gen_ld_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env, offset + offsetof(ZMMReg, ZMM_Q(1)));
     tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->tmp0, mem_index, MO_LEQ);
@@ -3519,6 +3554,13 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
     if (!sse_fn_epp) {
         goto unknown_op;
     }
+    /* qvm: SSE4a (EXTRQ, INSERTQ, MOVNTSS, MOVNTSD) only when the model
+     * has it; QEMU ran them on any CPU. */
+    if ((((b == 0x78 || b == 0x79) && (b1 == 1 || b1 == 3)) ||
+         (b == 0x2b && b1 >= 2)) &&
+        !(s->cpuid_ext3_features & CPUID_EXT3_SSE4A)) {
+        goto illegal_op;
+    }
     if ((b <= 0x5f && b >= 0x10) || b == 0xc6 || b == 0xc2) {
         is_xmm = 1;
     } else {
@@ -3589,13 +3631,13 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
             if (mod == 3)
                 goto illegal_op;
             gen_lea_modrm(env, s, modrm);
-            gen_sto_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]));
+            gen_sto_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]), true);
             break;
         case 0x3f0: /* lddqu */
             if (mod == 3)
                 goto illegal_op;
             gen_lea_modrm(env, s, modrm);
-            gen_ldo_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]));
+            gen_ldo_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]), false);
             break;
         case 0x22b: /* movntss */
         case 0x32b: /* movntsd */
@@ -3661,7 +3703,8 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
         case 0x26f: /* movdqu xmm, ea */
             if (mod != 3) {
                 gen_lea_modrm(env, s, modrm);
-                gen_ldo_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]));
+                gen_ldo_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]),
+                               b == 0x028 || b == 0x128 || b == 0x16f);
             } else {
                 rm = (modrm & 7) | REX_B(s);
                 gen_op_movo(s, offsetof(CPUX86State, xmm_regs[reg]),
@@ -3719,7 +3762,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
         case 0x212: /* movsldup */
             if (mod != 3) {
                 gen_lea_modrm(env, s, modrm);
-                gen_ldo_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]));
+                gen_ldo_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]), true);
             } else {
                 rm = (modrm & 7) | REX_B(s);
                 gen_op_movl(s, offsetof(CPUX86State, xmm_regs[reg].ZMM_L(0)),
@@ -3761,7 +3804,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
         case 0x216: /* movshdup */
             if (mod != 3) {
                 gen_lea_modrm(env, s, modrm);
-                gen_ldo_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]));
+                gen_ldo_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]), true);
             } else {
                 rm = (modrm & 7) | REX_B(s);
                 gen_op_movl(s, offsetof(CPUX86State, xmm_regs[reg].ZMM_L(1)),
@@ -3826,7 +3869,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
         case 0x27e: /* movq xmm, ea */
             if (mod != 3) {
                 gen_lea_modrm(env, s, modrm);
-                tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, MO_LEQ);
+                tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, qvm_ac(s, MO_LEQ));
             } else {
                 rm = (modrm & 7) | REX_B(s);
                 tcg_gen_ld_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env,
@@ -3852,7 +3895,8 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
         case 0x27f: /* movdqu ea, xmm */
             if (mod != 3) {
                 gen_lea_modrm(env, s, modrm);
-                gen_sto_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]));
+                gen_sto_env_A0(s, offsetof(CPUX86State, xmm_regs[reg]),
+                               b == 0x029 || b == 0x129 || b == 0x17f);
             } else {
                 rm = (modrm & 7) | REX_B(s);
                 gen_op_movo(s, offsetof(CPUX86State, xmm_regs[rm]),
@@ -4018,7 +4062,12 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
             if (mod != 3) {
                 gen_lea_modrm(env, s, modrm);
                 op2_offset = offsetof(CPUX86State,xmm_t0);
-                gen_ldo_env_A0(s, op2_offset);
+                if (b1) {
+                    gen_ldo_env_A0(s, op2_offset, true);
+                } else {
+                    /* qvm: the ps forms read 64 bits, not 128 */
+                    gen_ldq_env_A0(s, op2_offset + offsetof(ZMMReg, ZMM_Q(0)));
+                }
             } else {
                 rm = (modrm & 7) | REX_B(s);
                 op2_offset = offsetof(CPUX86State,xmm_regs[rm]);
@@ -4195,21 +4244,21 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                     case 0x21: case 0x31: /* pmovsxbd, pmovzxbd */
                     case 0x24: case 0x34: /* pmovsxwq, pmovzxwq */
                         tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                            s->mem_index, MO_LEUL);
+                                            s->mem_index, qvm_ac(s, MO_LEUL));
                         tcg_gen_st_i32(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env, op2_offset +
                                         offsetof(ZMMReg, ZMM_L(0)));
                         break;
                     case 0x22: case 0x32: /* pmovsxbq, pmovzxbq */
                         tcg_gen_qemu_ld_tl(tcg_ctx, s->tmp0, s->A0,
-                                           s->mem_index, MO_LEUW);
+                                           s->mem_index, qvm_ac(s, MO_LEUW));
                         tcg_gen_st16_tl(tcg_ctx, s->tmp0, tcg_ctx->cpu_env, op2_offset +
                                         offsetof(ZMMReg, ZMM_W(0)));
                         break;
                     case 0x2a:            /* movntqda */
-                        gen_ldo_env_A0(s, op1_offset);
+                        gen_ldo_env_A0(s, op1_offset, true);
                         return;
                     default:
-                        gen_ldo_env_A0(s, op2_offset);
+                        gen_ldo_env_A0(s, op2_offset, true);
                     }
                 }
             } else {
@@ -4290,11 +4339,11 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 gen_lea_modrm(env, s, modrm);
                 if ((b & 1) == 0) {
                     tcg_gen_qemu_ld_tl(tcg_ctx, s->T0, s->A0,
-                                       s->mem_index, ot | MO_BE);
+                                       s->mem_index, qvm_ac(s, ot | MO_BE));
                     gen_op_mov_reg_v(s, ot, reg, s->T0);
                 } else {
                     tcg_gen_qemu_st_tl(tcg_ctx, tcg_ctx->cpu_regs[reg], s->A0,
-                                       s->mem_index, ot | MO_BE);
+                                       s->mem_index, qvm_ac(s, ot | MO_BE));
                 }
                 break;
 
@@ -4625,7 +4674,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                         gen_op_mov_reg_v(s, ot, rm, s->T0);
                     } else {
                         tcg_gen_qemu_st_tl(tcg_ctx, s->T0, s->A0,
-                                           s->mem_index, MO_UB);
+                                           s->mem_index, qvm_ac(s, MO_UB));
                     }
                     break;
                 case 0x15: /* pextrw */
@@ -4635,7 +4684,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                         gen_op_mov_reg_v(s, ot, rm, s->T0);
                     } else {
                         tcg_gen_qemu_st_tl(tcg_ctx, s->T0, s->A0,
-                                           s->mem_index, MO_LEUW);
+                                           s->mem_index, qvm_ac(s, MO_LEUW));
                     }
                     break;
                 case 0x16:
@@ -4647,7 +4696,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                             tcg_gen_extu_i32_tl(tcg_ctx, tcg_ctx->cpu_regs[rm], s->tmp2_i32);
                         } else {
                             tcg_gen_qemu_st_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUL);
+                                                s->mem_index, qvm_ac(s, MO_LEUL));
                         }
                     } else { /* pextrq */
 #ifdef TARGET_X86_64
@@ -4658,7 +4707,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                             tcg_gen_mov_i64(tcg_ctx, tcg_ctx->cpu_regs[rm], s->tmp1_i64);
                         } else {
                             tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0,
-                                                s->mem_index, MO_LEQ);
+                                                s->mem_index, qvm_ac(s, MO_LEQ));
                         }
 #else
                         goto illegal_op;
@@ -4672,7 +4721,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                         gen_op_mov_reg_v(s, ot, rm, s->T0);
                     } else {
                         tcg_gen_qemu_st_tl(tcg_ctx, s->T0, s->A0,
-                                           s->mem_index, MO_LEUL);
+                                           s->mem_index, qvm_ac(s, MO_LEUL));
                     }
                     break;
                 case 0x20: /* pinsrb */
@@ -4680,7 +4729,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                         gen_op_mov_v_reg(s, MO_32, s->T0, rm);
                     } else {
                         tcg_gen_qemu_ld_tl(tcg_ctx, s->T0, s->A0,
-                                           s->mem_index, MO_UB);
+                                           s->mem_index, qvm_ac(s, MO_UB));
                     }
                     tcg_gen_st8_tl(tcg_ctx, s->T0, tcg_ctx->cpu_env, offsetof(CPUX86State,
                                             xmm_regs[reg].ZMM_B(val & 15)));
@@ -4692,7 +4741,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                                                 .ZMM_L((val >> 6) & 3)));
                     } else {
                         tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                            s->mem_index, MO_LEUL);
+                                            s->mem_index, qvm_ac(s, MO_LEUL));
                     }
                     tcg_gen_st_i32(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env,
                                     offsetof(CPUX86State,xmm_regs[reg]
@@ -4720,7 +4769,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                             tcg_gen_trunc_tl_i32(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_regs[rm]);
                         } else {
                             tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUL);
+                                                s->mem_index, qvm_ac(s, MO_LEUL));
                         }
                         tcg_gen_st_i32(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env,
                                         offsetof(CPUX86State,
@@ -4731,7 +4780,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                             gen_op_mov_v_reg(s, ot, s->tmp1_i64, rm);
                         } else {
                             tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0,
-                                                s->mem_index, MO_LEQ);
+                                                s->mem_index, qvm_ac(s, MO_LEQ));
                         }
                         tcg_gen_st_i64(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env,
                                         offsetof(CPUX86State,
@@ -4752,7 +4801,8 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 } else {
                     op2_offset = offsetof(CPUX86State,xmm_t0);
                     gen_lea_modrm(env, s, modrm);
-                    gen_ldo_env_A0(s, op2_offset);
+                    /* qvm: the SSE4.2 string compares take any address */
+                    gen_ldo_env_A0(s, op2_offset, !(b >= 0x60 && b <= 0x63));
                 }
             } else {
                 op1_offset = offsetof(CPUX86State,fpregs[reg].mmx);
@@ -4871,6 +4921,12 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                     }
                     break;
                 }
+                /* qvm: cvtps2pd and cvtdq2pd read 64 bits, not 128 (a
+                 * 16-byte read could fault past the operand, and alignment
+                 * checking wants 8-byte alignment) */
+                if ((b == 0x5a && b1 == 0) || (b == 0xe6 && b1 == 2)) {
+                    sz = 3;
+                }
 
                 switch (sz) {
                 case 2:
@@ -4885,7 +4941,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                     break;
                 default:
                     /* 128 bit access */
-                    gen_ldo_env_A0(s, op2_offset);
+                    gen_ldo_env_A0(s, op2_offset, true);
                     break;
                 }
             } else {
@@ -5176,6 +5232,25 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                     goto unknown_op;
                 }
             }
+            /* qvm: the contract runs with XCR0 = x87|SSE and no
+             * CR4.OSXSAVE (AVX hidden, as on the KVM engine), so every VEX
+             * instruction but the BMI1/BMI2 ones on general registers is
+             * #UD: 0f38 f2 (andn), f3 (blsr/blsmsk/blsi), f5 (bzhi/pdep/
+             * pext), f6 (mulx), f7 (bextr/shlx/sarx/shrx) and 0f3a f0
+             * (rorx). QEMU would run the others as their legacy SSE forms. */
+            {
+                int op = b;
+
+                if (b == 0x138 || b == 0x13a) {
+                    op = x86_ldub_code(env, s);
+                    s->pc--; /* the opcode byte is decoded again below */
+                }
+                if (!((b == 0x138 && (op == 0xf2 || op == 0xf3 ||
+                                      (op >= 0xf5 && op <= 0xf7))) ||
+                      (b == 0x13a && op == 0xf0))) {
+                    goto illegal_op;
+                }
+            }
             s->vex_v = (~vex3 >> 3) & 0xf;
             s->vex_l = (vex3 >> 2) & 1;
             prefixes |= pp_prefix[vex3 & 3] | PREFIX_VEX;
@@ -5418,7 +5493,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
         rm = (modrm & 7) | REX_B(s);
         op = (modrm >> 3) & 7;
         if (mod != 3) {
-            if (op == 0) {
+            if (op == 0 || op == 1) {
                 s->rip_offset = insn_const_size(ot);
             }
             gen_lea_modrm(env, s, modrm);
@@ -5433,6 +5508,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
 
         switch(op) {
         case 0: /* test */
+        case 1: /* qvm: the undocumented /1 alias of TEST, as CPUs run it */
             val = insn_get(env, s, ot);
             tcg_gen_movi_tl(tcg_ctx, s->T1, val);
             gen_op_testl_T0_T1_cc(s);
@@ -5445,7 +5521,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 }
                 tcg_gen_movi_tl(tcg_ctx, s->T0, ~0);
                 tcg_gen_atomic_xor_fetch_tl(tcg_ctx, s->T0, s->A0, s->T0,
-                                            s->mem_index, ot | MO_LE);
+                                            s->mem_index, qvm_ac(s, ot | MO_LE));
             } else {
                 tcg_gen_not_tl(tcg_ctx, s->T0, s->T0);
                 if (mod != 3) {
@@ -5476,7 +5552,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 tcg_gen_mov_tl(tcg_ctx, t2, t0);
                 tcg_gen_neg_tl(tcg_ctx, t1, t0);
                 tcg_gen_atomic_cmpxchg_tl(tcg_ctx, t0, a0, t0, t1,
-                                          s->mem_index, ot | MO_LE);
+                                          s->mem_index, qvm_ac(s, ot | MO_LE));
                 tcg_temp_free(tcg_ctx, t1);
                 tcg_gen_brcond_tl(tcg_ctx, TCG_COND_NE, t0, t2, label1);
 
@@ -5897,7 +5973,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
             gen_lea_modrm(env, s, modrm);
             if (s->prefix & PREFIX_LOCK) {
                 tcg_gen_atomic_fetch_add_tl(tcg_ctx, s->T1, s->A0, s->T0,
-                                            s->mem_index, ot | MO_LE);
+                                            s->mem_index, qvm_ac(s, ot | MO_LE));
                 tcg_gen_add_tl(tcg_ctx, s->T0, s->T0, s->T1);
             } else {
                 gen_op_ld_v(s, ot, s->T1, s->A0);
@@ -5930,7 +6006,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 }
                 gen_lea_modrm(env, s, modrm);
                 tcg_gen_atomic_cmpxchg_tl(tcg_ctx, oldv, s->A0, cmpv, newv,
-                                          s->mem_index, ot | MO_LE);
+                                          s->mem_index, qvm_ac(s, ot | MO_LE));
                 gen_op_mov_reg_v(s, ot, R_EAX, oldv);
             } else {
                 if (mod == 3) {
@@ -6080,6 +6156,11 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
     case 0x8f: /* pop Ev */
         modrm = x86_ldub_code(env, s);
         mod = (modrm >> 6) & 3;
+        /* qvm: only /0 is POP; the rest is XOP on old AMD CPUs, #UD on
+         * the CPUs qvm runs on. */
+        if ((modrm >> 3) & 7) {
+            goto illegal_op;
+        }
         ot = gen_pop_T0(s);
         if (mod == 3) {
             /* NOTE: order is important for pop %sp */
@@ -6393,7 +6474,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
             gen_op_mov_v_reg(s, ot, s->T0, reg);
             /* for xchg, lock is implicit */
             tcg_gen_atomic_xchg_tl(tcg_ctx, s->T1, s->A0, s->T0,
-                                   s->mem_index, ot | MO_LE);
+                                   s->mem_index, qvm_ac(s, ot | MO_LE));
             gen_op_mov_reg_v(s, ot, reg, s->T1);
         }
         break;
@@ -6595,23 +6676,23 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                         switch(op >> 4) {
                         case 0:
                             tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUL);
+                                                s->mem_index, qvm_ac(s, MO_LEUL));
                             gen_helper_flds_FT0(tcg_ctx, tcg_ctx->cpu_env, s->tmp2_i32);
                             break;
                         case 1:
                             tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUL);
+                                                s->mem_index, qvm_ac(s, MO_LEUL));
                             gen_helper_fildl_FT0(tcg_ctx, tcg_ctx->cpu_env, s->tmp2_i32);
                             break;
                         case 2:
                             tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0,
-                                                s->mem_index, MO_LEQ);
+                                                s->mem_index, qvm_ac(s, MO_LEQ));
                             gen_helper_fldl_FT0(tcg_ctx, tcg_ctx->cpu_env, s->tmp1_i64);
                             break;
                         case 3:
                         default:
                             tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LESW);
+                                                s->mem_index, qvm_ac(s, MO_LESW));
                             gen_helper_fildl_FT0(tcg_ctx, tcg_ctx->cpu_env, s->tmp2_i32);
                             break;
                         }
@@ -6646,23 +6727,23 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                         switch(op >> 4) {
                         case 0:
                             tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUL);
+                                                s->mem_index, qvm_ac(s, MO_LEUL));
                             gen_helper_flds_ST0(tcg_ctx, tcg_ctx->cpu_env, s->tmp2_i32);
                             break;
                         case 1:
                             tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUL);
+                                                s->mem_index, qvm_ac(s, MO_LEUL));
                             gen_helper_fildl_ST0(tcg_ctx, tcg_ctx->cpu_env, s->tmp2_i32);
                             break;
                         case 2:
                             tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0,
-                                                s->mem_index, MO_LEQ);
+                                                s->mem_index, qvm_ac(s, MO_LEQ));
                             gen_helper_fldl_ST0(tcg_ctx, tcg_ctx->cpu_env, s->tmp1_i64);
                             break;
                         case 3:
                         default:
                             tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LESW);
+                                                s->mem_index, qvm_ac(s, MO_LESW));
                             gen_helper_fildl_ST0(tcg_ctx, tcg_ctx->cpu_env, s->tmp2_i32);
                             break;
                         }
@@ -6673,18 +6754,18 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                         case 1:
                             gen_helper_fisttl_ST0(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env);
                             tcg_gen_qemu_st_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUL);
+                                                s->mem_index, qvm_ac(s, MO_LEUL));
                             break;
                         case 2:
                             gen_helper_fisttll_ST0(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env);
                             tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0,
-                                                s->mem_index, MO_LEQ);
+                                                s->mem_index, qvm_ac(s, MO_LEQ));
                             break;
                         case 3:
                         default:
                             gen_helper_fistt_ST0(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env);
                             tcg_gen_qemu_st_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUW);
+                                                s->mem_index, qvm_ac(s, MO_LEUW));
                             break;
                         }
                         gen_helper_fpop(tcg_ctx, tcg_ctx->cpu_env);
@@ -6694,23 +6775,23 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                         case 0:
                             gen_helper_fsts_ST0(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env);
                             tcg_gen_qemu_st_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUL);
+                                                s->mem_index, qvm_ac(s, MO_LEUL));
                             break;
                         case 1:
                             gen_helper_fistl_ST0(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env);
                             tcg_gen_qemu_st_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUL);
+                                                s->mem_index, qvm_ac(s, MO_LEUL));
                             break;
                         case 2:
                             gen_helper_fstl_ST0(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env);
                             tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0,
-                                                s->mem_index, MO_LEQ);
+                                                s->mem_index, qvm_ac(s, MO_LEQ));
                             break;
                         case 3:
                         default:
                             gen_helper_fist_ST0(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env);
                             tcg_gen_qemu_st_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                                s->mem_index, MO_LEUW);
+                                                s->mem_index, qvm_ac(s, MO_LEUW));
                             break;
                         }
                         if ((op & 7) == 3)
@@ -6724,7 +6805,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                     break;
                 case 0x0d: /* fldcw mem */
                     tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                        s->mem_index, MO_LEUW);
+                                        s->mem_index, qvm_ac(s, MO_LEUW));
                     gen_helper_fldcw(tcg_ctx, tcg_ctx->cpu_env, s->tmp2_i32);
                     update_fip = update_fdp = false;
                     break;
@@ -6735,7 +6816,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 case 0x0f: /* fnstcw mem */
                     gen_helper_fnstcw(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env);
                     tcg_gen_qemu_st_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                        s->mem_index, MO_LEUW);
+                                        s->mem_index, qvm_ac(s, MO_LEUW));
                     update_fip = update_fdp = false;
                     break;
                 case 0x1d: /* fldt mem */
@@ -6756,7 +6837,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 case 0x2f: /* fnstsw mem */
                     gen_helper_fnstsw(tcg_ctx, s->tmp2_i32, tcg_ctx->cpu_env);
                     tcg_gen_qemu_st_i32(tcg_ctx, s->tmp2_i32, s->A0,
-                                        s->mem_index, MO_LEUW);
+                                        s->mem_index, qvm_ac(s, MO_LEUW));
                     update_fip = update_fdp = false;
                     break;
                 case 0x3c: /* fbld */
@@ -6767,12 +6848,12 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                     gen_helper_fpop(tcg_ctx, tcg_ctx->cpu_env);
                     break;
                 case 0x3d: /* fildll */
-                    tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, MO_LEQ);
+                    tcg_gen_qemu_ld_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, qvm_ac(s, MO_LEQ));
                     gen_helper_fildll_ST0(tcg_ctx, tcg_ctx->cpu_env, s->tmp1_i64);
                     break;
                 case 0x3f: /* fistpll */
                     gen_helper_fistll_ST0(tcg_ctx, s->tmp1_i64, tcg_ctx->cpu_env);
-                    tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, MO_LEQ);
+                    tcg_gen_qemu_st_i64(tcg_ctx, s->tmp1_i64, s->A0, s->mem_index, qvm_ac(s, MO_LEQ));
                     gen_helper_fpop(tcg_ctx, tcg_ctx->cpu_env);
                     break;
                 default:
@@ -7707,17 +7788,17 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 break;
             case 1: /* bts */
                 tcg_gen_atomic_fetch_or_tl(tcg_ctx, s->T0, s->A0, s->tmp0,
-                                           s->mem_index, ot | MO_LE);
+                                           s->mem_index, qvm_ac(s, ot | MO_LE));
                 break;
             case 2: /* btr */
                 tcg_gen_not_tl(tcg_ctx, s->tmp0, s->tmp0);
                 tcg_gen_atomic_fetch_and_tl(tcg_ctx, s->T0, s->A0, s->tmp0,
-                                            s->mem_index, ot | MO_LE);
+                                            s->mem_index, qvm_ac(s, ot | MO_LE));
                 break;
             default:
             case 3: /* btc */
                 tcg_gen_atomic_fetch_xor_tl(tcg_ctx, s->T0, s->A0, s->tmp0,
-                                            s->mem_index, ot | MO_LE);
+                                            s->mem_index, qvm_ac(s, ot | MO_LE));
                 break;
             }
             tcg_gen_shr_tl(tcg_ctx, s->tmp4, s->T0, s->T1);
@@ -7951,6 +8032,11 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
         val = x86_ldub_code(env, s);
         if (s->vm86 && s->iopl != 3) {
             gen_exception(s, EXCP0D_GPF, pc_start - s->cs_base);
+        } else if (s->cpl == 3 && val != EXCP03_INT3) {
+            /* qvm: as in Linux's IDT (and the KVM engine's), only the
+             * breakpoint gate is open to user code; any other `int N` is
+             * #GP. */
+            gen_exception(s, EXCP0D_GPF, pc_start - s->cs_base);
         } else {
             gen_interrupt(s, val, pc_start - s->cs_base, s->pc - s->cs_base);
         }
@@ -7962,12 +8048,11 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
         gen_jmp_im(s, pc_start - s->cs_base);
         gen_helper_into(tcg_ctx, tcg_ctx->cpu_env, tcg_const_i32(tcg_ctx, s->pc - pc_start));
         break;
-#ifdef WANT_ICEBP
     case 0xf1: /* icebp (undocumented, exits to external debugger) */
-        gen_svm_check_intercept(s, pc_start, SVM_EXIT_ICEBP);
-        gen_debug(s, pc_start - s->cs_base);
+        /* qvm: INT1 raises #DB as a trap, past the instruction, like a
+         * breakpoint; Linux sends SIGTRAP. */
+        gen_interrupt(s, EXCP01_DB, pc_start - s->cs_base, s->pc - s->cs_base);
         break;
-#endif
     case 0xfa: /* cli */
         if (!s->vm86) {
             if (s->cpl <= s->iopl) {
@@ -8134,6 +8219,11 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
         }
         break;
     case 0x135: /* sysexit */
+        /* qvm: privileged before anything else, on AMD and Intel alike */
+        if (s->pe && s->cpl != 0) {
+            gen_exception(s, EXCP0D_GPF, pc_start - s->cs_base);
+            break;
+        }
         /* For Intel SYSEXIT is valid on 64-bit */
         if (CODE64(s) && env->cpuid_vendor1 != CPUID_VENDOR_INTEL_1)
             goto illegal_op;
@@ -8370,7 +8460,20 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
             s->base.is_jmp = DISAS_NORETURN;
             break;
 
+        case 0xc1: /* vmcall */
+            if (s->cpl != 3) {
+                goto illegal_op;
+            }
+            /* fallthrough */
         case 0xd9: /* VMMCALL */
+            if (s->cpl == 3) {
+                /* qvm: in a KVM guest both hypercall instructions exit to
+                 * KVM, which refuses a hypercall from CPL 3 by setting RAX
+                 * to -KVM_EPERM and skipping the instruction, on Intel and
+                 * AMD hosts alike. The emulator does the same. */
+                tcg_gen_movi_tl(tcg_ctx, tcg_ctx->cpu_regs[R_EAX], -1);
+                break;
+            }
             if (!(s->flags & HF_SVME_MASK)) {
                 goto illegal_op;
             }
@@ -8495,6 +8598,9 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
         CASE_MODRM_OP(4): /* smsw */
             gen_svm_check_intercept(s, pc_start, SVM_EXIT_READ_CR0);
             tcg_gen_ld_tl(tcg_ctx, s->T0, tcg_ctx->cpu_env, offsetof(CPUX86State, cr[0]));
+            /* qvm: unicorn translates guest addresses without page tables,
+             * so CR0.PG is clear; a Linux process reads it set. */
+            tcg_gen_ori_tl(tcg_ctx, s->T0, s->T0, CR0_PG_MASK);
             if (CODE64(s)) {
                 mod = (modrm >> 6) & 3;
                 ot = (mod != 3 ? MO_16 : s->dflag);
@@ -8752,16 +8858,16 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                     gen_lea_modrm(env, s, modrm);
                     if (CODE64(s)) {
                         tcg_gen_qemu_ld_i64(tcg_ctx, tcg_ctx->cpu_bndl[reg], s->A0,
-                                            s->mem_index, MO_LEQ);
+                                            s->mem_index, qvm_ac(s, MO_LEQ));
                         tcg_gen_addi_tl(tcg_ctx, s->A0, s->A0, 8);
                         tcg_gen_qemu_ld_i64(tcg_ctx, tcg_ctx->cpu_bndu[reg], s->A0,
-                                            s->mem_index, MO_LEQ);
+                                            s->mem_index, qvm_ac(s, MO_LEQ));
                     } else {
                         tcg_gen_qemu_ld_i64(tcg_ctx, tcg_ctx->cpu_bndl[reg], s->A0,
-                                            s->mem_index, MO_LEUL);
+                                            s->mem_index, qvm_ac(s, MO_LEUL));
                         tcg_gen_addi_tl(tcg_ctx, s->A0, s->A0, 4);
                         tcg_gen_qemu_ld_i64(tcg_ctx, tcg_ctx->cpu_bndu[reg], s->A0,
-                                            s->mem_index, MO_LEUL);
+                                            s->mem_index, qvm_ac(s, MO_LEUL));
                     }
                     /* bnd registers are now in-use */
                     gen_set_hflag(s, HF_MPX_IU_MASK);
@@ -8859,16 +8965,16 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                     gen_lea_modrm(env, s, modrm);
                     if (CODE64(s)) {
                         tcg_gen_qemu_st_i64(tcg_ctx, tcg_ctx->cpu_bndl[reg], s->A0,
-                                            s->mem_index, MO_LEQ);
+                                            s->mem_index, qvm_ac(s, MO_LEQ));
                         tcg_gen_addi_tl(tcg_ctx, s->A0, s->A0, 8);
                         tcg_gen_qemu_st_i64(tcg_ctx, tcg_ctx->cpu_bndu[reg], s->A0,
-                                            s->mem_index, MO_LEQ);
+                                            s->mem_index, qvm_ac(s, MO_LEQ));
                     } else {
                         tcg_gen_qemu_st_i64(tcg_ctx, tcg_ctx->cpu_bndl[reg], s->A0,
-                                            s->mem_index, MO_LEUL);
+                                            s->mem_index, qvm_ac(s, MO_LEUL));
                         tcg_gen_addi_tl(tcg_ctx, s->A0, s->A0, 4);
                         tcg_gen_qemu_st_i64(tcg_ctx, tcg_ctx->cpu_bndu[reg], s->A0,
-                                            s->mem_index, MO_LEUL);
+                                            s->mem_index, qvm_ac(s, MO_LEUL));
                     }
                 }
             } else if (mod != 3) {
@@ -9061,7 +9167,7 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 break;
             }
             gen_lea_modrm(env, s, modrm);
-            tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0, s->mem_index, MO_LEUL);
+            tcg_gen_qemu_ld_i32(tcg_ctx, s->tmp2_i32, s->A0, s->mem_index, qvm_ac(s, MO_LEUL));
             gen_helper_ldmxcsr(tcg_ctx, tcg_ctx->cpu_env, s->tmp2_i32);
             break;
 
@@ -9232,8 +9338,12 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
         case 0xfd: /* sfence */
         case 0xfe: /* sfence */
         case 0xff: /* sfence */
+            /* qvm: with 66, F2 or F3 these encodings are other instructions
+             * (TPAUSE, UMWAIT, UMONITOR, INCSSP, PCOMMIT...) that the
+             * profile does not have: #UD, not a fence. */
             if (!(s->cpuid_features & CPUID_SSE)
-                || (prefixes & PREFIX_LOCK)) {
+                || (prefixes & (PREFIX_LOCK | PREFIX_DATA | PREFIX_REPZ |
+                                PREFIX_REPNZ))) {
                 goto illegal_op;
             }
             tcg_gen_mb(tcg_ctx, TCG_MO_ST_ST | TCG_BAR_SC);
@@ -9247,7 +9357,8 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
         case 0xee: /* lfence */
         case 0xef: /* lfence */
             if (!(s->cpuid_features & CPUID_SSE)
-                || (prefixes & PREFIX_LOCK)) {
+                || (prefixes & (PREFIX_LOCK | PREFIX_DATA | PREFIX_REPZ |
+                                PREFIX_REPNZ))) {
                 goto illegal_op;
             }
             tcg_gen_mb(tcg_ctx, TCG_MO_LD_LD | TCG_BAR_SC);
@@ -9261,7 +9372,8 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
         case 0xf6: /* mfence */
         case 0xf7: /* mfence */
             if (!(s->cpuid_features & CPUID_SSE2)
-                || (prefixes & PREFIX_LOCK)) {
+                || (prefixes & (PREFIX_LOCK | PREFIX_DATA | PREFIX_REPZ |
+                                PREFIX_REPNZ))) {
                 goto illegal_op;
             }
             tcg_gen_mb(tcg_ctx, TCG_MO_ALL | TCG_BAR_SC);
@@ -9507,6 +9619,10 @@ static void i386_tr_init_disas_context(DisasContextBase *dcbase, CPUState *cpu)
     dc->cpuid_ext3_features = env->features[FEAT_8000_0001_ECX];
     dc->cpuid_7_0_ebx_features = env->features[FEAT_7_0_EBX];
     dc->cpuid_xsave_features = env->features[FEAT_XSAVE];
+    /* qvm: EFLAGS.AC is part of the TB flags; CR0 is not, but qvm sets it
+     * once, before anything is translated. */
+    dc->alignment_check = dc->cpl == 3 && (env->cr[0] & CR0_AM_MASK) &&
+                          (flags & AC_MASK);
 #ifdef TARGET_X86_64
     dc->lma = (flags >> HF_LMA_SHIFT) & 1;
     dc->code64 = (flags >> HF_CS64_SHIFT) & 1;

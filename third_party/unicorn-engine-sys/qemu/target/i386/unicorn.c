@@ -163,6 +163,8 @@ static void reg_reset(struct uc_struct *uc)
                        HF_LMA_MASK | HF_OSFXSR_MASK;
         env->hflags &= ~(HF_ADDSEG_MASK);
         env->efer |= MSR_EFER_LMA | MSR_EFER_LME; // extended mode activated
+        /* qvm: SYSCALL enabled as on Linux, so SYSRET at CPL 3 is #GP */
+        env->efer |= MSR_EFER_SCE;
 
         /* If we are operating in 64bit mode then add the Long Mode flag
          * to the CPUID feature flag
@@ -1695,7 +1697,16 @@ uc_err reg_write(void *_env, int mode, unsigned int regid, const void *value,
             break;
         case UC_X86_REG_CS:
             CHECK_REG_TYPE(uint16_t);
-            env->segs[R_CS].selector = *(uint16_t *)value;
+            /* qvm: a flat 64-bit code segment whose DPL is the selector's
+             * RPL, as the descriptor a kernel gives that selector: writing
+             * 0x33 (Linux's __USER_CS) runs the guest as user code. */
+            cpu_x86_load_seg_cache(env, R_CS, *(uint16_t *)value, 0,
+                                   0xffffffff,
+                                   DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK |
+                                       DESC_R_MASK | DESC_A_MASK |
+                                       DESC_L_MASK | DESC_G_MASK |
+                                       ((*(uint16_t *)value & 3)
+                                        << DESC_DPL_SHIFT));
             break;
         case UC_X86_REG_DS:
             CHECK_REG_TYPE(uint16_t);
@@ -1703,7 +1714,17 @@ uc_err reg_write(void *_env, int mode, unsigned int regid, const void *value,
             break;
         case UC_X86_REG_SS:
             CHECK_REG_TYPE(uint16_t);
-            env->segs[R_SS].selector = *(uint16_t *)value;
+            /* qvm: a flat data segment whose DPL is the selector's RPL. The
+             * CPL follows SS's DPL (cpu_x86_load_seg_cache), so writing 0x2b
+             * (Linux's __USER_DS) puts the CPU at CPL 3: privileged and I/O
+             * instructions fault as they do for a Linux process. */
+            cpu_x86_load_seg_cache(env, R_SS, *(uint16_t *)value, 0,
+                                   0xffffffff,
+                                   DESC_P_MASK | DESC_S_MASK | DESC_W_MASK |
+                                       DESC_A_MASK | DESC_B_MASK |
+                                       DESC_G_MASK |
+                                       ((*(uint16_t *)value & 3)
+                                        << DESC_DPL_SHIFT));
             break;
         case UC_X86_REG_ES:
             CHECK_REG_TYPE(uint16_t);
