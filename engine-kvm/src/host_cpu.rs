@@ -107,7 +107,8 @@ mod tests {
     fn each_missing_feature_is_named() {
         // (leaf, register, bit cleared, what goes missing): a Skylake
         // server without SHA, a pre-Broadwell host, a host without LZCNT.
-        let cases: &[(u32, fn(&mut kvm_cpuid_entry2) -> &mut u32, u32, &[Id])] = &[
+        type Register = fn(&mut kvm_cpuid_entry2) -> &mut u32;
+        let cases: &[(u32, Register, u32, &[Id])] = &[
             (7, |e| &mut e.ebx, 1 << 29, &[Id::Sha]),
             (
                 7,
