@@ -125,7 +125,11 @@ impl<'a> Image<'a> {
         }
         let in_code = |a: u64| image.regions.iter().any(|r| r.contains(a));
         let mut refs = BTreeSet::new();
-        for d in data {
+        // In a static-pie file every pointer in data has a relocation (read
+        // below), and its small unrelocated code addresses look like
+        // ordinary integers: scan raw data words only in fixed-address files.
+        let raw_data = if image.pie { Vec::new() } else { data };
+        for d in raw_data {
             for chunk in d.chunks_exact(8) {
                 let mut w = [0u8; 8];
                 w.copy_from_slice(chunk);
