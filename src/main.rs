@@ -44,6 +44,25 @@ enum Command {
     ///
     /// Exits 0 when nothing failed, 1 otherwise. Progress goes to stderr.
     Conformance(ConformanceArgs),
+    /// List a contract's instructions outside the CPU profile's baseline
+    /// and required lists (docs/cpu-profile.md), and what the check
+    /// cannot see.
+    ///
+    /// Exits 0 when nothing fails, 1 when a hazard is found outside code
+    /// that only an ifunc resolver selects (hidden instructions are
+    /// warnings: they raise SIGILL identically everywhere), 125 on qvm's
+    /// own errors.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Print one JSON document (schema: docs/check-json.md).
+    #[arg(long)]
+    json: bool,
+    /// The contract (a static x86-64 Linux ELF executable).
+    #[arg(value_name = "CONTRACT")]
+    contract: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -381,6 +400,23 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
     Ok(u8::from(report.counts().1 > 0))
 }
 
+fn check(args: CheckArgs) -> Result<u8, String> {
+    let (file, _) = open_input("contract", &args.contract, u64::MAX)?;
+    let bytes = read_all("contract", &args.contract, file)?;
+    let report = qvm::check::check(&bytes)
+        .map_err(|e| format!("cannot check {}: {e}", args.contract.display()))?;
+    let text = if args.json {
+        qvm::check::output::json(&report) + "\n"
+    } else {
+        qvm::check::output::text(&report, &args.contract.display().to_string())
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write output: {}", io_reason(&e)))?;
+    Ok(report.status())
+}
+
 fn main() -> ExitCode {
     // Diagnostics only (e.g. RUST_LOG=qvm_common=trace prints every
     // syscall); never part of an outcome.
@@ -431,6 +467,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Diff(args) => diff(args),
         Command::Conformance(args) => conformance(args),
+        Command::Check(args) => check(args),
     };
     match result {
         Ok(status) => ExitCode::from(status),

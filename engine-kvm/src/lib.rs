@@ -9,6 +9,7 @@
 //! the shared profile, RDTSC traps (CR4.TSD) and returns the kernel's
 //! virtual clock, and without CR4.OSXSAVE every AVX instruction is #UD.
 
+mod host_cpu;
 mod layout;
 mod page_tables;
 mod stub;
@@ -169,6 +170,7 @@ impl KvmEngine {
         }
         let kvm = Kvm::new()
             .map_err(|e| EngineError::Unavailable(NAME, format!("cannot open /dev/kvm: {e}")))?;
+        host_cpu::check(&kvm)?;
         let vm = kvm
             .create_vm()
             .map_err(|e| EngineError::Unavailable(NAME, format!("cannot create a KVM VM: {e}")))?;

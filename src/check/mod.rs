@@ -1,0 +1,226 @@
+//! `qvm check`: which of a contract's instructions fall outside the CPU
+//! profile's baseline and required lists (`docs/cpu-profile.md`).
+//!
+//! The executable segments are decoded by recursive descent from the entry
+//! point, every function symbol and every code address the data holds,
+//! then by a linear sweep of what descent did not reach. Each instruction
+//! is classified against the profile's feature table; reads of flags the
+//! previous instruction left undefined are found by following the flags
+//! along straight-line code. The report says what the decoding could not
+//! see. Output formats: [`output`]; JSON schema: `docs/check-json.md`.
+
+mod classify;
+mod disasm;
+mod image;
+pub mod output;
+mod reach;
+
+use iced_x86::{FlowControl, Formatter, Instruction, IntelFormatter, Mnemonic, RflagsBits};
+use qvm_common::cpu_profile::{feature, CheckRule, Id};
+use qvm_common::elf::ElfError;
+use thiserror::Error;
+
+pub use disasm::Blind;
+pub use reach::Reach;
+
+/// Why a file could not be checked.
+#[derive(Debug, Error)]
+pub enum CheckError {
+    #[error("{0}")]
+    NotAContract(#[from] ElfError),
+    #[error("cannot parse the ELF file: {0}")]
+    Elf(String),
+}
+
+/// One instruction outside the baseline and required lists.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub address: u64,
+    /// The function symbol holding it, and the offset into it.
+    pub function: Option<String>,
+    pub offset: u64,
+    /// Intel syntax.
+    pub instruction: String,
+    pub feature: Id,
+    /// For undefined-flag reads: which flags, and the instruction that
+    /// left them undefined.
+    pub detail: Option<String>,
+    /// Found by descent or only by the sweep.
+    pub sweep_only: bool,
+    pub reach: Reach,
+    /// The ifunc resolver that selects the function, when reach is ifunc.
+    pub resolver: Option<String>,
+}
+
+impl Finding {
+    pub fn rule(&self) -> CheckRule {
+        feature(self.feature).check
+    }
+
+    /// Whether this finding fails the check: a hazard, unless only an
+    /// ifunc resolver selects its function (glibc's resolvers choose by
+    /// CPUID, which hides every hazard) or glibc guards it by CPUID.
+    pub fn fails(&self) -> bool {
+        self.rule() == CheckRule::Fail && !self.guarded()
+    }
+
+    /// Selected by an ifunc resolver or guarded by a known CPUID test.
+    pub fn guarded(&self) -> bool {
+        matches!(self.reach, Reach::Ifunc | Reach::Guarded)
+    }
+}
+
+/// The whole result.
+#[derive(Debug)]
+pub struct Report {
+    pub entry: u64,
+    pub pie: bool,
+    pub functions: usize,
+    pub findings: Vec<Finding>,
+    pub blind: Blind,
+    /// Whether code can be written at run time without a syscall: a
+    /// writable and executable segment, or an executable stack.
+    pub writable_code: bool,
+    pub exec_stack: bool,
+}
+
+impl Report {
+    /// 1 when a finding fails the check, else 0.
+    pub fn status(&self) -> u8 {
+        u8::from(self.findings.iter().any(Finding::fails))
+    }
+}
+
+/// Checks a contract's file.
+pub fn check(bytes: &[u8]) -> Result<Report, CheckError> {
+    let image = image::Image::parse(bytes)?;
+    let code = disasm::decode(&image);
+    let reach = reach::Reachability::compute(&image, &code);
+    let mut formatter = IntelFormatter::new();
+    let mut text = |i: &Instruction| {
+        let mut s = String::new();
+        formatter.format(i, &mut s);
+        s
+    };
+    let mut findings = Vec::new();
+    let mut flags = FlagState::default();
+    for (&ip, insn) in &code.insns {
+        let i = &insn.instruction;
+        let descent = insn.found == disasm::Found::Descent;
+        let mut found = |feature: Id, detail: Option<String>, text: String| {
+            let (function, offset) = match image.function_at(ip) {
+                Some((start, f)) => (Some(f.name.clone()), ip - start),
+                None => (None, 0),
+            };
+            let reach = reach.of(&image, ip);
+            findings.push(Finding {
+                address: ip,
+                function,
+                offset,
+                instruction: text,
+                feature,
+                detail,
+                sweep_only: !descent,
+                reach,
+                resolver: None,
+            });
+        };
+        let id = classify::classify(i);
+        if feature(id).check != CheckRule::Pass {
+            found(id, None, text(i));
+        }
+        if descent {
+            if let Some(detail) = flags.step(ip, insn.path_start, i) {
+                found(Id::UndefinedFlags, Some(detail), text(i));
+            }
+        } else {
+            flags = FlagState::default();
+        }
+    }
+    for f in &mut findings {
+        f.resolver = image
+            .function_at(f.address)
+            .and_then(|(start, _)| reach.resolver_of.get(&start))
+            .and_then(|r| image.functions.get(r))
+            .map(|r| r.name.clone());
+    }
+    Ok(Report {
+        entry: image.entry,
+        pie: image.pie,
+        functions: image.functions.len(),
+        findings,
+        blind: code.blind,
+        writable_code: image.writable_code,
+        exec_stack: image.exec_stack,
+    })
+}
+
+/// Flags left undefined along straight-line code.
+#[derive(Default)]
+struct FlagState {
+    /// Where the previous instruction ends, to notice gaps.
+    next: u64,
+    undefined: u32,
+    /// The instruction that left them undefined.
+    by: u64,
+}
+
+impl FlagState {
+    /// Steps over `i`; describes the read when it reads an undefined flag.
+    fn step(&mut self, ip: u64, path_start: bool, i: &Instruction) -> Option<String> {
+        if path_start || ip != self.next {
+            self.undefined = 0;
+        }
+        // SYSCALL copies RFLAGS to R11, which the syscall ABI clobbers:
+        // not a read a compiled program observes.
+        let read = if i.mnemonic() == Mnemonic::Syscall {
+            0
+        } else {
+            i.rflags_read()
+        };
+        let bad = read & self.undefined;
+        let detail = (bad != 0).then(|| {
+            format!(
+                "reads {} left undefined by the instruction at {:#x}",
+                flag_names(bad),
+                self.by
+            )
+        });
+        let undefined = i.rflags_undefined();
+        self.undefined = (self.undefined & !i.rflags_modified()) | undefined;
+        if undefined != 0 {
+            self.by = ip;
+        }
+        // Control leaves straight-line code: a callee or a branch target
+        // may change anything.
+        if !matches!(
+            i.flow_control(),
+            FlowControl::Next | FlowControl::ConditionalBranch
+        ) {
+            self.undefined = 0;
+        }
+        self.next = i.next_ip();
+        detail
+    }
+}
+
+fn flag_names(bits: u32) -> String {
+    let names = [
+        (RflagsBits::CF, "CF"),
+        (RflagsBits::PF, "PF"),
+        (RflagsBits::AF, "AF"),
+        (RflagsBits::ZF, "ZF"),
+        (RflagsBits::SF, "SF"),
+        (RflagsBits::OF, "OF"),
+    ];
+    let set: Vec<&str> = names
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if set.is_empty() {
+        format!("flags {bits:#x}")
+    } else {
+        set.join(", ")
+    }
+}
