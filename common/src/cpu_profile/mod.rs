@@ -199,13 +199,13 @@ mod tests {
                     edx: 0x0789_a171,
                 },
             ),
-            // BMI1 BMI2 ADX SHA.
+            // BMI1 BMI2 ADX.
             (
                 7,
                 0,
                 CpuidResult {
                     eax: 0,
-                    ebx: 0x2008_0108,
+                    ebx: 0x0008_0108,
                     ecx: 0,
                     edx: 0,
                 },
@@ -331,17 +331,17 @@ mod tests {
     fn missing_on_host_names_what_a_host_lacks() {
         let everything = |leaf, subleaf| Some(cpuid(leaf, subleaf));
         assert!(missing_on_host(everything).is_empty());
-        let no_sha = |leaf, subleaf| {
+        let no_adx = |leaf, subleaf| {
             let mut r = cpuid(leaf, subleaf);
             if leaf == 7 {
-                r.ebx &= !(1 << 29);
+                r.ebx &= !(1 << 19);
             }
             Some(r)
         };
-        let names: Vec<_> = missing_on_host(no_sha).iter().map(|f| f.id).collect();
-        assert_eq!(names, [Id::Sha]);
+        let names: Vec<_> = missing_on_host(no_adx).iter().map(|f| f.id).collect();
+        assert_eq!(names, [Id::Adx]);
         let no_leaf7 = |leaf, subleaf| (leaf != 7).then(|| cpuid(leaf, subleaf));
         let names: Vec<_> = missing_on_host(no_leaf7).iter().map(|f| f.id).collect();
-        assert_eq!(names, [Id::Bmi1, Id::Bmi2, Id::Adx, Id::Sha]);
+        assert_eq!(names, [Id::Bmi1, Id::Bmi2, Id::Adx]);
     }
 }
