@@ -78,7 +78,7 @@ static void fnv(uint64_t *h, const void *p, size_t n) {
     }
 }
 
-static void run(int insn, uint16_t cw, x80 a, x80 b) {
+static void run(int insn, char kind, uint16_t cw, x80 a, x80 b) {
     static fxsave_t fx;
     long double st0 = to_ld(a), st1 = to_ld(b);
     /* FNINIT, FLDCW, push ST1 then ST0, execute, FXSAVE. */
@@ -117,8 +117,8 @@ static void run(int insn, uint16_t cw, x80 a, x80 b) {
     fnv(&hash[insn], out, n);
     count[insn]++;
     if (verbose) {
-        printf("%s %lu cw=%04x a=%04x:%016llx b=%04x:%016llx -> fsw=%04x ftw=%02x", names[insn],
-               count[insn], cw, a.se, (unsigned long long)a.sig, b.se, (unsigned long long)b.sig,
+        printf("%s %lu %c cw=%04x a=%04x:%016llx b=%04x:%016llx -> fsw=%04x ftw=%02x", names[insn],
+               count[insn], kind, cw, a.se, (unsigned long long)a.sig, b.se, (unsigned long long)b.sig,
                fx.fsw, fx.ftw);
         for (unsigned i = 0; i < 8; i++) {
             if (fx.ftw & (1u << ((top + i) & 7))) {
@@ -239,17 +239,17 @@ int main(int argc, char **argv) {
         for (int m = 0; m < 4; m++) {
             for (int i = 0; i < nedges; i++) {
                 if (binary(insn)) {
-                    for (int j = 0; j < nedges; j++) run(insn, cws[m], edges[i], edges[j]);
-                    run(insn, cws[m], edges[i], one);
+                    for (int j = 0; j < nedges; j++) run(insn, 'e', cws[m], edges[i], edges[j]);
+                    run(insn, 'e', cws[m], edges[i], one);
                 } else {
-                    run(insn, cws[m], edges[i], one);
+                    run(insn, 'e', cws[m], edges[i], one);
                 }
             }
         }
         for (long k = 0; k < nrandom; k++) {
             x80 a = random_operand(insn, 0);
             x80 b = binary(insn) ? random_operand(insn, 1) : one;
-            run(insn, 0x037f, a, b);
+            run(insn, 'r', 0x037f, a, b);
         }
     }
     for (int insn = 0; insn < NINSN; insn++)

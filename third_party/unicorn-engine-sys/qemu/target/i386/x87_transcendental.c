@@ -128,9 +128,11 @@ static void op_end(X87Op *op)
     }
 }
 
-static void op_note_denormal(X87Op *op, floatx80 a)
+/* DE for a denormal operand a, unless an operand (a or b) is a NaN. */
+static void op_note_denormal(X87Op *op, floatx80 a, floatx80 b)
 {
-    if (extractFloatx80Exp(a) == 0 && extractFloatx80Frac(a) != 0) {
+    if (extractFloatx80Exp(a) == 0 && extractFloatx80Frac(a) != 0 &&
+        !floatx80_is_any_nan(a) && !floatx80_is_any_nan(b)) {
         op->denormal = true;
     }
 }
@@ -387,6 +389,11 @@ static floatx80 xf_round(X87Op *op, XF v)
 static bool trig_special(X87Op *op, floatx80 x, floatx80 *nan, bool *done)
 {
     *done = false;
+    if (floatx80_invalid_encoding(x) || floatx80_is_infinity(x)) {
+        float_raise(float_flag_invalid, &op->s);
+        *nan = floatx80_default_nan(&op->s);
+        return true;
+    }
     if (floatx80_is_signaling_nan(x, &op->s)) {
         float_raise(float_flag_invalid, &op->s);
         *nan = floatx80_silence_nan(x, &op->s);
@@ -396,17 +403,12 @@ static bool trig_special(X87Op *op, floatx80 x, floatx80 *nan, bool *done)
         *nan = x;
         return true;
     }
-    if (floatx80_invalid_encoding(x) || floatx80_is_infinity(x)) {
-        float_raise(float_flag_invalid, &op->s);
-        *nan = floatx80_default_nan(&op->s);
-        return true;
-    }
     if (extractFloatx80Exp(x) >= 0x403e) {
         op->c2 = true;
         *done = true;
         return true;
     }
-    op_note_denormal(op, x);
+    op_note_denormal(op, x, x);
     return false;
 }
 
@@ -485,9 +487,9 @@ void x87_fsincos(CPUX86State *env)
             ST0 = nan;
         }
     } else {
-        s = trig(op, x, TRIG_SIN);
-        /* C1 reports the rounding of the last result, the cosine. */
+        /* C1 reports the rounding of the sine. */
         c = trig(op, x, TRIG_COS);
+        s = trig(op, x, TRIG_SIN);
         ST0 = s;
         fpush(env);
         ST0 = c;
@@ -772,7 +774,7 @@ void x87_f2xm1(CPUX86State *env)
     X87Op o, *op = &o;
 
     op_begin(op, env);
-    op_note_denormal(op, ST0);
+    op_note_denormal(op, ST0, ST0);
     uint64_t sig = extractFloatx80Frac(ST0);
     int32_t exp = extractFloatx80Exp(ST0);
     bool sign = extractFloatx80Sign(ST0);
@@ -1003,8 +1005,8 @@ void x87_fpatan(CPUX86State *env)
     X87Op o, *op = &o;
 
     op_begin(op, env);
-    op_note_denormal(op, ST0);
-    op_note_denormal(op, ST1);
+    op_note_denormal(op, ST0, ST1);
+    op_note_denormal(op, ST1, ST0);
     uint64_t arg0_sig = extractFloatx80Frac(ST0);
     int32_t arg0_exp = extractFloatx80Exp(ST0);
     bool arg0_sign = extractFloatx80Sign(ST0);
@@ -1012,16 +1014,17 @@ void x87_fpatan(CPUX86State *env)
     int32_t arg1_exp = extractFloatx80Exp(ST1);
     bool arg1_sign = extractFloatx80Sign(ST1);
 
-    if (floatx80_is_signaling_nan(ST0, &op->s)) {
+    if (floatx80_invalid_encoding(ST0) ||
+        floatx80_invalid_encoding(ST1)) {
+        /* Before the NaN checks: a pseudo-NaN is no NaN to the CPU. */
+        float_raise(float_flag_invalid, &op->s);
+        ST1 = floatx80_default_nan(&op->s);
+    } else if (floatx80_is_signaling_nan(ST0, &op->s)) {
         float_raise(float_flag_invalid, &op->s);
         ST1 = floatx80_silence_nan(ST0, &op->s);
     } else if (floatx80_is_signaling_nan(ST1, &op->s)) {
         float_raise(float_flag_invalid, &op->s);
         ST1 = floatx80_silence_nan(ST1, &op->s);
-    } else if (floatx80_invalid_encoding(ST0) ||
-               floatx80_invalid_encoding(ST1)) {
-        float_raise(float_flag_invalid, &op->s);
-        ST1 = floatx80_default_nan(&op->s);
     } else if (floatx80_is_any_nan(ST0)) {
         ST1 = ST0;
     } else if (floatx80_is_any_nan(ST1)) {
@@ -1574,8 +1577,8 @@ void x87_fyl2xp1(CPUX86State *env)
     X87Op o, *op = &o;
 
     op_begin(op, env);
-    op_note_denormal(op, ST0);
-    op_note_denormal(op, ST1);
+    op_note_denormal(op, ST0, ST1);
+    op_note_denormal(op, ST1, ST0);
     uint64_t arg0_sig = extractFloatx80Frac(ST0);
     int32_t arg0_exp = extractFloatx80Exp(ST0);
     bool arg0_sign = extractFloatx80Sign(ST0);
@@ -1583,16 +1586,17 @@ void x87_fyl2xp1(CPUX86State *env)
     int32_t arg1_exp = extractFloatx80Exp(ST1);
     bool arg1_sign = extractFloatx80Sign(ST1);
 
-    if (floatx80_is_signaling_nan(ST0, &op->s)) {
+    if (floatx80_invalid_encoding(ST0) ||
+        floatx80_invalid_encoding(ST1)) {
+        /* Before the NaN checks: a pseudo-NaN is no NaN to the CPU. */
+        float_raise(float_flag_invalid, &op->s);
+        ST1 = floatx80_default_nan(&op->s);
+    } else if (floatx80_is_signaling_nan(ST0, &op->s)) {
         float_raise(float_flag_invalid, &op->s);
         ST1 = floatx80_silence_nan(ST0, &op->s);
     } else if (floatx80_is_signaling_nan(ST1, &op->s)) {
         float_raise(float_flag_invalid, &op->s);
         ST1 = floatx80_silence_nan(ST1, &op->s);
-    } else if (floatx80_invalid_encoding(ST0) ||
-               floatx80_invalid_encoding(ST1)) {
-        float_raise(float_flag_invalid, &op->s);
-        ST1 = floatx80_default_nan(&op->s);
     } else if (floatx80_is_any_nan(ST0)) {
         ST1 = ST0;
     } else if (floatx80_is_any_nan(ST1)) {
@@ -1673,8 +1677,8 @@ void x87_fyl2x(CPUX86State *env)
     X87Op o, *op = &o;
 
     op_begin(op, env);
-    op_note_denormal(op, ST0);
-    op_note_denormal(op, ST1);
+    op_note_denormal(op, ST0, ST1);
+    op_note_denormal(op, ST1, ST0);
     uint64_t arg0_sig = extractFloatx80Frac(ST0);
     int32_t arg0_exp = extractFloatx80Exp(ST0);
     bool arg0_sign = extractFloatx80Sign(ST0);
@@ -1682,16 +1686,17 @@ void x87_fyl2x(CPUX86State *env)
     int32_t arg1_exp = extractFloatx80Exp(ST1);
     bool arg1_sign = extractFloatx80Sign(ST1);
 
-    if (floatx80_is_signaling_nan(ST0, &op->s)) {
+    if (floatx80_invalid_encoding(ST0) ||
+        floatx80_invalid_encoding(ST1)) {
+        /* Before the NaN checks: a pseudo-NaN is no NaN to the CPU. */
+        float_raise(float_flag_invalid, &op->s);
+        ST1 = floatx80_default_nan(&op->s);
+    } else if (floatx80_is_signaling_nan(ST0, &op->s)) {
         float_raise(float_flag_invalid, &op->s);
         ST1 = floatx80_silence_nan(ST0, &op->s);
     } else if (floatx80_is_signaling_nan(ST1, &op->s)) {
         float_raise(float_flag_invalid, &op->s);
         ST1 = floatx80_silence_nan(ST1, &op->s);
-    } else if (floatx80_invalid_encoding(ST0) ||
-               floatx80_invalid_encoding(ST1)) {
-        float_raise(float_flag_invalid, &op->s);
-        ST1 = floatx80_default_nan(&op->s);
     } else if (floatx80_is_any_nan(ST0)) {
         ST1 = ST0;
     } else if (floatx80_is_any_nan(ST1)) {
