@@ -167,6 +167,19 @@ on_every_backend! {
         assert!(wrong.is_empty(), "{} of {} cases differ:\n{}", wrong.len(), CASES.len(), wrong.join("\n"));
     }
 
+    fn rdtscp_reads_the_virtual_clock(backend) {
+        // Not native-comparable (the host's TSC): deterministic under qvm,
+        // with TSC_AUX 0 (CPU 0), on every backend.
+        let Some(bin) = build(C_GLIBC, "c/cpl3.c") else { return };
+        let first = qvm(backend, &bin, &[], &["rdtscp"], &[], b"");
+        let again = qvm(backend, &bin, &[], &["rdtscp"], &[], b"");
+        assert_eq!(first.status, 0, "{}", first.stderr_text());
+        assert_eq!(first.stdout, again.stdout);
+        let value = first.stdout_text().trim().trim_start_matches("rdtscp=").to_string();
+        let value = u64::from_str_radix(&value, 16).unwrap();
+        assert_eq!(value >> 32, 0, "TSC_AUX");
+    }
+
     fn faults_name_their_kind_and_instruction(backend) {
         let Some(bin) = build(C_GLIBC, "c/cpl3.c") else { return };
         for (name, kind) in [("cli", "general_protection"), ("ac_load4", "alignment"), ("movaps8", "general_protection"), ("sysenter", "invalid_opcode")] {

@@ -115,6 +115,8 @@ ASM1(movbe, "movl $0x12345678, (%1); movbe (%1), %k0", "r"(buf))
 ASM1(aesenc, "movq %1, %%xmm0; pinsrq $1, %1, %%xmm0; movq %2, %%xmm1; aesenc %%xmm1, %%xmm0; aesenclast %%xmm1, %%xmm0; aesdec %%xmm1, %%xmm0; aesdeclast %%xmm1, %%xmm0; aesimc %%xmm0, %%xmm0; aeskeygenassist $0x1b, %%xmm0, %%xmm1; pxor %%xmm1, %%xmm0; movq %%xmm0, %0; pextrq $1, %%xmm0, %%rax; xor %%rax, %0", "r"(0x0123456789abcdefUL), "r"(0xfedcba9876543210UL))
 ASM1(pclmulqdq, "movq %1, %%xmm0; movq %2, %%xmm1; pclmulqdq $0, %%xmm1, %%xmm0; movq %%xmm0, %0; pextrq $1, %%xmm0, %%rax; xor %%rax, %0", "r"(0x0123456789abcdefUL), "r"(0xfedcba9876543210UL))
 ASM1(test_f7_1, ".byte 0xf7, 0xc9, 0x01, 0, 0, 0; setnz %b0; movzbl %b0, %k0", "r"(buf))
+/* TSC_AUX in the high half, the TSC's low 32 bits in the low half */
+ASM1(rdtscp, "rdtscp; shl $32, %%rcx; mov %%eax, %k0; or %%rcx, %0", "r"(buf))
 ASM1(fences, "lfence; sfence; mfence; clflush (%1); clflushopt (%1); clwb (%1); prefetchw (%1); xor %k0, %k0", "r"(buf))
 
 #define C(x) {#x, x},
@@ -131,7 +133,7 @@ static const struct { const char *name; case_fn fn; } cases[] = {
     C(popf_iopl_if) C(smsw) C(smsw_mem) C(str) C(sldt) C(lzcnt1) C(tzcnt0)
     C(popcnt) C(andn) C(bextr) C(blsi) C(blsmsk) C(blsr) C(bzhi) C(pdep)
     C(pext) C(mulx) C(rorx) C(sarx) C(shlx) C(shrx) C(adcx_adox) C(movbe)
-    C(aesenc) C(pclmulqdq) C(test_f7_1) C(fences)
+    C(aesenc) C(pclmulqdq) C(test_f7_1) C(fences) C(rdtscp)
 };
 
 int main(int argc, char **argv) {
