@@ -178,17 +178,23 @@ static inline void x87_denormal_operand(CPUX86State *env, floatx80 a)
     }
 }
 
-/* Softfloat's NaN checks, so that DE is left out when IE wins. */
 static inline bool x87_operand_is_nan_or_bad(CPUX86State *env, floatx80 a)
 {
     return floatx80_is_any_nan(a) || floatx80_invalid_encoding(a);
 }
 
+/*
+ * DE for the operands of an operation already computed from clear flags:
+ * the CPU leaves it out when an operand is a NaN or the operation raised
+ * invalid or divide-by-zero (a denormal divided by zero is ZE only).
+ */
 static inline void x87_denormal_operands(CPUX86State *env, floatx80 a,
                                          floatx80 b)
 {
     if (x87_operand_is_nan_or_bad(env, a) ||
-        x87_operand_is_nan_or_bad(env, b)) {
+        x87_operand_is_nan_or_bad(env, b) ||
+        (get_float_exception_flags(&env->fp_status) &
+         (float_flag_invalid | float_flag_divbyzero))) {
         return;
     }
     x87_denormal_operand(env, a);
@@ -232,9 +238,9 @@ static inline bool floatx80_same_bits(floatx80 a, floatx80 b)
     do {                                                                    \
         uint8_t old_flags_ = save_exception_flags(env);                     \
         floatx80 a_ = (A), b_ = (B);                                        \
-        x87_denormal_operands(env, a_, b_);                                 \
         X87_ROUNDED(floatx80, floatx80_same_bits, DST,                      \
                     FN(a_, b_, &env->fp_status));                           \
+        x87_denormal_operands(env, a_, b_);                                 \
         merge_exception_flags(env, old_flags_);                             \
     } while (0)
 
@@ -266,6 +272,9 @@ void helper_flds_FT0(CPUX86State *env, uint32_t val)
         float_raise(float_flag_input_denormal, &env->fp_status);
     }
     FT0 = float32_to_floatx80(u.f, &env->fp_status);
+    if (floatx80_is_signaling_nan(FT0, &env->fp_status)) {
+        FT0 = floatx80_silence_nan(FT0, &env->fp_status);
+    }
     merge_exception_flags(env, old_flags);
 }
 
@@ -283,6 +292,9 @@ void helper_fldl_FT0(CPUX86State *env, uint64_t val)
         float_raise(float_flag_input_denormal, &env->fp_status);
     }
     FT0 = float64_to_floatx80(u.f, &env->fp_status);
+    if (floatx80_is_signaling_nan(FT0, &env->fp_status)) {
+        FT0 = floatx80_silence_nan(FT0, &env->fp_status);
+    }
     merge_exception_flags(env, old_flags);
 }
 
@@ -307,6 +319,9 @@ void helper_flds_ST0(CPUX86State *env, uint32_t val)
         float_raise(float_flag_input_denormal, &env->fp_status);
     }
     env->fpregs[new_fpstt].d = float32_to_floatx80(u.f, &env->fp_status);
+    if (floatx80_is_signaling_nan(env->fpregs[new_fpstt].d, &env->fp_status)) {
+        env->fpregs[new_fpstt].d = floatx80_silence_nan(env->fpregs[new_fpstt].d, &env->fp_status);
+    }
     merge_exception_flags(env, old_flags);
     env->fpstt = new_fpstt;
     env->fptags[new_fpstt] = 0; /* validate stack entry */
@@ -328,6 +343,9 @@ void helper_fldl_ST0(CPUX86State *env, uint64_t val)
         float_raise(float_flag_input_denormal, &env->fp_status);
     }
     env->fpregs[new_fpstt].d = float64_to_floatx80(u.f, &env->fp_status);
+    if (floatx80_is_signaling_nan(env->fpregs[new_fpstt].d, &env->fp_status)) {
+        env->fpregs[new_fpstt].d = floatx80_silence_nan(env->fpregs[new_fpstt].d, &env->fp_status);
+    }
     merge_exception_flags(env, old_flags);
     env->fpstt = new_fpstt;
     env->fptags[new_fpstt] = 0; /* validate stack entry */
@@ -514,8 +532,8 @@ void helper_fcom_ST0_FT0(CPUX86State *env)
     uint8_t old_flags = save_exception_flags(env);
     int ret;
 
-    x87_denormal_operands(env, ST0, FT0);
     ret = floatx80_compare(ST0, FT0, &env->fp_status);
+    x87_denormal_operands(env, ST0, FT0);
     env->fpus = (env->fpus & ~(0x4500 | FPUS_C1)) | fcom_ccval[ret + 1];
     merge_exception_flags(env, old_flags);
 }
@@ -525,8 +543,8 @@ void helper_fucom_ST0_FT0(CPUX86State *env)
     uint8_t old_flags = save_exception_flags(env);
     int ret;
 
-    x87_denormal_operands(env, ST0, FT0);
     ret = floatx80_compare_quiet(ST0, FT0, &env->fp_status);
+    x87_denormal_operands(env, ST0, FT0);
     env->fpus = (env->fpus & ~(0x4500 | FPUS_C1)) | fcom_ccval[ret + 1];
     merge_exception_flags(env, old_flags);
 }
@@ -539,8 +557,8 @@ void helper_fcomi_ST0_FT0(CPUX86State *env)
     int eflags;
     int ret;
 
-    x87_denormal_operands(env, ST0, FT0);
     ret = floatx80_compare(ST0, FT0, &env->fp_status);
+    x87_denormal_operands(env, ST0, FT0);
     eflags = cpu_cc_compute_all(env, CC_OP);
     eflags = (eflags & ~(CC_Z | CC_P | CC_C)) | fcomi_ccval[ret + 1];
     CC_SRC = eflags;
@@ -554,8 +572,8 @@ void helper_fucomi_ST0_FT0(CPUX86State *env)
     int eflags;
     int ret;
 
-    x87_denormal_operands(env, ST0, FT0);
     ret = floatx80_compare_quiet(ST0, FT0, &env->fp_status);
+    x87_denormal_operands(env, ST0, FT0);
     eflags = cpu_cc_compute_all(env, CC_OP);
     eflags = (eflags & ~(CC_Z | CC_P | CC_C)) | fcomi_ccval[ret + 1];
     CC_SRC = eflags;
@@ -982,7 +1000,6 @@ static void helper_fprem_common(CPUX86State *env, bool mod)
     exp1 = EXPD(temp1);
 
     env->fpus &= ~0x4700; /* (C3,C2,C1,C0) <-- 0000 */
-    x87_denormal_operands(env, ST0, ST1);
     if (floatx80_is_zero(ST0) || floatx80_is_zero(ST1) ||
         exp0 == 0x7fff || exp1 == 0x7fff ||
         floatx80_invalid_encoding(ST0) || floatx80_invalid_encoding(ST1)) {
@@ -1007,11 +1024,17 @@ static void helper_fprem_common(CPUX86State *env, bool mod)
              * so that the last step gives the quotient's low three bits.
              */
             int n = 32 + (expdiff % 32);
+            /* qvm: the scaled divisor is exact, whatever the precision
+             * control says */
+            signed char prec = env->fp_status.floatx80_rounding_precision;
+            env->fp_status.floatx80_rounding_precision = 80;
             temp1.d = floatx80_scalbn(temp1.d, expdiff - n, &env->fp_status);
+            env->fp_status.floatx80_rounding_precision = prec;
             ST0 = floatx80_mod(ST0, temp1.d, &env->fp_status);
             env->fpus |= 0x400;  /* C2 <-- 1 */
         }
     }
+    x87_denormal_operands(env, temp0.d, ST1);
     merge_exception_flags(env, old_flags);
 }
 
@@ -1049,11 +1072,9 @@ void helper_fsqrt(CPUX86State *env)
         env->fpus &= ~0x4700;  /* (C3,C2,C1,C0) <-- 0000 */
         env->fpus |= 0x400;
     }
-    if (!x87_operand_is_nan_or_bad(env, a)) {
-        x87_denormal_operand(env, a);
-    }
     X87_ROUNDED(floatx80, floatx80_same_bits, ST0,
                 floatx80_sqrt(a, &env->fp_status));
+    x87_denormal_operands(env, a, a);
     merge_exception_flags(env, old_flags);
 }
 
@@ -1077,11 +1098,9 @@ void helper_frndint(CPUX86State *env)
     uint8_t old_flags = save_exception_flags(env);
     floatx80 a = ST0;
 
-    if (!x87_operand_is_nan_or_bad(env, a)) {
-        x87_denormal_operand(env, a);
-    }
     X87_ROUNDED(floatx80, floatx80_same_bits, ST0,
                 floatx80_round_to_int(a, &env->fp_status));
+    x87_denormal_operands(env, a, a);
     merge_exception_flags(env, old_flags);
 }
 
@@ -1089,6 +1108,7 @@ void helper_frndint(CPUX86State *env)
 void helper_fscale(CPUX86State *env)
 {
     uint8_t old_flags = save_exception_flags(env);
+    floatx80 scale_a = ST0, scale_b = ST1;
 
     env->fpus &= ~FPUS_C1;
     if (floatx80_invalid_encoding(ST1) || floatx80_invalid_encoding(ST0)) {
@@ -1131,7 +1151,6 @@ void helper_fscale(CPUX86State *env)
         uint8_t save_flags = get_float_exception_flags(&env->fp_status);
         floatx80 a = ST0;
 
-        x87_denormal_operands(env, a, ST1);
         save_flags = get_float_exception_flags(&env->fp_status);
         set_float_exception_flags(0, &env->fp_status);
         n = floatx80_to_int32_round_to_zero(ST1, &env->fp_status);
@@ -1141,6 +1160,7 @@ void helper_fscale(CPUX86State *env)
                     floatx80_scalbn(a, n, &env->fp_status));
         env->fp_status.floatx80_rounding_precision = save;
     }
+    x87_denormal_operands(env, scale_a, scale_b);
     merge_exception_flags(env, old_flags);
 }
 
@@ -1906,6 +1926,35 @@ static inline void sse_check_traps(CPUX86State *env, uintptr_t retaddr)
         sse_raise_trap(env, retaddr);
     }
 }
+
+/*
+ * qvm: x86 reports DE (denormal operand) for an element only when that
+ * element has no NaN operand and raises neither invalid nor divide-by-zero.
+ * SSE_ELEMENT computes one element from clear flags, so that what it raised
+ * is known, drops DE when the CPU would, and merges the rest back.
+ */
+static inline void sse_element_merge(CPUX86State *env, uint8_t before,
+                                     bool nan_operand)
+{
+    uint8_t raised = get_float_exception_flags(&env->sse_status);
+
+    if (nan_operand ||
+        (raised & (float_flag_invalid | float_flag_divbyzero))) {
+        raised &= ~float_flag_input_denormal;
+    }
+    set_float_exception_flags(before | raised, &env->sse_status);
+}
+
+#define SSE_ELEMENT(size, a, b, EXPR)                                       \
+    ({                                                                      \
+        uint8_t before_ = get_float_exception_flags(&env->sse_status);      \
+        __typeof__(EXPR) r_;                                                \
+        set_float_exception_flags(0, &env->sse_status);                     \
+        r_ = (EXPR);                                                        \
+        sse_element_merge(env, before_, float ## size ## _is_any_nan(a) ||  \
+                                        float ## size ## _is_any_nan(b));   \
+        r_;                                                                 \
+    })
 
 #define SHIFT 0
 #include "ops_sse.h"

@@ -608,20 +608,36 @@ void glue(helper_pshufhw, SUFFIX)(Reg *d, Reg *s, int order)
         sse_check_traps(env, GETPC());                                  \
     }
 
-#define FPU_ADD(size, a, b) float ## size ## _add(a, b, &env->sse_status)
-#define FPU_SUB(size, a, b) float ## size ## _sub(a, b, &env->sse_status)
-#define FPU_MUL(size, a, b) float ## size ## _mul(a, b, &env->sse_status)
-#define FPU_DIV(size, a, b) float ## size ## _div(a, b, &env->sse_status)
-#define FPU_SQRT(size, a, b) float ## size ## _sqrt(b, &env->sse_status)
+#define FPU_ADD(size, a, b) SSE_ELEMENT(size, a, b,                     \
+                          float ## size ## _add(a, b, &env->sse_status))
+#define FPU_SUB(size, a, b) SSE_ELEMENT(size, a, b,                     \
+                          float ## size ## _sub(a, b, &env->sse_status))
+#define FPU_MUL(size, a, b) SSE_ELEMENT(size, a, b,                     \
+                          float ## size ## _mul(a, b, &env->sse_status))
+#define FPU_DIV(size, a, b) SSE_ELEMENT(size, a, b,                     \
+                          float ## size ## _div(a, b, &env->sse_status))
+#define FPU_SQRT(size, a, b) SSE_ELEMENT(size, b, b,                    \
+                          float ## size ## _sqrt(b, &env->sse_status))
 
 /* Note that the choice of comparison op here is important to get the
  * special cases right: for min and max Intel specifies that (-0,0),
  * (NaN, anything) and (anything, NaN) return the second argument.
  */
+/* qvm: under DAZ a denormal input is a signed zero, also as the result */
+#define FPU_MINMAX(size, a, b, is_min)                          \
+    ({                                                          \
+        float ## size a_ = float ## size ## _squash_input_denormal( \
+            a, &env->sse_status);                               \
+        float ## size b_ = float ## size ## _squash_input_denormal( \
+            b, &env->sse_status);                               \
+        (is_min ? float ## size ## _lt(a_, b_, &env->sse_status)   \
+                : float ## size ## _lt(b_, a_, &env->sse_status))  \
+            ? a_ : b_;                                          \
+    })
 #define FPU_MIN(size, a, b)                                     \
-    (float ## size ## _lt(a, b, &env->sse_status) ? (a) : (b))
+    SSE_ELEMENT(size, a, b, FPU_MINMAX(size, a, b, true))
 #define FPU_MAX(size, a, b)                                     \
-    (float ## size ## _lt(b, a, &env->sse_status) ? (a) : (b))
+    SSE_ELEMENT(size, a, b, FPU_MINMAX(size, a, b, false))
 
 SSE_HELPER_S(add, FPU_ADD)
 SSE_HELPER_S(sub, FPU_SUB)
@@ -991,10 +1007,14 @@ void helper_haddps(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
     ZMMReg r;
 
-    r.ZMM_S(0) = float32_add(d->ZMM_S(0), d->ZMM_S(1), &env->sse_status);
-    r.ZMM_S(1) = float32_add(d->ZMM_S(2), d->ZMM_S(3), &env->sse_status);
-    r.ZMM_S(2) = float32_add(s->ZMM_S(0), s->ZMM_S(1), &env->sse_status);
-    r.ZMM_S(3) = float32_add(s->ZMM_S(2), s->ZMM_S(3), &env->sse_status);
+    r.ZMM_S(0) = SSE_ELEMENT(32, d->ZMM_S(0), d->ZMM_S(1),
+                      float32_add(d->ZMM_S(0), d->ZMM_S(1), &env->sse_status));
+    r.ZMM_S(1) = SSE_ELEMENT(32, d->ZMM_S(2), d->ZMM_S(3),
+                      float32_add(d->ZMM_S(2), d->ZMM_S(3), &env->sse_status));
+    r.ZMM_S(2) = SSE_ELEMENT(32, s->ZMM_S(0), s->ZMM_S(1),
+                      float32_add(s->ZMM_S(0), s->ZMM_S(1), &env->sse_status));
+    r.ZMM_S(3) = SSE_ELEMENT(32, s->ZMM_S(2), s->ZMM_S(3),
+                      float32_add(s->ZMM_S(2), s->ZMM_S(3), &env->sse_status));
     *d = r;
     sse_check_traps(env, GETPC());
 }
@@ -1003,8 +1023,10 @@ void helper_haddpd(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
     ZMMReg r;
 
-    r.ZMM_D(0) = float64_add(d->ZMM_D(0), d->ZMM_D(1), &env->sse_status);
-    r.ZMM_D(1) = float64_add(s->ZMM_D(0), s->ZMM_D(1), &env->sse_status);
+    r.ZMM_D(0) = SSE_ELEMENT(64, d->ZMM_D(0), d->ZMM_D(1),
+                      float64_add(d->ZMM_D(0), d->ZMM_D(1), &env->sse_status));
+    r.ZMM_D(1) = SSE_ELEMENT(64, s->ZMM_D(0), s->ZMM_D(1),
+                      float64_add(s->ZMM_D(0), s->ZMM_D(1), &env->sse_status));
     *d = r;
     sse_check_traps(env, GETPC());
 }
@@ -1013,10 +1035,14 @@ void helper_hsubps(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
     ZMMReg r;
 
-    r.ZMM_S(0) = float32_sub(d->ZMM_S(0), d->ZMM_S(1), &env->sse_status);
-    r.ZMM_S(1) = float32_sub(d->ZMM_S(2), d->ZMM_S(3), &env->sse_status);
-    r.ZMM_S(2) = float32_sub(s->ZMM_S(0), s->ZMM_S(1), &env->sse_status);
-    r.ZMM_S(3) = float32_sub(s->ZMM_S(2), s->ZMM_S(3), &env->sse_status);
+    r.ZMM_S(0) = SSE_ELEMENT(32, d->ZMM_S(0), d->ZMM_S(1),
+                      float32_sub(d->ZMM_S(0), d->ZMM_S(1), &env->sse_status));
+    r.ZMM_S(1) = SSE_ELEMENT(32, d->ZMM_S(2), d->ZMM_S(3),
+                      float32_sub(d->ZMM_S(2), d->ZMM_S(3), &env->sse_status));
+    r.ZMM_S(2) = SSE_ELEMENT(32, s->ZMM_S(0), s->ZMM_S(1),
+                      float32_sub(s->ZMM_S(0), s->ZMM_S(1), &env->sse_status));
+    r.ZMM_S(3) = SSE_ELEMENT(32, s->ZMM_S(2), s->ZMM_S(3),
+                      float32_sub(s->ZMM_S(2), s->ZMM_S(3), &env->sse_status));
     *d = r;
     sse_check_traps(env, GETPC());
 }
@@ -1025,25 +1051,33 @@ void helper_hsubpd(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
     ZMMReg r;
 
-    r.ZMM_D(0) = float64_sub(d->ZMM_D(0), d->ZMM_D(1), &env->sse_status);
-    r.ZMM_D(1) = float64_sub(s->ZMM_D(0), s->ZMM_D(1), &env->sse_status);
+    r.ZMM_D(0) = SSE_ELEMENT(64, d->ZMM_D(0), d->ZMM_D(1),
+                      float64_sub(d->ZMM_D(0), d->ZMM_D(1), &env->sse_status));
+    r.ZMM_D(1) = SSE_ELEMENT(64, s->ZMM_D(0), s->ZMM_D(1),
+                      float64_sub(s->ZMM_D(0), s->ZMM_D(1), &env->sse_status));
     *d = r;
     sse_check_traps(env, GETPC());
 }
 
 void helper_addsubps(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
-    d->ZMM_S(0) = float32_sub(d->ZMM_S(0), s->ZMM_S(0), &env->sse_status);
-    d->ZMM_S(1) = float32_add(d->ZMM_S(1), s->ZMM_S(1), &env->sse_status);
-    d->ZMM_S(2) = float32_sub(d->ZMM_S(2), s->ZMM_S(2), &env->sse_status);
-    d->ZMM_S(3) = float32_add(d->ZMM_S(3), s->ZMM_S(3), &env->sse_status);
+    d->ZMM_S(0) = SSE_ELEMENT(32, d->ZMM_S(0), s->ZMM_S(0),
+                      float32_sub(d->ZMM_S(0), s->ZMM_S(0), &env->sse_status));
+    d->ZMM_S(1) = SSE_ELEMENT(32, d->ZMM_S(1), s->ZMM_S(1),
+                      float32_add(d->ZMM_S(1), s->ZMM_S(1), &env->sse_status));
+    d->ZMM_S(2) = SSE_ELEMENT(32, d->ZMM_S(2), s->ZMM_S(2),
+                      float32_sub(d->ZMM_S(2), s->ZMM_S(2), &env->sse_status));
+    d->ZMM_S(3) = SSE_ELEMENT(32, d->ZMM_S(3), s->ZMM_S(3),
+                      float32_add(d->ZMM_S(3), s->ZMM_S(3), &env->sse_status));
     sse_check_traps(env, GETPC());
 }
 
 void helper_addsubpd(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
-    d->ZMM_D(0) = float64_sub(d->ZMM_D(0), s->ZMM_D(0), &env->sse_status);
-    d->ZMM_D(1) = float64_add(d->ZMM_D(1), s->ZMM_D(1), &env->sse_status);
+    d->ZMM_D(0) = SSE_ELEMENT(64, d->ZMM_D(0), s->ZMM_D(0),
+                      float64_sub(d->ZMM_D(0), s->ZMM_D(0), &env->sse_status));
+    d->ZMM_D(1) = SSE_ELEMENT(64, d->ZMM_D(1), s->ZMM_D(1),
+                      float64_add(d->ZMM_D(1), s->ZMM_D(1), &env->sse_status));
     sse_check_traps(env, GETPC());
 }
 
@@ -1078,21 +1112,21 @@ void helper_addsubpd(CPUX86State *env, ZMMReg *d, ZMMReg *s)
     }
 
 #define FPU_CMPEQ(size, a, b)                                           \
-    (float ## size ## _eq_quiet(a, b, &env->sse_status) ? -1 : 0)
+    SSE_ELEMENT(size, a, b, float ## size ## _eq_quiet(a, b, &env->sse_status) ? -1 : 0)
 #define FPU_CMPLT(size, a, b)                                           \
-    (float ## size ## _lt(a, b, &env->sse_status) ? -1 : 0)
+    SSE_ELEMENT(size, a, b, float ## size ## _lt(a, b, &env->sse_status) ? -1 : 0)
 #define FPU_CMPLE(size, a, b)                                           \
-    (float ## size ## _le(a, b, &env->sse_status) ? -1 : 0)
+    SSE_ELEMENT(size, a, b, float ## size ## _le(a, b, &env->sse_status) ? -1 : 0)
 #define FPU_CMPUNORD(size, a, b)                                        \
-    (float ## size ## _unordered_quiet(a, b, &env->sse_status) ? -1 : 0)
+    SSE_ELEMENT(size, a, b, float ## size ## _unordered_quiet(a, b, &env->sse_status) ? -1 : 0)
 #define FPU_CMPNEQ(size, a, b)                                          \
-    (float ## size ## _eq_quiet(a, b, &env->sse_status) ? 0 : -1)
+    SSE_ELEMENT(size, a, b, float ## size ## _eq_quiet(a, b, &env->sse_status) ? 0 : -1)
 #define FPU_CMPNLT(size, a, b)                                          \
-    (float ## size ## _lt(a, b, &env->sse_status) ? 0 : -1)
+    SSE_ELEMENT(size, a, b, float ## size ## _lt(a, b, &env->sse_status) ? 0 : -1)
 #define FPU_CMPNLE(size, a, b)                                          \
-    (float ## size ## _le(a, b, &env->sse_status) ? 0 : -1)
+    SSE_ELEMENT(size, a, b, float ## size ## _le(a, b, &env->sse_status) ? 0 : -1)
 #define FPU_CMPORD(size, a, b)                                          \
-    (float ## size ## _unordered_quiet(a, b, &env->sse_status) ? 0 : -1)
+    SSE_ELEMENT(size, a, b, float ## size ## _unordered_quiet(a, b, &env->sse_status) ? 0 : -1)
 
 SSE_HELPER_CMP(cmpeq, FPU_CMPEQ)
 SSE_HELPER_CMP(cmplt, FPU_CMPLT)
@@ -1112,7 +1146,7 @@ void helper_ucomiss(CPUX86State *env, Reg *d, Reg *s)
 
     s0 = d->ZMM_S(0);
     s1 = s->ZMM_S(0);
-    ret = float32_compare_quiet(s0, s1, &env->sse_status);
+    ret = SSE_ELEMENT(32, s0, s1, float32_compare_quiet(s0, s1, &env->sse_status));
     CC_SRC = comis_eflags[ret + 1];
     sse_check_traps(env, GETPC());
 }
@@ -1124,7 +1158,7 @@ void helper_comiss(CPUX86State *env, Reg *d, Reg *s)
 
     s0 = d->ZMM_S(0);
     s1 = s->ZMM_S(0);
-    ret = float32_compare(s0, s1, &env->sse_status);
+    ret = SSE_ELEMENT(32, s0, s1, float32_compare(s0, s1, &env->sse_status));
     CC_SRC = comis_eflags[ret + 1];
     sse_check_traps(env, GETPC());
 }
@@ -1136,7 +1170,7 @@ void helper_ucomisd(CPUX86State *env, Reg *d, Reg *s)
 
     d0 = d->ZMM_D(0);
     d1 = s->ZMM_D(0);
-    ret = float64_compare_quiet(d0, d1, &env->sse_status);
+    ret = SSE_ELEMENT(64, d0, d1, float64_compare_quiet(d0, d1, &env->sse_status));
     CC_SRC = comis_eflags[ret + 1];
     sse_check_traps(env, GETPC());
 }
@@ -1148,7 +1182,7 @@ void helper_comisd(CPUX86State *env, Reg *d, Reg *s)
 
     d0 = d->ZMM_D(0);
     d1 = s->ZMM_D(0);
-    ret = float64_compare(d0, d1, &env->sse_status);
+    ret = SSE_ELEMENT(64, d0, d1, float64_compare(d0, d1, &env->sse_status));
     CC_SRC = comis_eflags[ret + 1];
     sse_check_traps(env, GETPC());
 }
@@ -2036,12 +2070,12 @@ void glue(helper_dpps, SUFFIX)(CPUX86State *env, Reg *d, Reg *s, uint32_t mask)
 
     for (i = 0; i < 4; i++) {
         p[i] = (mask & (1 << (4 + i)))
-            ? float32_mul(d->ZMM_S(i), s->ZMM_S(i), &env->sse_status)
+            ? FPU_MUL(32, d->ZMM_S(i), s->ZMM_S(i))
             : float32_zero;
     }
-    iresult = float32_add(float32_add(p[0], p[1], &env->sse_status),
-                          float32_add(p[2], p[3], &env->sse_status),
-                          &env->sse_status);
+    p[0] = FPU_ADD(32, p[0], p[1]);
+    p[2] = FPU_ADD(32, p[2], p[3]);
+    iresult = FPU_ADD(32, p[0], p[2]);
     d->ZMM_S(0) = (mask & (1 << 0)) ? iresult : float32_zero;
     d->ZMM_S(1) = (mask & (1 << 1)) ? iresult : float32_zero;
     d->ZMM_S(2) = (mask & (1 << 2)) ? iresult : float32_zero;
@@ -2055,13 +2089,11 @@ void glue(helper_dppd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s, uint32_t mask)
      * specifies; starting from +0 lost the sign of -0 + -0. */
     float64 p0, p1, iresult;
 
-    p0 = (mask & (1 << 4))
-        ? float64_mul(d->ZMM_D(0), s->ZMM_D(0), &env->sse_status)
-        : float64_zero;
-    p1 = (mask & (1 << 5))
-        ? float64_mul(d->ZMM_D(1), s->ZMM_D(1), &env->sse_status)
-        : float64_zero;
-    iresult = float64_add(p0, p1, &env->sse_status);
+    p0 = (mask & (1 << 4)) ? FPU_MUL(64, d->ZMM_D(0), s->ZMM_D(0))
+                           : float64_zero;
+    p1 = (mask & (1 << 5)) ? FPU_MUL(64, d->ZMM_D(1), s->ZMM_D(1))
+                           : float64_zero;
+    iresult = FPU_ADD(64, p0, p1);
     d->ZMM_D(0) = (mask & (1 << 0)) ? iresult : float64_zero;
     d->ZMM_D(1) = (mask & (1 << 1)) ? iresult : float64_zero;
     sse_check_traps(env, GETPC());
