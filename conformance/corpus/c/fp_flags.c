@@ -265,13 +265,6 @@ static const long double x_in[] = {
 };
 #define NX (sizeof x_in / sizeof x_in[0])
 
-static uint16_t fpu_sw(void)
-{
-    uint16_t sw;
-    __asm__ volatile("fnstsw %0" : "=m"(sw));
-    return sw;
-}
-
 static void fpu_start(uint16_t cw)
 {
     /* The clobbers keep the compiler from loading operands onto the x87

@@ -999,11 +999,19 @@ static void helper_fprem_common(CPUX86State *env, bool mod)
     exp0 = EXPD(temp0);
     exp1 = EXPD(temp1);
 
+    /* qvm: when the result is a NaN (invalid operands or a NaN operand),
+     * AMD CPUs leave C3 and C0 as they were (the SDM leaves them
+     * undefined); every other case sets all four. */
+    int c3_c0 = env->fpus & 0x4100;
+
     env->fpus &= ~0x4700; /* (C3,C2,C1,C0) <-- 0000 */
     if (floatx80_is_zero(ST0) || floatx80_is_zero(ST1) ||
         exp0 == 0x7fff || exp1 == 0x7fff ||
         floatx80_invalid_encoding(ST0) || floatx80_invalid_encoding(ST1)) {
         ST0 = floatx80_modrem(ST0, ST1, mod, &quotient, &env->fp_status);
+        if (floatx80_is_any_nan(ST0)) {
+            env->fpus |= c3_c0;
+        }
     } else {
         if (exp0 == 0) {
             exp0 = 1 - clz64(temp0.l.lower);
