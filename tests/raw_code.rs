@@ -144,4 +144,76 @@ on_every_backend! {
         let selectors: Vec<u16> = o.stdout.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
         assert_eq!(selectors, [0x33, 0x2b, 0, 0, 0, 0], "{o:?}");
     }
+
+    fn floating_point_traps_and_flags_as_the_cpu(backend) {
+        // mov dword [rsp-8], imm32: the MXCSR or FCW operand below.
+        let store = |v: u32| {
+            let mut c = vec![0xc7, 0x44, 0x24, 0xf8];
+            c.extend_from_slice(&v.to_le_bytes());
+            c
+        };
+        const LDMXCSR: &[u8] = &[0x0f, 0xae, 0x54, 0x24, 0xf8]; // ldmxcsr [rsp-8]
+        // xorpd xmm1, xmm1; mov eax, 1; cvtsi2sd xmm0, eax; divsd xmm0, xmm1
+        const ONE_BY_ZERO: &[u8] = &[
+            0x66, 0x0f, 0x57, 0xc9, 0xb8, 1, 0, 0, 0, 0xf2, 0x0f, 0x2a, 0xc0, 0xf2, 0x0f, 0x5e,
+            0xc1,
+        ];
+        // stmxcsr [rsp-8]; mov edi, [rsp-8]; and edi, 0x3f
+        const FLAGS_TO_EDI: &[u8] = &[
+            0x0f, 0xae, 0x5c, 0x24, 0xf8, 0x8b, 0x7c, 0x24, 0xf8, 0x83, 0xe7, 0x3f,
+        ];
+        // fninit; fldcw [rsp-8]; fld1; fldz; fdivp: 1/0 with ZE unmasked is
+        // pending; the next waiting instruction, fld1, takes #MF.
+        const X87_ONE_BY_ZERO: &[u8] = &[
+            0xdb, 0xe3, 0xd9, 0x6c, 0x24, 0xf8, 0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, 0xd9, 0xe8,
+        ];
+        struct Case {
+            what: &'static str,
+            code: Vec<u8>,
+            signal: Option<i32>,
+            fault: Option<(&'static str, u64)>,
+            exit_code: Option<i32>,
+        }
+        let cases = [
+            Case {
+                what: "LDMXCSR with reserved bit 16 is #GP",
+                code: [store(0x1_1f80), LDMXCSR.to_vec()].concat(),
+                signal: Some(11),
+                fault: Some(("general_protection", 0x401008)),
+                exit_code: None,
+            },
+            Case {
+                what: "masked 1/0 sets ZE only, read back by STMXCSR",
+                code: [store(0x1f80), LDMXCSR.to_vec(), ONE_BY_ZERO.to_vec(),
+                       FLAGS_TO_EDI.to_vec(), EXIT_WITH_EDI.to_vec()].concat(),
+                signal: None,
+                fault: None,
+                exit_code: Some(0x04),
+            },
+            Case {
+                what: "unmasked ZE is #XM at DIVSD",
+                code: [store(0x1d80), LDMXCSR.to_vec(), ONE_BY_ZERO.to_vec()].concat(),
+                signal: Some(8),
+                fault: Some(("floating_point", 0x40101a)),
+                exit_code: None,
+            },
+            Case {
+                what: "unmasked x87 ZE is #MF at the next waiting instruction",
+                code: [store(0x037b), X87_ONE_BY_ZERO.to_vec()].concat(),
+                signal: Some(8),
+                fault: Some(("floating_point", 0x401014)),
+                exit_code: None,
+            },
+        ];
+        for case in cases {
+            let o = run(backend, &case.code);
+            let fault = o.fault.as_ref().map(|f| (f.kind, f.address));
+            assert_eq!(
+                (o.signal, fault, o.exit_code),
+                (case.signal, case.fault, case.exit_code),
+                "{}: {o:?}",
+                case.what
+            );
+        }
+    }
 }

@@ -229,6 +229,70 @@ fn c_behaviour(libc: &str, tc: Toolchain) -> Vec<Program> {
         native("crash-abort", "tests/contracts/c/crash_abort.c"),
         native("crash-stack-overflow", "conformance/corpus/c/crash_stack.c"),
         native("exit-code", "tests/contracts/c/exit_code.c"),
+        // Floating point as the CPU does it: exception flags of every SSE
+        // and x87 class, conversions, remainders, traps.
+        native("fp-flags", "conformance/corpus/c/fp_flags.c"),
+        native("fp-libm", "conformance/corpus/c/fp_libm.c"),
+        c(
+            "fp-trap-sse-masked",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("sse-masked"),
+            Oracle::Native,
+        ),
+        c(
+            "fp-trap-sse-divide-by-zero",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("sse-divide-by-zero"),
+            Oracle::Native,
+        ),
+        c(
+            "fp-trap-sse-inexact",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("sse-inexact"),
+            Oracle::Native,
+        ),
+        c(
+            "fp-trap-sse-denormal",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("sse-denormal"),
+            Oracle::Native,
+        ),
+        c(
+            "fp-trap-sse-flag-set-before-unmask",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("sse-flag-set-before-unmask"),
+            Oracle::Native,
+        ),
+        c(
+            "fp-trap-x87-divide-by-zero",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("x87-divide-by-zero"),
+            Oracle::Native,
+        ),
+        c(
+            "fp-trap-x87-fwait",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("x87-fwait"),
+            Oracle::Native,
+        ),
+        c(
+            "fp-trap-x87-fldcw-unmasks",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("x87-fldcw-unmasks"),
+            Oracle::Native,
+        ),
+        c(
+            "fp-trap-ldmxcsr-reserved",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("ldmxcsr-reserved"),
+            Oracle::Native,
+        ),
+        c(
+            "fp-trap-fxrstor-reserved",
+            "conformance/corpus/c/fp_trap.c",
+            with_arg!("fxrstor-reserved"),
+            Oracle::Native,
+        ),
         c(
             "entropy-and-time",
             "tests/contracts/c/entropy.c",

@@ -180,6 +180,10 @@ typedef struct float_status {
     /* qvm: x86 SSE propagates the first operand's NaN, not the one with
      * the larger significand as x87 does; set for the SSE status only. */
     flag nan_first_operand;
+    /* qvm: x86's denormal flag (DE): float_flag_input_denormal is raised
+     * when a denormal input is used as it is, and not when
+     * flush_inputs_to_zero (DAZ) replaces it by zero. */
+    flag input_denormal_used;
 } float_status;
 
 #endif /* SOFTFLOAT_TYPES_H */

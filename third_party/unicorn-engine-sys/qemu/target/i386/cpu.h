@@ -998,6 +998,7 @@ typedef uint64_t FeatureWordArray[FEATURE_WORDS];
 #define EXCP10_COPR	16
 #define EXCP11_ALGN	17
 #define EXCP12_MCHK	18
+#define EXCP13_XMM	19 /* qvm: SIMD floating-point exception */
 
 #define EXCP_VMEXIT     0x100 /* only for system emulation */
 #define EXCP_SYSCALL    0x101 /* only for user emulation */
@@ -1428,6 +1429,9 @@ typedef struct CPUX86State {
     float_status mmx_status; /* for 3DNow! float ops */
     float_status sse_status;
     uint32_t mxcsr;
+    /* qvm: softfloat flags whose MXCSR exception is unmasked (see
+     * update_mxcsr_status) */
+    uint8_t sse_trap_flags;
     ZMMReg xmm_regs[CPU_NB_REGS == 8 ? 8 : 32];
     ZMMReg xmm_t0;
     MMXReg mmx_t0;
@@ -2079,6 +2083,12 @@ static inline bool cpu_vmx_maybe_enabled(CPUX86State *env)
 /* fpu_helper.c */
 void update_fp_status(CPUX86State *env);
 void update_mxcsr_status(CPUX86State *env);
+void update_mxcsr_from_sse_status(CPUX86State *env);
+void sse_raise_trap(CPUX86State *env, uintptr_t retaddr);
+
+/* qvm: the MXCSR bits LDMXCSR and FXRSTOR accept (FXSAVE's MXCSR_MASK);
+ * any other set bit is #GP. */
+#define MXCSR_MASK 0x0000ffff
 
 static inline void cpu_set_mxcsr(CPUX86State *env, uint32_t mxcsr)
 {

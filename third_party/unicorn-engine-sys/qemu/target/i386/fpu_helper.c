@@ -142,12 +142,114 @@ static void fpu_set_exception(CPUX86State *env, int mask)
     }
 }
 
+/*
+ * qvm: x87 exception flags (after QEMU 5.1's save/merge scheme by Joseph
+ * Myers). Each arithmetic helper starts from clear softfloat flags, so what
+ * softfloat raises is what this instruction raised; merging copies it into
+ * the status word, with DE (denormal operand) found from the operands and
+ * C1 set when the result was rounded away from zero, as the CPU does.
+ */
+#define FPUS_C1 0x200
+
+static inline uint8_t save_exception_flags(CPUX86State *env)
+{
+    uint8_t old_flags = get_float_exception_flags(&env->fp_status);
+    set_float_exception_flags(0, &env->fp_status);
+    return old_flags;
+}
+
+static void merge_exception_flags(CPUX86State *env, uint8_t old_flags)
+{
+    uint8_t new_flags = get_float_exception_flags(&env->fp_status);
+    float_raise(old_flags, &env->fp_status);
+    fpu_set_exception(env,
+                      ((new_flags & float_flag_invalid ? FPUS_IE : 0) |
+                       (new_flags & float_flag_divbyzero ? FPUS_ZE : 0) |
+                       (new_flags & float_flag_overflow ? FPUS_OE : 0) |
+                       (new_flags & float_flag_underflow ? FPUS_UE : 0) |
+                       (new_flags & float_flag_inexact ? FPUS_PE : 0) |
+                       (new_flags & float_flag_input_denormal ? FPUS_DE : 0)));
+}
+
+/* A denormal (or pseudo-denormal) x87 operand raises DE. */
+static inline void x87_denormal_operand(CPUX86State *env, floatx80 a)
+{
+    if (extractFloatx80Exp(a) == 0 && extractFloatx80Frac(a) != 0) {
+        float_raise(float_flag_input_denormal, &env->fp_status);
+    }
+}
+
+static inline bool x87_operand_is_nan_or_bad(CPUX86State *env, floatx80 a)
+{
+    return floatx80_is_any_nan(a) || floatx80_invalid_encoding(a);
+}
+
+/*
+ * DE for the operands of an operation already computed from clear flags:
+ * the CPU leaves it out when an operand is a NaN or the operation raised
+ * invalid or divide-by-zero (a denormal divided by zero is ZE only).
+ */
+static inline void x87_denormal_operands(CPUX86State *env, floatx80 a,
+                                         floatx80 b)
+{
+    if (x87_operand_is_nan_or_bad(env, a) ||
+        x87_operand_is_nan_or_bad(env, b) ||
+        (get_float_exception_flags(&env->fp_status) &
+         (float_flag_invalid | float_flag_divbyzero))) {
+        return;
+    }
+    x87_denormal_operand(env, a);
+    x87_denormal_operand(env, b);
+}
+
+static inline bool floatx80_same_bits(floatx80 a, floatx80 b)
+{
+    return a.low == b.low && a.high == b.high;
+}
+
+/*
+ * Evaluate EXPR (a pure function of its operands and env->fp_status) and
+ * assign it to DST; when it was inexact, evaluate it again truncating: a
+ * different result means the CPU rounded up in magnitude, which it reports
+ * in C1. C1 is cleared otherwise.
+ */
+#define X87_ROUNDED(TYPE, SAME, DST, EXPR)                                  \
+    do {                                                                    \
+        TYPE r_ = (EXPR);                                                   \
+        uint8_t f_ = get_float_exception_flags(&env->fp_status);            \
+        env->fpus &= ~FPUS_C1;                                              \
+        if ((f_ & float_flag_inexact) && !(f_ & float_flag_invalid)) {      \
+            signed char rm_ = env->fp_status.float_rounding_mode;           \
+            TYPE t_;                                                        \
+            env->fp_status.float_rounding_mode = float_round_to_zero;       \
+            t_ = (EXPR);                                                    \
+            env->fp_status.float_rounding_mode = rm_;                       \
+            set_float_exception_flags(f_, &env->fp_status);                 \
+            if (!SAME(r_, t_)) {                                            \
+                env->fpus |= FPUS_C1;                                       \
+            }                                                               \
+        }                                                                   \
+        DST = r_;                                                           \
+    } while (0)
+
+#define SAME_VALUE(a, b) ((a) == (b))
+
+/* Binary x87 arithmetic: DST = FN(A, B) with every flag the CPU sets. */
+#define X87_BINARY(DST, FN, A, B)                                           \
+    do {                                                                    \
+        uint8_t old_flags_ = save_exception_flags(env);                     \
+        floatx80 a_ = (A), b_ = (B);                                        \
+        X87_ROUNDED(floatx80, floatx80_same_bits, DST,                      \
+                    FN(a_, b_, &env->fp_status));                           \
+        x87_denormal_operands(env, a_, b_);                                 \
+        merge_exception_flags(env, old_flags_);                             \
+    } while (0)
+
 static inline floatx80 helper_fdiv(CPUX86State *env, floatx80 a, floatx80 b)
 {
-    if (floatx80_is_zero(b)) {
-        fpu_set_exception(env, FPUS_ZE);
-    }
-    return floatx80_div(a, b, &env->fp_status);
+    floatx80 r;
+    X87_BINARY(r, floatx80_div, a, b);
+    return r;
 }
 
 static void fpu_raise_exception(CPUX86State *env, uintptr_t retaddr)
@@ -164,8 +266,17 @@ void helper_flds_FT0(CPUX86State *env, uint32_t val)
         uint32_t i;
     } u;
 
+    uint8_t old_flags = save_exception_flags(env);
+
     u.i = val;
+    if (float32_is_denormal(u.f)) {
+        float_raise(float_flag_input_denormal, &env->fp_status);
+    }
     FT0 = float32_to_floatx80(u.f, &env->fp_status);
+    if (floatx80_is_signaling_nan(FT0, &env->fp_status)) {
+        FT0 = floatx80_silence_nan(FT0, &env->fp_status);
+    }
+    merge_exception_flags(env, old_flags);
 }
 
 void helper_fldl_FT0(CPUX86State *env, uint64_t val)
@@ -175,8 +286,17 @@ void helper_fldl_FT0(CPUX86State *env, uint64_t val)
         uint64_t i;
     } u;
 
+    uint8_t old_flags = save_exception_flags(env);
+
     u.i = val;
+    if (float64_is_denormal(u.f)) {
+        float_raise(float_flag_input_denormal, &env->fp_status);
+    }
     FT0 = float64_to_floatx80(u.f, &env->fp_status);
+    if (floatx80_is_signaling_nan(FT0, &env->fp_status)) {
+        FT0 = floatx80_silence_nan(FT0, &env->fp_status);
+    }
+    merge_exception_flags(env, old_flags);
 }
 
 void helper_fildl_FT0(CPUX86State *env, int32_t val)
@@ -192,9 +312,18 @@ void helper_flds_ST0(CPUX86State *env, uint32_t val)
         uint32_t i;
     } u;
 
+    uint8_t old_flags = save_exception_flags(env);
+
     new_fpstt = (env->fpstt - 1) & 7;
     u.i = val;
+    if (float32_is_denormal(u.f)) {
+        float_raise(float_flag_input_denormal, &env->fp_status);
+    }
     env->fpregs[new_fpstt].d = float32_to_floatx80(u.f, &env->fp_status);
+    if (floatx80_is_signaling_nan(env->fpregs[new_fpstt].d, &env->fp_status)) {
+        env->fpregs[new_fpstt].d = floatx80_silence_nan(env->fpregs[new_fpstt].d, &env->fp_status);
+    }
+    merge_exception_flags(env, old_flags);
     env->fpstt = new_fpstt;
     env->fptags[new_fpstt] = 0; /* validate stack entry */
 }
@@ -207,9 +336,18 @@ void helper_fldl_ST0(CPUX86State *env, uint64_t val)
         uint64_t i;
     } u;
 
+    uint8_t old_flags = save_exception_flags(env);
+
     new_fpstt = (env->fpstt - 1) & 7;
     u.i = val;
+    if (float64_is_denormal(u.f)) {
+        float_raise(float_flag_input_denormal, &env->fp_status);
+    }
     env->fpregs[new_fpstt].d = float64_to_floatx80(u.f, &env->fp_status);
+    if (floatx80_is_signaling_nan(env->fpregs[new_fpstt].d, &env->fp_status)) {
+        env->fpregs[new_fpstt].d = floatx80_silence_nan(env->fpregs[new_fpstt].d, &env->fp_status);
+    }
+    merge_exception_flags(env, old_flags);
     env->fpstt = new_fpstt;
     env->fptags[new_fpstt] = 0; /* validate stack entry */
 }
@@ -241,7 +379,11 @@ uint32_t helper_fsts_ST0(CPUX86State *env)
         uint32_t i;
     } u;
 
-    u.f = floatx80_to_float32(ST0, &env->fp_status);
+    uint8_t old_flags = save_exception_flags(env);
+
+    X87_ROUNDED(float32, SAME_VALUE, u.f,
+                floatx80_to_float32(ST0, &env->fp_status));
+    merge_exception_flags(env, old_flags);
     return u.i;
 }
 
@@ -252,74 +394,61 @@ uint64_t helper_fstl_ST0(CPUX86State *env)
         uint64_t i;
     } u;
 
-    u.f = floatx80_to_float64(ST0, &env->fp_status);
+    uint8_t old_flags = save_exception_flags(env);
+
+    X87_ROUNDED(float64, SAME_VALUE, u.f,
+                floatx80_to_float64(ST0, &env->fp_status));
+    merge_exception_flags(env, old_flags);
     return u.i;
 }
 
+/*
+ * FIST/FISTT: an out-of-range value stores the integer indefinite and
+ * raises IE; C1 says whether the stored value was rounded up.
+ */
+#define X87_TO_INT(TYPE, FN, ST, INDEFINITE)                                \
+    do {                                                                    \
+        uint8_t old_flags = save_exception_flags(env);                      \
+        int64_t val_;                                                       \
+        X87_ROUNDED(int64_t, SAME_VALUE, val_, FN(ST, &env->fp_status));    \
+        if ((get_float_exception_flags(&env->fp_status) &                   \
+             float_flag_invalid) || val_ != (TYPE)val_) {                   \
+            set_float_exception_flags(float_flag_invalid, &env->fp_status); \
+            env->fpus &= ~FPUS_C1;                                          \
+            val_ = INDEFINITE;                                              \
+        }                                                                   \
+        merge_exception_flags(env, old_flags);                              \
+        return val_;                                                        \
+    } while (0)
+
 int32_t helper_fist_ST0(CPUX86State *env)
 {
-    int32_t val;
-
-    val = floatx80_to_int32(ST0, &env->fp_status);
-    if (val != (int16_t)val) {
-        val = -32768;
-    }
-    return val;
+    X87_TO_INT(int16_t, floatx80_to_int64, ST0, -32768);
 }
 
 int32_t helper_fistl_ST0(CPUX86State *env)
 {
-    int32_t val;
-    signed char old_exp_flags;
-
-    old_exp_flags = get_float_exception_flags(&env->fp_status);
-    set_float_exception_flags(0, &env->fp_status);
-
-    val = floatx80_to_int32(ST0, &env->fp_status);
-    if (get_float_exception_flags(&env->fp_status) & float_flag_invalid) {
-        val = 0x80000000;
-    }
-    set_float_exception_flags(get_float_exception_flags(&env->fp_status)
-                                | old_exp_flags, &env->fp_status);
-    return val;
+    X87_TO_INT(int32_t, floatx80_to_int64, ST0, INT32_MIN);
 }
 
 int64_t helper_fistll_ST0(CPUX86State *env)
 {
-    int64_t val;
-    signed char old_exp_flags;
-
-    old_exp_flags = get_float_exception_flags(&env->fp_status);
-    set_float_exception_flags(0, &env->fp_status);
-
-    val = floatx80_to_int64(ST0, &env->fp_status);
-    if (get_float_exception_flags(&env->fp_status) & float_flag_invalid) {
-        val = 0x8000000000000000ULL;
-    }
-    set_float_exception_flags(get_float_exception_flags(&env->fp_status)
-                                | old_exp_flags, &env->fp_status);
-    return val;
+    X87_TO_INT(int64_t, floatx80_to_int64, ST0, INT64_MIN);
 }
 
 int32_t helper_fistt_ST0(CPUX86State *env)
 {
-    int32_t val;
-
-    val = floatx80_to_int32_round_to_zero(ST0, &env->fp_status);
-    if (val != (int16_t)val) {
-        val = -32768;
-    }
-    return val;
+    X87_TO_INT(int16_t, floatx80_to_int64_round_to_zero, ST0, -32768);
 }
 
 int32_t helper_fisttl_ST0(CPUX86State *env)
 {
-    return floatx80_to_int32_round_to_zero(ST0, &env->fp_status);
+    X87_TO_INT(int32_t, floatx80_to_int64_round_to_zero, ST0, INT32_MIN);
 }
 
 int64_t helper_fisttll_ST0(CPUX86State *env)
 {
-    return floatx80_to_int64_round_to_zero(ST0, &env->fp_status);
+    X87_TO_INT(int64_t, floatx80_to_int64_round_to_zero, ST0, INT64_MIN);
 }
 
 /* qvm: under alignment checking an 80-bit operand must be 8-byte aligned,
@@ -413,62 +542,76 @@ static const int fcom_ccval[4] = {0x0100, 0x4000, 0x0000, 0x4500};
 
 void helper_fcom_ST0_FT0(CPUX86State *env)
 {
+    uint8_t old_flags = save_exception_flags(env);
     int ret;
 
     ret = floatx80_compare(ST0, FT0, &env->fp_status);
-    env->fpus = (env->fpus & ~0x4500) | fcom_ccval[ret + 1];
+    x87_denormal_operands(env, ST0, FT0);
+    env->fpus = (env->fpus & ~(0x4500 | FPUS_C1)) | fcom_ccval[ret + 1];
+    merge_exception_flags(env, old_flags);
 }
 
 void helper_fucom_ST0_FT0(CPUX86State *env)
 {
+    uint8_t old_flags = save_exception_flags(env);
     int ret;
 
     ret = floatx80_compare_quiet(ST0, FT0, &env->fp_status);
-    env->fpus = (env->fpus & ~0x4500) | fcom_ccval[ret + 1];
+    x87_denormal_operands(env, ST0, FT0);
+    env->fpus = (env->fpus & ~(0x4500 | FPUS_C1)) | fcom_ccval[ret + 1];
+    merge_exception_flags(env, old_flags);
 }
 
 static const int fcomi_ccval[4] = {CC_C, CC_Z, 0, CC_Z | CC_P | CC_C};
 
 void helper_fcomi_ST0_FT0(CPUX86State *env)
 {
+    uint8_t old_flags = save_exception_flags(env);
     int eflags;
     int ret;
 
     ret = floatx80_compare(ST0, FT0, &env->fp_status);
+    x87_denormal_operands(env, ST0, FT0);
     eflags = cpu_cc_compute_all(env, CC_OP);
     eflags = (eflags & ~(CC_Z | CC_P | CC_C)) | fcomi_ccval[ret + 1];
     CC_SRC = eflags;
+    env->fpus &= ~FPUS_C1;
+    merge_exception_flags(env, old_flags);
 }
 
 void helper_fucomi_ST0_FT0(CPUX86State *env)
 {
+    uint8_t old_flags = save_exception_flags(env);
     int eflags;
     int ret;
 
     ret = floatx80_compare_quiet(ST0, FT0, &env->fp_status);
+    x87_denormal_operands(env, ST0, FT0);
     eflags = cpu_cc_compute_all(env, CC_OP);
     eflags = (eflags & ~(CC_Z | CC_P | CC_C)) | fcomi_ccval[ret + 1];
     CC_SRC = eflags;
+    env->fpus &= ~FPUS_C1;
+    merge_exception_flags(env, old_flags);
 }
 
 void helper_fadd_ST0_FT0(CPUX86State *env)
 {
-    ST0 = floatx80_add(ST0, FT0, &env->fp_status);
+    X87_BINARY(ST0, floatx80_add, ST0, FT0);
 }
 
 void helper_fmul_ST0_FT0(CPUX86State *env)
 {
-    ST0 = floatx80_mul(ST0, FT0, &env->fp_status);
+    X87_BINARY(ST0, floatx80_mul, ST0, FT0);
 }
 
 void helper_fsub_ST0_FT0(CPUX86State *env)
 {
-    ST0 = floatx80_sub(ST0, FT0, &env->fp_status);
+    X87_BINARY(ST0, floatx80_sub, ST0, FT0);
 }
 
 void helper_fsubr_ST0_FT0(CPUX86State *env)
 {
-    ST0 = floatx80_sub(FT0, ST0, &env->fp_status);
+    X87_BINARY(ST0, floatx80_sub, FT0, ST0);
 }
 
 void helper_fdiv_ST0_FT0(CPUX86State *env)
@@ -485,22 +628,22 @@ void helper_fdivr_ST0_FT0(CPUX86State *env)
 
 void helper_fadd_STN_ST0(CPUX86State *env, int st_index)
 {
-    ST(st_index) = floatx80_add(ST(st_index), ST0, &env->fp_status);
+    X87_BINARY(ST(st_index), floatx80_add, ST(st_index), ST0);
 }
 
 void helper_fmul_STN_ST0(CPUX86State *env, int st_index)
 {
-    ST(st_index) = floatx80_mul(ST(st_index), ST0, &env->fp_status);
+    X87_BINARY(ST(st_index), floatx80_mul, ST(st_index), ST0);
 }
 
 void helper_fsub_STN_ST0(CPUX86State *env, int st_index)
 {
-    ST(st_index) = floatx80_sub(ST(st_index), ST0, &env->fp_status);
+    X87_BINARY(ST(st_index), floatx80_sub, ST(st_index), ST0);
 }
 
 void helper_fsubr_STN_ST0(CPUX86State *env, int st_index)
 {
-    ST(st_index) = floatx80_sub(ST0, ST(st_index), &env->fp_status);
+    X87_BINARY(ST(st_index), floatx80_sub, ST0, ST(st_index));
 }
 
 void helper_fdiv_STN_ST0(CPUX86State *env, int st_index)
@@ -523,11 +666,13 @@ void helper_fdivr_STN_ST0(CPUX86State *env, int st_index)
 void helper_fchs_ST0(CPUX86State *env)
 {
     ST0 = floatx80_chs(ST0);
+    env->fpus &= ~FPUS_C1;
 }
 
 void helper_fabs_ST0(CPUX86State *env)
 {
     ST0 = floatx80_abs(ST0);
+    env->fpus &= ~FPUS_C1;
 }
 
 void helper_fld1_ST0(CPUX86State *env)
@@ -537,39 +682,59 @@ void helper_fld1_ST0(CPUX86State *env)
     ST0 = one;
 }
 
+/*
+ * qvm: the CPU holds these constants with more bits than floatx80 and
+ * rounds them by the rounding control: toward zero and down give the
+ * value one ulp lower where rounding to nearest went up, and up gives
+ * log2(10) one ulp higher (after QEMU 5.1, Joseph Myers).
+ */
+static floatx80 x87_constant(CPUX86State *env, uint16_t high, uint64_t low,
+                             int adjust_down, int adjust_up)
+{
+    floatx80 c = make_floatx80(high, low);
+
+    switch (env->fpuc & FPU_RC_MASK) {
+    case FPU_RC_DOWN:
+    case FPU_RC_CHOP:
+        c.low -= adjust_down;
+        break;
+    case FPU_RC_UP:
+        c.low += adjust_up;
+        break;
+    default:
+        break;
+    }
+    return c;
+}
+
 void helper_fldl2t_ST0(CPUX86State *env)
 {
-    //ST0 = floatx80_l2t;
-    floatx80 l2t = { 0xd49a784bcd1b8afeLL, 0x4000 };
-    ST0 = l2t;
+    ST0 = x87_constant(env, 0x4000, 0xd49a784bcd1b8afeULL, 0, 1);
+    env->fpus &= ~FPUS_C1;
 }
 
 void helper_fldl2e_ST0(CPUX86State *env)
 {
-    //ST0 = floatx80_l2e;
-    floatx80 l2e = { 0xb8aa3b295c17f0bcLL, 0x3fff };
-    ST0 = l2e;
+    ST0 = x87_constant(env, 0x3fff, 0xb8aa3b295c17f0bcULL, 1, 0);
+    env->fpus &= ~FPUS_C1;
 }
 
 void helper_fldpi_ST0(CPUX86State *env)
 {
-    //ST0 = floatx80_pi;
-    floatx80 pi = { 0xc90fdaa22168c235LL, 0x4000 };
-    ST0 = pi;
+    ST0 = x87_constant(env, 0x4000, 0xc90fdaa22168c235ULL, 1, 0);
+    env->fpus &= ~FPUS_C1;
 }
 
 void helper_fldlg2_ST0(CPUX86State *env)
 {
-    //ST0 = floatx80_lg2;
-    floatx80 lg2 = { 0x9a209a84fbcff799LL, 0x3ffd };
-    ST0 = lg2;
+    ST0 = x87_constant(env, 0x3ffd, 0x9a209a84fbcff799ULL, 1, 0);
+    env->fpus &= ~FPUS_C1;
 }
 
 void helper_fldln2_ST0(CPUX86State *env)
 {
-    //ST0 = floatx80_ln2;
-    floatx80 ln2 = { 0xb17217f7d1cf79acLL, 0x3ffe };
-    ST0 = ln2;
+    ST0 = x87_constant(env, 0x3ffe, 0xb17217f7d1cf79acULL, 1, 0);
+    env->fpus &= ~FPUS_C1;
 }
 
 void helper_fldz_ST0(CPUX86State *env)
@@ -635,6 +800,13 @@ void update_fp_status(CPUX86State *env)
 void helper_fldcw(CPUX86State *env, uint32_t val)
 {
     cpu_set_fpuc(env, val);
+    /* qvm: ES says whether an unmasked exception is pending; FLDCW can
+     * unmask (or mask) flags already set, so it is recomputed. */
+    if (env->fpus & ~env->fpuc & FPUC_EM) {
+        env->fpus |= FPUS_SE | FPUS_B;
+    } else {
+        env->fpus &= ~(FPUS_SE | FPUS_B);
+    }
 }
 
 void helper_fclex(CPUX86State *env)
@@ -746,150 +918,125 @@ void helper_fpatan(CPUX86State *env)
     x87_fpatan(env);
 }
 
+/* qvm: FXTRACT, FPREM and FPREM1 in floatx80 arithmetic, with their
+ * flags (after QEMU 5.1, Joseph Myers). */
 void helper_fxtract(CPUX86State *env)
 {
+    uint8_t old_flags = save_exception_flags(env);
     CPU_LDoubleU temp;
 
     temp.d = ST0;
+    env->fpus &= ~FPUS_C1;
 
     if (floatx80_is_zero(ST0)) {
         /* Easy way to generate -inf and raising division by 0 exception */
-        floatx80 zero = { 0x0000000000000000LL, 0x0000 };
-        floatx80 one  = { 0x8000000000000000LL, 0x3fff };
-        ST0 = floatx80_div(floatx80_chs(one), zero,
+        ST0 = floatx80_div(floatx80_chs(floatx80_one), floatx80_zero,
                            &env->fp_status);
         fpush(env);
         ST0 = temp.d;
+    } else if (floatx80_invalid_encoding(ST0)) {
+        float_raise(float_flag_invalid, &env->fp_status);
+        ST0 = floatx80_default_nan(&env->fp_status);
+        fpush(env);
+        ST0 = ST1;
+    } else if (floatx80_is_any_nan(ST0)) {
+        if (floatx80_is_signaling_nan(ST0, &env->fp_status)) {
+            float_raise(float_flag_invalid, &env->fp_status);
+            ST0 = floatx80_silence_nan(ST0, &env->fp_status);
+        }
+        fpush(env);
+        ST0 = ST1;
+    } else if (floatx80_is_infinity(ST0)) {
+        fpush(env);
+        ST0 = ST1;
+        ST1 = floatx80_infinity;
     } else {
         int expdif;
 
-        expdif = EXPD(temp) - EXPBIAS;
+        if (EXPD(temp) == 0) {
+            int shift = clz64(temp.l.lower);
+            temp.l.lower <<= shift;
+            expdif = 1 - EXPBIAS - shift;
+            float_raise(float_flag_input_denormal, &env->fp_status);
+        } else {
+            expdif = EXPD(temp) - EXPBIAS;
+        }
         /* DP exponent bias */
         ST0 = int32_to_floatx80(expdif, &env->fp_status);
         fpush(env);
         BIASEXPONENT(temp);
         ST0 = temp.d;
     }
+    merge_exception_flags(env, old_flags);
+}
+
+static void helper_fprem_common(CPUX86State *env, bool mod)
+{
+    uint8_t old_flags = save_exception_flags(env);
+    uint64_t quotient;
+    CPU_LDoubleU temp0, temp1;
+    int exp0, exp1, expdiff;
+
+    temp0.d = ST0;
+    temp1.d = ST1;
+    exp0 = EXPD(temp0);
+    exp1 = EXPD(temp1);
+
+    /* qvm: when the result is a NaN (invalid operands or a NaN operand),
+     * AMD CPUs leave C3 and C0 as they were (the SDM leaves them
+     * undefined); every other case sets all four. */
+    int c3_c0 = env->fpus & 0x4100;
+
+    env->fpus &= ~0x4700; /* (C3,C2,C1,C0) <-- 0000 */
+    if (floatx80_is_zero(ST0) || floatx80_is_zero(ST1) ||
+        exp0 == 0x7fff || exp1 == 0x7fff ||
+        floatx80_invalid_encoding(ST0) || floatx80_invalid_encoding(ST1)) {
+        ST0 = floatx80_modrem(ST0, ST1, mod, &quotient, &env->fp_status);
+        if (floatx80_is_any_nan(ST0)) {
+            env->fpus |= c3_c0;
+        }
+    } else {
+        if (exp0 == 0) {
+            exp0 = 1 - clz64(temp0.l.lower);
+        }
+        if (exp1 == 0) {
+            exp1 = 1 - clz64(temp1.l.lower);
+        }
+        expdiff = exp0 - exp1;
+        if (expdiff < 64) {
+            ST0 = floatx80_modrem(ST0, ST1, mod, &quotient, &env->fp_status);
+            env->fpus |= (quotient & 0x4) << (8 - 2);  /* (C0) <-- q2 */
+            env->fpus |= (quotient & 0x2) << (14 - 1); /* (C3) <-- q1 */
+            env->fpus |= (quotient & 0x1) << (9 - 0);  /* (C1) <-- q0 */
+        } else {
+            /*
+             * Partial remainder: AMD's manuals specify reducing by
+             * 32 + (expdiff % 32) bits at a time (Intel CPUs do the same),
+             * so that the last step gives the quotient's low three bits.
+             */
+            int n = 32 + (expdiff % 32);
+            /* qvm: the scaled divisor is exact, whatever the precision
+             * control says */
+            signed char prec = env->fp_status.floatx80_rounding_precision;
+            env->fp_status.floatx80_rounding_precision = 80;
+            temp1.d = floatx80_scalbn(temp1.d, expdiff - n, &env->fp_status);
+            env->fp_status.floatx80_rounding_precision = prec;
+            ST0 = floatx80_mod(ST0, temp1.d, &env->fp_status);
+            env->fpus |= 0x400;  /* C2 <-- 1 */
+        }
+    }
+    x87_denormal_operands(env, temp0.d, ST1);
+    merge_exception_flags(env, old_flags);
 }
 
 void helper_fprem1(CPUX86State *env)
 {
-    double st0, st1, dblq, fpsrcop, fptemp;
-    CPU_LDoubleU fpsrcop1, fptemp1;
-    int expdif;
-    signed long long int q;
-
-    st0 = floatx80_to_double(env, ST0);
-    st1 = floatx80_to_double(env, ST1);
-
-    if (isinf(st0) || isnan(st0) || isnan(st1) || (st1 == 0.0)) {
-        ST0 = double_to_floatx80(env, NAN); /* NaN */
-        env->fpus &= ~0x4700; /* (C3,C2,C1,C0) <-- 0000 */
-        return;
-    }
-
-    fpsrcop = st0;
-    fptemp = st1;
-    fpsrcop1.d = ST0;
-    fptemp1.d = ST1;
-    expdif = EXPD(fpsrcop1) - EXPD(fptemp1);
-
-    if (expdif < 0) {
-        /* optimisation? taken from the AMD docs */
-        env->fpus &= ~0x4700; /* (C3,C2,C1,C0) <-- 0000 */
-        /* ST0 is unchanged */
-        return;
-    }
-
-    if (expdif < 53) {
-        dblq = fpsrcop / fptemp;
-        /* round dblq towards nearest integer */
-        dblq = rint(dblq);
-        st0 = fpsrcop - fptemp * dblq;
-
-        /* convert dblq to q by truncating towards zero */
-        if (dblq < 0.0) {
-            q = (signed long long int)(-dblq);
-        } else {
-            q = (signed long long int)dblq;
-        }
-
-        env->fpus &= ~0x4700; /* (C3,C2,C1,C0) <-- 0000 */
-        /* (C0,C3,C1) <-- (q2,q1,q0) */
-        env->fpus |= (q & 0x4) << (8 - 2);  /* (C0) <-- q2 */
-        env->fpus |= (q & 0x2) << (14 - 1); /* (C3) <-- q1 */
-        env->fpus |= (q & 0x1) << (9 - 0);  /* (C1) <-- q0 */
-    } else {
-        env->fpus |= 0x400;  /* C2 <-- 1 */
-        fptemp = pow(2.0, expdif - 50);
-        fpsrcop = (st0 / st1) / fptemp;
-        /* fpsrcop = integer obtained by chopping */
-        fpsrcop = (fpsrcop < 0.0) ?
-                  -(floor(fabs(fpsrcop))) : floor(fpsrcop);
-        st0 -= (st1 * fpsrcop * fptemp);
-    }
-    ST0 = double_to_floatx80(env, st0);
+    helper_fprem_common(env, false);
 }
 
 void helper_fprem(CPUX86State *env)
 {
-    double st0, st1, dblq, fpsrcop, fptemp;
-    CPU_LDoubleU fpsrcop1, fptemp1;
-    int expdif;
-    signed long long int q;
-
-    st0 = floatx80_to_double(env, ST0);
-    st1 = floatx80_to_double(env, ST1);
-
-    if (isinf(st0) || isnan(st0) || isnan(st1) || (st1 == 0.0)) {
-        ST0 = double_to_floatx80(env, NAN); /* NaN */
-        env->fpus &= ~0x4700; /* (C3,C2,C1,C0) <-- 0000 */
-        return;
-    }
-
-    fpsrcop = st0;
-    fptemp = st1;
-    fpsrcop1.d = ST0;
-    fptemp1.d = ST1;
-    expdif = EXPD(fpsrcop1) - EXPD(fptemp1);
-
-    if (expdif < 0) {
-        /* optimisation? taken from the AMD docs */
-        env->fpus &= ~0x4700; /* (C3,C2,C1,C0) <-- 0000 */
-        /* ST0 is unchanged */
-        return;
-    }
-
-    if (expdif < 53) {
-        dblq = fpsrcop / fptemp; /* ST0 / ST1 */
-        /* round dblq towards zero */
-        dblq = (dblq < 0.0) ? ceil(dblq) : floor(dblq);
-        st0 = fpsrcop - fptemp * dblq; /* fpsrcop is ST0 */
-
-        /* convert dblq to q by truncating towards zero */
-        if (dblq < 0.0) {
-            q = (signed long long int)(-dblq);
-        } else {
-            q = (signed long long int)dblq;
-        }
-
-        env->fpus &= ~0x4700; /* (C3,C2,C1,C0) <-- 0000 */
-        /* (C0,C3,C1) <-- (q2,q1,q0) */
-        env->fpus |= (q & 0x4) << (8 - 2);  /* (C0) <-- q2 */
-        env->fpus |= (q & 0x2) << (14 - 1); /* (C3) <-- q1 */
-        env->fpus |= (q & 0x1) << (9 - 0);  /* (C1) <-- q0 */
-    } else {
-        int N = 32 + (expdif % 32); /* as per AMD docs */
-
-        env->fpus |= 0x400;  /* C2 <-- 1 */
-        fptemp = pow(2.0, (double)(expdif - N));
-        fpsrcop = (st0 / st1) / fptemp;
-        /* fpsrcop = integer obtained by chopping */
-        fpsrcop = (fpsrcop < 0.0) ?
-                  -(floor(fabs(fpsrcop))) : floor(fpsrcop);
-        st0 -= (st1 * fpsrcop * fptemp);
-    }
-    ST0 = double_to_floatx80(env, st0);
+    helper_fprem_common(env, true);
 }
 
 void helper_fyl2xp1(CPUX86State *env)
@@ -899,11 +1046,17 @@ void helper_fyl2xp1(CPUX86State *env)
 
 void helper_fsqrt(CPUX86State *env)
 {
-    if (floatx80_is_neg(ST0)) {
+    uint8_t old_flags = save_exception_flags(env);
+    floatx80 a = ST0;
+
+    if (floatx80_is_neg(a)) {
         env->fpus &= ~0x4700;  /* (C3,C2,C1,C0) <-- 0000 */
         env->fpus |= 0x400;
     }
-    ST0 = floatx80_sqrt(ST0, &env->fp_status);
+    X87_ROUNDED(floatx80, floatx80_same_bits, ST0,
+                floatx80_sqrt(a, &env->fp_status));
+    x87_denormal_operands(env, a, a);
+    merge_exception_flags(env, old_flags);
 }
 
 void helper_fsincos(CPUX86State *env)
@@ -913,17 +1066,73 @@ void helper_fsincos(CPUX86State *env)
 
 void helper_frndint(CPUX86State *env)
 {
-    ST0 = floatx80_round_to_int(ST0, &env->fp_status);
+    uint8_t old_flags = save_exception_flags(env);
+    floatx80 a = ST0;
+
+    X87_ROUNDED(floatx80, floatx80_same_bits, ST0,
+                floatx80_round_to_int(a, &env->fp_status));
+    x87_denormal_operands(env, a, a);
+    merge_exception_flags(env, old_flags);
 }
 
+/* qvm: FSCALE's special cases and flags (after QEMU 5.1, Joseph Myers). */
 void helper_fscale(CPUX86State *env)
 {
-    if (floatx80_is_any_nan(ST1)) {
+    uint8_t old_flags = save_exception_flags(env);
+    floatx80 scale_a = ST0, scale_b = ST1;
+
+    env->fpus &= ~FPUS_C1;
+    if (floatx80_invalid_encoding(ST1) || floatx80_invalid_encoding(ST0)) {
+        float_raise(float_flag_invalid, &env->fp_status);
+        ST0 = floatx80_default_nan(&env->fp_status);
+    } else if (floatx80_is_any_nan(ST1)) {
+        if (floatx80_is_signaling_nan(ST0, &env->fp_status)) {
+            float_raise(float_flag_invalid, &env->fp_status);
+        }
         ST0 = ST1;
+        if (floatx80_is_signaling_nan(ST0, &env->fp_status)) {
+            float_raise(float_flag_invalid, &env->fp_status);
+            ST0 = floatx80_silence_nan(ST0, &env->fp_status);
+        }
+    } else if (floatx80_is_infinity(ST1) &&
+               !floatx80_invalid_encoding(ST0) &&
+               !floatx80_is_any_nan(ST0)) {
+        if (floatx80_is_neg(ST1)) {
+            if (floatx80_is_infinity(ST0)) {
+                float_raise(float_flag_invalid, &env->fp_status);
+                ST0 = floatx80_default_nan(&env->fp_status);
+            } else {
+                ST0 = (floatx80_is_neg(ST0) ?
+                       floatx80_chs(floatx80_zero) :
+                       floatx80_zero);
+            }
+        } else {
+            if (floatx80_is_zero(ST0)) {
+                float_raise(float_flag_invalid, &env->fp_status);
+                ST0 = floatx80_default_nan(&env->fp_status);
+            } else {
+                ST0 = (floatx80_is_neg(ST0) ?
+                       floatx80_chs(floatx80_infinity) :
+                       floatx80_infinity);
+            }
+        }
     } else {
-        int n = floatx80_to_int32_round_to_zero(ST1, &env->fp_status);
-        ST0 = floatx80_scalbn(ST0, n, &env->fp_status);
+        int n;
+        signed char save = env->fp_status.floatx80_rounding_precision;
+        uint8_t save_flags = get_float_exception_flags(&env->fp_status);
+        floatx80 a = ST0;
+
+        save_flags = get_float_exception_flags(&env->fp_status);
+        set_float_exception_flags(0, &env->fp_status);
+        n = floatx80_to_int32_round_to_zero(ST1, &env->fp_status);
+        set_float_exception_flags(save_flags, &env->fp_status);
+        env->fp_status.floatx80_rounding_precision = 80;
+        X87_ROUNDED(floatx80, floatx80_same_bits, ST0,
+                    floatx80_scalbn(a, n, &env->fp_status));
+        env->fp_status.floatx80_rounding_precision = save;
     }
+    x87_denormal_operands(env, scale_a, scale_b);
+    merge_exception_flags(env, old_flags);
 }
 
 void helper_fsin(CPUX86State *env)
@@ -1130,8 +1339,9 @@ static void do_xsave_fpu(CPUX86State *env, target_ulong ptr, uintptr_t ra)
 
 static void do_xsave_mxcsr(CPUX86State *env, target_ulong ptr, uintptr_t ra)
 {
+    update_mxcsr_from_sse_status(env);
     cpu_stl_data_ra(env, ptr + XO(legacy.mxcsr), env->mxcsr, ra);
-    cpu_stl_data_ra(env, ptr + XO(legacy.mxcsr_mask), 0x0000ffff, ra);
+    cpu_stl_data_ra(env, ptr + XO(legacy.mxcsr_mask), MXCSR_MASK, ra);
 }
 
 static void do_xsave_sse(CPUX86State *env, target_ulong ptr, uintptr_t ra)
@@ -1297,6 +1507,16 @@ static void do_xrstor_mxcsr(CPUX86State *env, target_ulong ptr, uintptr_t ra)
     cpu_set_mxcsr(env, cpu_ldl_data_ra(env, ptr + XO(legacy.mxcsr), ra));
 }
 
+/* qvm: FXRSTOR and XRSTOR raise #GP, before changing any state, when the
+ * image's MXCSR has a reserved bit set. */
+static void check_xrstor_mxcsr(CPUX86State *env, target_ulong ptr,
+                               uintptr_t ra)
+{
+    if (cpu_ldl_data_ra(env, ptr + XO(legacy.mxcsr), ra) & ~MXCSR_MASK) {
+        raise_exception_ra(env, EXCP0D_GPF, ra);
+    }
+}
+
 static void do_xrstor_sse(CPUX86State *env, target_ulong ptr, uintptr_t ra)
 {
     int i, nb_xmm_regs;
@@ -1348,6 +1568,10 @@ void helper_fxrstor(CPUX86State *env, target_ulong ptr)
     /* The operand must be 16 byte aligned */
     if (ptr & 0xf) {
         raise_exception_ra(env, EXCP0D_GPF, ra);
+    }
+
+    if (env->cr[4] & CR4_OSFXSR_MASK) {
+        check_xrstor_mxcsr(env, ptr, ra);
     }
 
     do_xrstor_fpu(env, ptr, ra);
@@ -1523,6 +1747,18 @@ void helper_xsetbv(CPUX86State *env, uint32_t ecx, uint64_t mask)
 #define SSE_RC_UP           0x4000
 #define SSE_RC_CHOP         0x6000
 #define SSE_FZ              0x8000
+#define SSE_IE              0x0001
+#define SSE_DE              0x0002
+#define SSE_ZE              0x0004
+#define SSE_OE              0x0008
+#define SSE_UE              0x0010
+#define SSE_PE              0x0020
+#define SSE_IM              0x0080
+#define SSE_DM              0x0100
+#define SSE_ZM              0x0200
+#define SSE_OM              0x0400
+#define SSE_UM              0x0800
+#define SSE_PM              0x1000
 
 void update_mxcsr_status(CPUX86State *env)
 {
@@ -1548,16 +1784,70 @@ void update_mxcsr_status(CPUX86State *env)
     set_float_rounding_mode(rnd_type, &env->sse_status);
     /* qvm: SSE's NaN rule (see float_status.nan_first_operand) */
     env->sse_status.nan_first_operand = 1;
+    /* qvm: DE is set for a denormal input used as it is, never under DAZ */
+    env->sse_status.input_denormal_used = 1;
 
     /* set denormals are zero */
     set_flush_inputs_to_zero((mxcsr & SSE_DAZ) ? 1 : 0, &env->sse_status);
 
-    /* set flush to zero */
-    set_flush_to_zero((mxcsr & SSE_FZ) ? 1 : 0, &env->fp_status);
+    /* set flush to zero (qvm: on the SSE status; QEMU 5.0 set it on the
+     * x87 one, so SSE never flushed and x87 did) */
+    set_flush_to_zero((mxcsr & SSE_FZ) ? 1 : 0, &env->sse_status);
+
+    /*
+     * qvm: MXCSR's exception flags are kept lazily. env->mxcsr holds the
+     * flags up to the last synchronisation; softfloat's sse_status holds
+     * those raised since, which update_mxcsr_from_sse_status folds in
+     * whenever MXCSR is read (STMXCSR, FXSAVE, XSAVE, the register API).
+     * So the status starts empty here, and a flag whose exception is
+     * unmasked can only be set by the instruction that raised it:
+     * sse_trap_flags lists those, for helper_sse_check_traps.
+     */
+    set_float_exception_flags(0, &env->sse_status);
+    env->sse_trap_flags =
+        (!(mxcsr & SSE_IM) ? float_flag_invalid : 0) |
+        (!(mxcsr & SSE_DM) ? float_flag_input_denormal : 0) |
+        (!(mxcsr & SSE_ZM) ? float_flag_divbyzero : 0) |
+        (!(mxcsr & SSE_OM) ? float_flag_overflow : 0) |
+        (!(mxcsr & SSE_UM) ? float_flag_underflow | float_flag_output_denormal
+                           : 0) |
+        (!(mxcsr & SSE_PM) ? float_flag_inexact | float_flag_output_denormal
+                           : 0);
+}
+
+void update_mxcsr_from_sse_status(CPUX86State *env)
+{
+    uint8_t flags = get_float_exception_flags(&env->sse_status);
+
+    /* FTZ's flush of a tiny result (output_denormal) is UE and PE on x86 */
+    env->mxcsr |= (flags & float_flag_invalid ? SSE_IE : 0) |
+                  (flags & float_flag_input_denormal ? SSE_DE : 0) |
+                  (flags & float_flag_divbyzero ? SSE_ZE : 0) |
+                  (flags & float_flag_overflow ? SSE_OE : 0) |
+                  (flags & float_flag_underflow ? SSE_UE : 0) |
+                  (flags & float_flag_inexact ? SSE_PE : 0) |
+                  (flags & float_flag_output_denormal ? SSE_UE | SSE_PE : 0);
+}
+
+void helper_update_mxcsr(CPUX86State *env)
+{
+    update_mxcsr_from_sse_status(env);
+}
+
+/* qvm: an unmasked SIMD exception raised by the current instruction is
+ * #XM (vector 19) with CR4.OSXMMEXCPT set, #UD without (SDM 11.5.1). */
+void sse_raise_trap(CPUX86State *env, uintptr_t retaddr)
+{
+    raise_exception_ra(env, (env->cr[4] & CR4_OSXMMEXCPT_MASK) ?
+                       EXCP13_XMM : EXCP06_ILLOP, retaddr);
 }
 
 void helper_ldmxcsr(CPUX86State *env, uint32_t val)
 {
+    /* qvm: reserved bits are #GP, as on the CPU */
+    if (val & ~MXCSR_MASK) {
+        raise_exception_ra(env, EXCP0D_GPF, GETPC());
+    }
     cpu_set_mxcsr(env, val);
 }
 
@@ -1580,6 +1870,46 @@ void helper_movq(CPUX86State *env, void *d, void *s)
 {
     *(uint64_t *)d = *(uint64_t *)s;
 }
+
+/* qvm: #XM (or #UD) when the current SSE instruction raised an exception
+ * that MXCSR unmasks; called at the end of each SSE floating-point helper,
+ * with the helper's return address. */
+static inline void sse_check_traps(CPUX86State *env, uintptr_t retaddr)
+{
+    if (unlikely(get_float_exception_flags(&env->sse_status) &
+                 env->sse_trap_flags)) {
+        sse_raise_trap(env, retaddr);
+    }
+}
+
+/*
+ * qvm: x86 reports DE (denormal operand) for an element only when that
+ * element has no NaN operand and raises neither invalid nor divide-by-zero.
+ * SSE_ELEMENT computes one element from clear flags, so that what it raised
+ * is known, drops DE when the CPU would, and merges the rest back.
+ */
+static inline void sse_element_merge(CPUX86State *env, uint8_t before,
+                                     bool nan_operand)
+{
+    uint8_t raised = get_float_exception_flags(&env->sse_status);
+
+    if (nan_operand ||
+        (raised & (float_flag_invalid | float_flag_divbyzero))) {
+        raised &= ~float_flag_input_denormal;
+    }
+    set_float_exception_flags(before | raised, &env->sse_status);
+}
+
+#define SSE_ELEMENT(size, a, b, EXPR)                                       \
+    ({                                                                      \
+        uint8_t before_ = get_float_exception_flags(&env->sse_status);      \
+        __typeof__(EXPR) r_;                                                \
+        set_float_exception_flags(0, &env->sse_status);                     \
+        r_ = (EXPR);                                                        \
+        sse_element_merge(env, before_, float ## size ## _is_any_nan(a) ||  \
+                                        float ## size ## _is_any_nan(b));   \
+        r_;                                                                 \
+    })
 
 #define SHIFT 0
 #include "ops_sse.h"

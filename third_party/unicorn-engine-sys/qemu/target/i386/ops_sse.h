@@ -586,38 +586,58 @@ void glue(helper_pshufhw, SUFFIX)(Reg *d, Reg *s, int order)
         d->ZMM_S(1) = F(32, d->ZMM_S(1), s->ZMM_S(1));                  \
         d->ZMM_S(2) = F(32, d->ZMM_S(2), s->ZMM_S(2));                  \
         d->ZMM_S(3) = F(32, d->ZMM_S(3), s->ZMM_S(3));                  \
+        sse_check_traps(env, GETPC());                                  \
     }                                                                   \
                                                                         \
     void helper_ ## name ## ss(CPUX86State *env, Reg *d, Reg *s)        \
     {                                                                   \
         d->ZMM_S(0) = F(32, d->ZMM_S(0), s->ZMM_S(0));                  \
+        sse_check_traps(env, GETPC());                                  \
     }                                                                   \
                                                                         \
     void helper_ ## name ## pd(CPUX86State *env, Reg *d, Reg *s)        \
     {                                                                   \
         d->ZMM_D(0) = F(64, d->ZMM_D(0), s->ZMM_D(0));                  \
         d->ZMM_D(1) = F(64, d->ZMM_D(1), s->ZMM_D(1));                  \
+        sse_check_traps(env, GETPC());                                  \
     }                                                                   \
                                                                         \
     void helper_ ## name ## sd(CPUX86State *env, Reg *d, Reg *s)        \
     {                                                                   \
         d->ZMM_D(0) = F(64, d->ZMM_D(0), s->ZMM_D(0));                  \
+        sse_check_traps(env, GETPC());                                  \
     }
 
-#define FPU_ADD(size, a, b) float ## size ## _add(a, b, &env->sse_status)
-#define FPU_SUB(size, a, b) float ## size ## _sub(a, b, &env->sse_status)
-#define FPU_MUL(size, a, b) float ## size ## _mul(a, b, &env->sse_status)
-#define FPU_DIV(size, a, b) float ## size ## _div(a, b, &env->sse_status)
-#define FPU_SQRT(size, a, b) float ## size ## _sqrt(b, &env->sse_status)
+#define FPU_ADD(size, a, b) SSE_ELEMENT(size, a, b,                     \
+                          float ## size ## _add(a, b, &env->sse_status))
+#define FPU_SUB(size, a, b) SSE_ELEMENT(size, a, b,                     \
+                          float ## size ## _sub(a, b, &env->sse_status))
+#define FPU_MUL(size, a, b) SSE_ELEMENT(size, a, b,                     \
+                          float ## size ## _mul(a, b, &env->sse_status))
+#define FPU_DIV(size, a, b) SSE_ELEMENT(size, a, b,                     \
+                          float ## size ## _div(a, b, &env->sse_status))
+#define FPU_SQRT(size, a, b) SSE_ELEMENT(size, b, b,                    \
+                          float ## size ## _sqrt(b, &env->sse_status))
 
 /* Note that the choice of comparison op here is important to get the
  * special cases right: for min and max Intel specifies that (-0,0),
  * (NaN, anything) and (anything, NaN) return the second argument.
  */
+/* qvm: under DAZ a denormal input is a signed zero, also as the result */
+#define FPU_MINMAX(size, a, b, is_min)                          \
+    ({                                                          \
+        float ## size a_ = float ## size ## _squash_input_denormal( \
+            a, &env->sse_status);                               \
+        float ## size b_ = float ## size ## _squash_input_denormal( \
+            b, &env->sse_status);                               \
+        (is_min ? float ## size ## _lt(a_, b_, &env->sse_status)   \
+                : float ## size ## _lt(b_, a_, &env->sse_status))  \
+            ? a_ : b_;                                          \
+    })
 #define FPU_MIN(size, a, b)                                     \
-    (float ## size ## _lt(a, b, &env->sse_status) ? (a) : (b))
+    SSE_ELEMENT(size, a, b, FPU_MINMAX(size, a, b, true))
 #define FPU_MAX(size, a, b)                                     \
-    (float ## size ## _lt(b, a, &env->sse_status) ? (a) : (b))
+    SSE_ELEMENT(size, a, b, FPU_MINMAX(size, a, b, false))
 
 SSE_HELPER_S(add, FPU_ADD)
 SSE_HELPER_S(sub, FPU_SUB)
@@ -637,6 +657,7 @@ void helper_cvtps2pd(CPUX86State *env, Reg *d, Reg *s)
     s1 = s->ZMM_S(1);
     d->ZMM_D(0) = float32_to_float64(s0, &env->sse_status);
     d->ZMM_D(1) = float32_to_float64(s1, &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtpd2ps(CPUX86State *env, Reg *d, Reg *s)
@@ -644,16 +665,19 @@ void helper_cvtpd2ps(CPUX86State *env, Reg *d, Reg *s)
     d->ZMM_S(0) = float64_to_float32(s->ZMM_D(0), &env->sse_status);
     d->ZMM_S(1) = float64_to_float32(s->ZMM_D(1), &env->sse_status);
     d->Q(1) = 0;
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtss2sd(CPUX86State *env, Reg *d, Reg *s)
 {
     d->ZMM_D(0) = float32_to_float64(s->ZMM_S(0), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtsd2ss(CPUX86State *env, Reg *d, Reg *s)
 {
     d->ZMM_S(0) = float64_to_float32(s->ZMM_D(0), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 /* integer to float */
@@ -663,6 +687,7 @@ void helper_cvtdq2ps(CPUX86State *env, Reg *d, Reg *s)
     d->ZMM_S(1) = int32_to_float32(s->ZMM_L(1), &env->sse_status);
     d->ZMM_S(2) = int32_to_float32(s->ZMM_L(2), &env->sse_status);
     d->ZMM_S(3) = int32_to_float32(s->ZMM_L(3), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtdq2pd(CPUX86State *env, Reg *d, Reg *s)
@@ -673,39 +698,46 @@ void helper_cvtdq2pd(CPUX86State *env, Reg *d, Reg *s)
     l1 = (int32_t)s->ZMM_L(1);
     d->ZMM_D(0) = int32_to_float64(l0, &env->sse_status);
     d->ZMM_D(1) = int32_to_float64(l1, &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtpi2ps(CPUX86State *env, ZMMReg *d, MMXReg *s)
 {
     d->ZMM_S(0) = int32_to_float32(s->MMX_L(0), &env->sse_status);
     d->ZMM_S(1) = int32_to_float32(s->MMX_L(1), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtpi2pd(CPUX86State *env, ZMMReg *d, MMXReg *s)
 {
     d->ZMM_D(0) = int32_to_float64(s->MMX_L(0), &env->sse_status);
     d->ZMM_D(1) = int32_to_float64(s->MMX_L(1), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtsi2ss(CPUX86State *env, ZMMReg *d, uint32_t val)
 {
     d->ZMM_S(0) = int32_to_float32(val, &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtsi2sd(CPUX86State *env, ZMMReg *d, uint32_t val)
 {
     d->ZMM_D(0) = int32_to_float64(val, &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 #ifdef TARGET_X86_64
 void helper_cvtsq2ss(CPUX86State *env, ZMMReg *d, uint64_t val)
 {
     d->ZMM_S(0) = int64_to_float32(val, &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtsq2sd(CPUX86State *env, ZMMReg *d, uint64_t val)
 {
     d->ZMM_D(0) = int64_to_float64(val, &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 #endif
 
@@ -725,7 +757,9 @@ void helper_cvtsq2sd(CPUX86State *env, ZMMReg *d, uint64_t val)
         oldflags = get_float_exception_flags(s);                        \
         set_float_exception_flags(0, s);                                \
         r = FN(a, s);                                                   \
-        newflags = get_float_exception_flags(s);                        \
+        /* qvm: conversions to integers report no denormal (DE) */     \
+        newflags = get_float_exception_flags(s) &                       \
+                   ~float_flag_input_denormal;                          \
         if (newflags & float_flag_invalid) {                            \
             r = INDEFVALUE;                                             \
         }                                                               \
@@ -748,6 +782,7 @@ void helper_cvtps2dq(CPUX86State *env, ZMMReg *d, ZMMReg *s)
     d->ZMM_L(1) = x86_float32_to_int32(s->ZMM_S(1), &env->sse_status);
     d->ZMM_L(2) = x86_float32_to_int32(s->ZMM_S(2), &env->sse_status);
     d->ZMM_L(3) = x86_float32_to_int32(s->ZMM_S(3), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtpd2dq(CPUX86State *env, ZMMReg *d, ZMMReg *s)
@@ -755,39 +790,54 @@ void helper_cvtpd2dq(CPUX86State *env, ZMMReg *d, ZMMReg *s)
     d->ZMM_L(0) = x86_float64_to_int32(s->ZMM_D(0), &env->sse_status);
     d->ZMM_L(1) = x86_float64_to_int32(s->ZMM_D(1), &env->sse_status);
     d->ZMM_Q(1) = 0;
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtps2pi(CPUX86State *env, MMXReg *d, ZMMReg *s)
 {
     d->MMX_L(0) = x86_float32_to_int32(s->ZMM_S(0), &env->sse_status);
     d->MMX_L(1) = x86_float32_to_int32(s->ZMM_S(1), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvtpd2pi(CPUX86State *env, MMXReg *d, ZMMReg *s)
 {
     d->MMX_L(0) = x86_float64_to_int32(s->ZMM_D(0), &env->sse_status);
     d->MMX_L(1) = x86_float64_to_int32(s->ZMM_D(1), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 int32_t helper_cvtss2si(CPUX86State *env, ZMMReg *s)
 {
-    return x86_float32_to_int32(s->ZMM_S(0), &env->sse_status);
+    int32_t r = x86_float32_to_int32(s->ZMM_S(0), &env->sse_status);
+
+    sse_check_traps(env, GETPC());
+    return r;
 }
 
 int32_t helper_cvtsd2si(CPUX86State *env, ZMMReg *s)
 {
-    return x86_float64_to_int32(s->ZMM_D(0), &env->sse_status);
+    int32_t r = x86_float64_to_int32(s->ZMM_D(0), &env->sse_status);
+
+    sse_check_traps(env, GETPC());
+    return r;
 }
 
 #ifdef TARGET_X86_64
 int64_t helper_cvtss2sq(CPUX86State *env, ZMMReg *s)
 {
-    return x86_float32_to_int64(s->ZMM_S(0), &env->sse_status);
+    int64_t r = x86_float32_to_int64(s->ZMM_S(0), &env->sse_status);
+
+    sse_check_traps(env, GETPC());
+    return r;
 }
 
 int64_t helper_cvtsd2sq(CPUX86State *env, ZMMReg *s)
 {
-    return x86_float64_to_int64(s->ZMM_D(0), &env->sse_status);
+    int64_t r = x86_float64_to_int64(s->ZMM_D(0), &env->sse_status);
+
+    sse_check_traps(env, GETPC());
+    return r;
 }
 #endif
 
@@ -798,6 +848,7 @@ void helper_cvttps2dq(CPUX86State *env, ZMMReg *d, ZMMReg *s)
     d->ZMM_L(1) = x86_float32_to_int32_round_to_zero(s->ZMM_S(1), &env->sse_status);
     d->ZMM_L(2) = x86_float32_to_int32_round_to_zero(s->ZMM_S(2), &env->sse_status);
     d->ZMM_L(3) = x86_float32_to_int32_round_to_zero(s->ZMM_S(3), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvttpd2dq(CPUX86State *env, ZMMReg *d, ZMMReg *s)
@@ -805,44 +856,62 @@ void helper_cvttpd2dq(CPUX86State *env, ZMMReg *d, ZMMReg *s)
     d->ZMM_L(0) = x86_float64_to_int32_round_to_zero(s->ZMM_D(0), &env->sse_status);
     d->ZMM_L(1) = x86_float64_to_int32_round_to_zero(s->ZMM_D(1), &env->sse_status);
     d->ZMM_Q(1) = 0;
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvttps2pi(CPUX86State *env, MMXReg *d, ZMMReg *s)
 {
     d->MMX_L(0) = x86_float32_to_int32_round_to_zero(s->ZMM_S(0), &env->sse_status);
     d->MMX_L(1) = x86_float32_to_int32_round_to_zero(s->ZMM_S(1), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 void helper_cvttpd2pi(CPUX86State *env, MMXReg *d, ZMMReg *s)
 {
     d->MMX_L(0) = x86_float64_to_int32_round_to_zero(s->ZMM_D(0), &env->sse_status);
     d->MMX_L(1) = x86_float64_to_int32_round_to_zero(s->ZMM_D(1), &env->sse_status);
+    sse_check_traps(env, GETPC());
 }
 
 int32_t helper_cvttss2si(CPUX86State *env, ZMMReg *s)
 {
-    return x86_float32_to_int32_round_to_zero(s->ZMM_S(0), &env->sse_status);
+    int32_t r = x86_float32_to_int32_round_to_zero(s->ZMM_S(0), &env->sse_status);
+
+    sse_check_traps(env, GETPC());
+    return r;
 }
 
 int32_t helper_cvttsd2si(CPUX86State *env, ZMMReg *s)
 {
-    return x86_float64_to_int32_round_to_zero(s->ZMM_D(0), &env->sse_status);
+    int32_t r = x86_float64_to_int32_round_to_zero(s->ZMM_D(0), &env->sse_status);
+
+    sse_check_traps(env, GETPC());
+    return r;
 }
 
 #ifdef TARGET_X86_64
 int64_t helper_cvttss2sq(CPUX86State *env, ZMMReg *s)
 {
-    return x86_float32_to_int64_round_to_zero(s->ZMM_S(0), &env->sse_status);
+    int64_t r = x86_float32_to_int64_round_to_zero(s->ZMM_S(0), &env->sse_status);
+
+    sse_check_traps(env, GETPC());
+    return r;
 }
 
 int64_t helper_cvttsd2sq(CPUX86State *env, ZMMReg *s)
 {
-    return x86_float64_to_int64_round_to_zero(s->ZMM_D(0), &env->sse_status);
+    int64_t r = x86_float64_to_int64_round_to_zero(s->ZMM_D(0), &env->sse_status);
+
+    sse_check_traps(env, GETPC());
+    return r;
 }
 #endif
 
 void helper_rsqrtps(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
+    /* qvm: approximations that raise no SIMD exception on the CPU */
+    uint8_t old_flags = get_float_exception_flags(&env->sse_status);
+
     d->ZMM_S(0) = float32_div(float32_one,
                               float32_sqrt(s->ZMM_S(0), &env->sse_status),
                               &env->sse_status);
@@ -855,26 +924,39 @@ void helper_rsqrtps(CPUX86State *env, ZMMReg *d, ZMMReg *s)
     d->ZMM_S(3) = float32_div(float32_one,
                               float32_sqrt(s->ZMM_S(3), &env->sse_status),
                               &env->sse_status);
+    set_float_exception_flags(old_flags, &env->sse_status);
 }
 
 void helper_rsqrtss(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
+    /* qvm: approximations that raise no SIMD exception on the CPU */
+    uint8_t old_flags = get_float_exception_flags(&env->sse_status);
+
     d->ZMM_S(0) = float32_div(float32_one,
                               float32_sqrt(s->ZMM_S(0), &env->sse_status),
                               &env->sse_status);
+    set_float_exception_flags(old_flags, &env->sse_status);
 }
 
 void helper_rcpps(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
+    /* qvm: approximations that raise no SIMD exception on the CPU */
+    uint8_t old_flags = get_float_exception_flags(&env->sse_status);
+
     d->ZMM_S(0) = float32_div(float32_one, s->ZMM_S(0), &env->sse_status);
     d->ZMM_S(1) = float32_div(float32_one, s->ZMM_S(1), &env->sse_status);
     d->ZMM_S(2) = float32_div(float32_one, s->ZMM_S(2), &env->sse_status);
     d->ZMM_S(3) = float32_div(float32_one, s->ZMM_S(3), &env->sse_status);
+    set_float_exception_flags(old_flags, &env->sse_status);
 }
 
 void helper_rcpss(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
+    /* qvm: approximations that raise no SIMD exception on the CPU */
+    uint8_t old_flags = get_float_exception_flags(&env->sse_status);
+
     d->ZMM_S(0) = float32_div(float32_one, s->ZMM_S(0), &env->sse_status);
+    set_float_exception_flags(old_flags, &env->sse_status);
 }
 
 static inline uint64_t helper_extrq(uint64_t src, int shift, int len)
@@ -925,54 +1007,78 @@ void helper_haddps(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
     ZMMReg r;
 
-    r.ZMM_S(0) = float32_add(d->ZMM_S(0), d->ZMM_S(1), &env->sse_status);
-    r.ZMM_S(1) = float32_add(d->ZMM_S(2), d->ZMM_S(3), &env->sse_status);
-    r.ZMM_S(2) = float32_add(s->ZMM_S(0), s->ZMM_S(1), &env->sse_status);
-    r.ZMM_S(3) = float32_add(s->ZMM_S(2), s->ZMM_S(3), &env->sse_status);
+    r.ZMM_S(0) = SSE_ELEMENT(32, d->ZMM_S(0), d->ZMM_S(1),
+                      float32_add(d->ZMM_S(0), d->ZMM_S(1), &env->sse_status));
+    r.ZMM_S(1) = SSE_ELEMENT(32, d->ZMM_S(2), d->ZMM_S(3),
+                      float32_add(d->ZMM_S(2), d->ZMM_S(3), &env->sse_status));
+    r.ZMM_S(2) = SSE_ELEMENT(32, s->ZMM_S(0), s->ZMM_S(1),
+                      float32_add(s->ZMM_S(0), s->ZMM_S(1), &env->sse_status));
+    r.ZMM_S(3) = SSE_ELEMENT(32, s->ZMM_S(2), s->ZMM_S(3),
+                      float32_add(s->ZMM_S(2), s->ZMM_S(3), &env->sse_status));
     *d = r;
+    sse_check_traps(env, GETPC());
 }
 
 void helper_haddpd(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
     ZMMReg r;
 
-    r.ZMM_D(0) = float64_add(d->ZMM_D(0), d->ZMM_D(1), &env->sse_status);
-    r.ZMM_D(1) = float64_add(s->ZMM_D(0), s->ZMM_D(1), &env->sse_status);
+    r.ZMM_D(0) = SSE_ELEMENT(64, d->ZMM_D(0), d->ZMM_D(1),
+                      float64_add(d->ZMM_D(0), d->ZMM_D(1), &env->sse_status));
+    r.ZMM_D(1) = SSE_ELEMENT(64, s->ZMM_D(0), s->ZMM_D(1),
+                      float64_add(s->ZMM_D(0), s->ZMM_D(1), &env->sse_status));
     *d = r;
+    sse_check_traps(env, GETPC());
 }
 
 void helper_hsubps(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
     ZMMReg r;
 
-    r.ZMM_S(0) = float32_sub(d->ZMM_S(0), d->ZMM_S(1), &env->sse_status);
-    r.ZMM_S(1) = float32_sub(d->ZMM_S(2), d->ZMM_S(3), &env->sse_status);
-    r.ZMM_S(2) = float32_sub(s->ZMM_S(0), s->ZMM_S(1), &env->sse_status);
-    r.ZMM_S(3) = float32_sub(s->ZMM_S(2), s->ZMM_S(3), &env->sse_status);
+    r.ZMM_S(0) = SSE_ELEMENT(32, d->ZMM_S(0), d->ZMM_S(1),
+                      float32_sub(d->ZMM_S(0), d->ZMM_S(1), &env->sse_status));
+    r.ZMM_S(1) = SSE_ELEMENT(32, d->ZMM_S(2), d->ZMM_S(3),
+                      float32_sub(d->ZMM_S(2), d->ZMM_S(3), &env->sse_status));
+    r.ZMM_S(2) = SSE_ELEMENT(32, s->ZMM_S(0), s->ZMM_S(1),
+                      float32_sub(s->ZMM_S(0), s->ZMM_S(1), &env->sse_status));
+    r.ZMM_S(3) = SSE_ELEMENT(32, s->ZMM_S(2), s->ZMM_S(3),
+                      float32_sub(s->ZMM_S(2), s->ZMM_S(3), &env->sse_status));
     *d = r;
+    sse_check_traps(env, GETPC());
 }
 
 void helper_hsubpd(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
     ZMMReg r;
 
-    r.ZMM_D(0) = float64_sub(d->ZMM_D(0), d->ZMM_D(1), &env->sse_status);
-    r.ZMM_D(1) = float64_sub(s->ZMM_D(0), s->ZMM_D(1), &env->sse_status);
+    r.ZMM_D(0) = SSE_ELEMENT(64, d->ZMM_D(0), d->ZMM_D(1),
+                      float64_sub(d->ZMM_D(0), d->ZMM_D(1), &env->sse_status));
+    r.ZMM_D(1) = SSE_ELEMENT(64, s->ZMM_D(0), s->ZMM_D(1),
+                      float64_sub(s->ZMM_D(0), s->ZMM_D(1), &env->sse_status));
     *d = r;
+    sse_check_traps(env, GETPC());
 }
 
 void helper_addsubps(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
-    d->ZMM_S(0) = float32_sub(d->ZMM_S(0), s->ZMM_S(0), &env->sse_status);
-    d->ZMM_S(1) = float32_add(d->ZMM_S(1), s->ZMM_S(1), &env->sse_status);
-    d->ZMM_S(2) = float32_sub(d->ZMM_S(2), s->ZMM_S(2), &env->sse_status);
-    d->ZMM_S(3) = float32_add(d->ZMM_S(3), s->ZMM_S(3), &env->sse_status);
+    d->ZMM_S(0) = SSE_ELEMENT(32, d->ZMM_S(0), s->ZMM_S(0),
+                      float32_sub(d->ZMM_S(0), s->ZMM_S(0), &env->sse_status));
+    d->ZMM_S(1) = SSE_ELEMENT(32, d->ZMM_S(1), s->ZMM_S(1),
+                      float32_add(d->ZMM_S(1), s->ZMM_S(1), &env->sse_status));
+    d->ZMM_S(2) = SSE_ELEMENT(32, d->ZMM_S(2), s->ZMM_S(2),
+                      float32_sub(d->ZMM_S(2), s->ZMM_S(2), &env->sse_status));
+    d->ZMM_S(3) = SSE_ELEMENT(32, d->ZMM_S(3), s->ZMM_S(3),
+                      float32_add(d->ZMM_S(3), s->ZMM_S(3), &env->sse_status));
+    sse_check_traps(env, GETPC());
 }
 
 void helper_addsubpd(CPUX86State *env, ZMMReg *d, ZMMReg *s)
 {
-    d->ZMM_D(0) = float64_sub(d->ZMM_D(0), s->ZMM_D(0), &env->sse_status);
-    d->ZMM_D(1) = float64_add(d->ZMM_D(1), s->ZMM_D(1), &env->sse_status);
+    d->ZMM_D(0) = SSE_ELEMENT(64, d->ZMM_D(0), s->ZMM_D(0),
+                      float64_sub(d->ZMM_D(0), s->ZMM_D(0), &env->sse_status));
+    d->ZMM_D(1) = SSE_ELEMENT(64, d->ZMM_D(1), s->ZMM_D(1),
+                      float64_add(d->ZMM_D(1), s->ZMM_D(1), &env->sse_status));
+    sse_check_traps(env, GETPC());
 }
 
 /* XXX: unordered */
@@ -983,40 +1089,44 @@ void helper_addsubpd(CPUX86State *env, ZMMReg *d, ZMMReg *s)
         d->ZMM_L(1) = F(32, d->ZMM_S(1), s->ZMM_S(1));                  \
         d->ZMM_L(2) = F(32, d->ZMM_S(2), s->ZMM_S(2));                  \
         d->ZMM_L(3) = F(32, d->ZMM_S(3), s->ZMM_S(3));                  \
+        sse_check_traps(env, GETPC());                                  \
     }                                                                   \
                                                                         \
     void helper_ ## name ## ss(CPUX86State *env, Reg *d, Reg *s)        \
     {                                                                   \
         d->ZMM_L(0) = F(32, d->ZMM_S(0), s->ZMM_S(0));                  \
+        sse_check_traps(env, GETPC());                                  \
     }                                                                   \
                                                                         \
     void helper_ ## name ## pd(CPUX86State *env, Reg *d, Reg *s)        \
     {                                                                   \
         d->ZMM_Q(0) = F(64, d->ZMM_D(0), s->ZMM_D(0));                  \
         d->ZMM_Q(1) = F(64, d->ZMM_D(1), s->ZMM_D(1));                  \
+        sse_check_traps(env, GETPC());                                  \
     }                                                                   \
                                                                         \
     void helper_ ## name ## sd(CPUX86State *env, Reg *d, Reg *s)        \
     {                                                                   \
         d->ZMM_Q(0) = F(64, d->ZMM_D(0), s->ZMM_D(0));                  \
+        sse_check_traps(env, GETPC());                                  \
     }
 
 #define FPU_CMPEQ(size, a, b)                                           \
-    (float ## size ## _eq_quiet(a, b, &env->sse_status) ? -1 : 0)
+    SSE_ELEMENT(size, a, b, float ## size ## _eq_quiet(a, b, &env->sse_status) ? -1 : 0)
 #define FPU_CMPLT(size, a, b)                                           \
-    (float ## size ## _lt(a, b, &env->sse_status) ? -1 : 0)
+    SSE_ELEMENT(size, a, b, float ## size ## _lt(a, b, &env->sse_status) ? -1 : 0)
 #define FPU_CMPLE(size, a, b)                                           \
-    (float ## size ## _le(a, b, &env->sse_status) ? -1 : 0)
+    SSE_ELEMENT(size, a, b, float ## size ## _le(a, b, &env->sse_status) ? -1 : 0)
 #define FPU_CMPUNORD(size, a, b)                                        \
-    (float ## size ## _unordered_quiet(a, b, &env->sse_status) ? -1 : 0)
+    SSE_ELEMENT(size, a, b, float ## size ## _unordered_quiet(a, b, &env->sse_status) ? -1 : 0)
 #define FPU_CMPNEQ(size, a, b)                                          \
-    (float ## size ## _eq_quiet(a, b, &env->sse_status) ? 0 : -1)
+    SSE_ELEMENT(size, a, b, float ## size ## _eq_quiet(a, b, &env->sse_status) ? 0 : -1)
 #define FPU_CMPNLT(size, a, b)                                          \
-    (float ## size ## _lt(a, b, &env->sse_status) ? 0 : -1)
+    SSE_ELEMENT(size, a, b, float ## size ## _lt(a, b, &env->sse_status) ? 0 : -1)
 #define FPU_CMPNLE(size, a, b)                                          \
-    (float ## size ## _le(a, b, &env->sse_status) ? 0 : -1)
+    SSE_ELEMENT(size, a, b, float ## size ## _le(a, b, &env->sse_status) ? 0 : -1)
 #define FPU_CMPORD(size, a, b)                                          \
-    (float ## size ## _unordered_quiet(a, b, &env->sse_status) ? 0 : -1)
+    SSE_ELEMENT(size, a, b, float ## size ## _unordered_quiet(a, b, &env->sse_status) ? 0 : -1)
 
 SSE_HELPER_CMP(cmpeq, FPU_CMPEQ)
 SSE_HELPER_CMP(cmplt, FPU_CMPLT)
@@ -1036,8 +1146,9 @@ void helper_ucomiss(CPUX86State *env, Reg *d, Reg *s)
 
     s0 = d->ZMM_S(0);
     s1 = s->ZMM_S(0);
-    ret = float32_compare_quiet(s0, s1, &env->sse_status);
+    ret = SSE_ELEMENT(32, s0, s1, float32_compare_quiet(s0, s1, &env->sse_status));
     CC_SRC = comis_eflags[ret + 1];
+    sse_check_traps(env, GETPC());
 }
 
 void helper_comiss(CPUX86State *env, Reg *d, Reg *s)
@@ -1047,8 +1158,9 @@ void helper_comiss(CPUX86State *env, Reg *d, Reg *s)
 
     s0 = d->ZMM_S(0);
     s1 = s->ZMM_S(0);
-    ret = float32_compare(s0, s1, &env->sse_status);
+    ret = SSE_ELEMENT(32, s0, s1, float32_compare(s0, s1, &env->sse_status));
     CC_SRC = comis_eflags[ret + 1];
+    sse_check_traps(env, GETPC());
 }
 
 void helper_ucomisd(CPUX86State *env, Reg *d, Reg *s)
@@ -1058,8 +1170,9 @@ void helper_ucomisd(CPUX86State *env, Reg *d, Reg *s)
 
     d0 = d->ZMM_D(0);
     d1 = s->ZMM_D(0);
-    ret = float64_compare_quiet(d0, d1, &env->sse_status);
+    ret = SSE_ELEMENT(64, d0, d1, float64_compare_quiet(d0, d1, &env->sse_status));
     CC_SRC = comis_eflags[ret + 1];
+    sse_check_traps(env, GETPC());
 }
 
 void helper_comisd(CPUX86State *env, Reg *d, Reg *s)
@@ -1069,8 +1182,9 @@ void helper_comisd(CPUX86State *env, Reg *d, Reg *s)
 
     d0 = d->ZMM_D(0);
     d1 = s->ZMM_D(0);
-    ret = float64_compare(d0, d1, &env->sse_status);
+    ret = SSE_ELEMENT(64, d0, d1, float64_compare(d0, d1, &env->sse_status));
     CC_SRC = comis_eflags[ret + 1];
+    sse_check_traps(env, GETPC());
 }
 
 uint32_t helper_movmskps(CPUX86State *env, Reg *s)
@@ -1794,7 +1908,10 @@ void glue(helper_roundps, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
                                   uint32_t mode)
 {
     signed char prev_rounding_mode;
+    uint8_t old_flags = get_float_exception_flags(&env->sse_status);
+    uint8_t new_flags;
 
+    set_float_exception_flags(0, &env->sse_status);
     prev_rounding_mode = env->sse_status.float_rounding_mode;
     if (!(mode & (1 << 2))) {
         switch (mode & 3) {
@@ -1818,21 +1935,23 @@ void glue(helper_roundps, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
     d->ZMM_S(2) = float32_round_to_int(s->ZMM_S(2), &env->sse_status);
     d->ZMM_S(3) = float32_round_to_int(s->ZMM_S(3), &env->sse_status);
 
-#if 0 /* TODO */
-    if (mode & (1 << 3)) {
-        set_float_exception_flags(get_float_exception_flags(&env->sse_status) &
-                                  ~float_flag_inexact,
-                                  &env->sse_status);
-    }
-#endif
+    /* qvm: ROUNDxx reports IE and PE only, and imm[3] suppresses PE */
+    new_flags = get_float_exception_flags(&env->sse_status) &
+                ~(float_flag_input_denormal |
+                  ((mode & (1 << 3)) ? float_flag_inexact : 0));
+    set_float_exception_flags(old_flags | new_flags, &env->sse_status);
     env->sse_status.float_rounding_mode = prev_rounding_mode;
+    sse_check_traps(env, GETPC());
 }
 
 void glue(helper_roundpd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
                                   uint32_t mode)
 {
     signed char prev_rounding_mode;
+    uint8_t old_flags = get_float_exception_flags(&env->sse_status);
+    uint8_t new_flags;
 
+    set_float_exception_flags(0, &env->sse_status);
     prev_rounding_mode = env->sse_status.float_rounding_mode;
     if (!(mode & (1 << 2))) {
         switch (mode & 3) {
@@ -1854,21 +1973,23 @@ void glue(helper_roundpd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
     d->ZMM_D(0) = float64_round_to_int(s->ZMM_D(0), &env->sse_status);
     d->ZMM_D(1) = float64_round_to_int(s->ZMM_D(1), &env->sse_status);
 
-#if 0 /* TODO */
-    if (mode & (1 << 3)) {
-        set_float_exception_flags(get_float_exception_flags(&env->sse_status) &
-                                  ~float_flag_inexact,
-                                  &env->sse_status);
-    }
-#endif
+    /* qvm: ROUNDxx reports IE and PE only, and imm[3] suppresses PE */
+    new_flags = get_float_exception_flags(&env->sse_status) &
+                ~(float_flag_input_denormal |
+                  ((mode & (1 << 3)) ? float_flag_inexact : 0));
+    set_float_exception_flags(old_flags | new_flags, &env->sse_status);
     env->sse_status.float_rounding_mode = prev_rounding_mode;
+    sse_check_traps(env, GETPC());
 }
 
 void glue(helper_roundss, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
                                   uint32_t mode)
 {
     signed char prev_rounding_mode;
+    uint8_t old_flags = get_float_exception_flags(&env->sse_status);
+    uint8_t new_flags;
 
+    set_float_exception_flags(0, &env->sse_status);
     prev_rounding_mode = env->sse_status.float_rounding_mode;
     if (!(mode & (1 << 2))) {
         switch (mode & 3) {
@@ -1889,21 +2010,23 @@ void glue(helper_roundss, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
 
     d->ZMM_S(0) = float32_round_to_int(s->ZMM_S(0), &env->sse_status);
 
-#if 0 /* TODO */
-    if (mode & (1 << 3)) {
-        set_float_exception_flags(get_float_exception_flags(&env->sse_status) &
-                                  ~float_flag_inexact,
-                                  &env->sse_status);
-    }
-#endif
+    /* qvm: ROUNDxx reports IE and PE only, and imm[3] suppresses PE */
+    new_flags = get_float_exception_flags(&env->sse_status) &
+                ~(float_flag_input_denormal |
+                  ((mode & (1 << 3)) ? float_flag_inexact : 0));
+    set_float_exception_flags(old_flags | new_flags, &env->sse_status);
     env->sse_status.float_rounding_mode = prev_rounding_mode;
+    sse_check_traps(env, GETPC());
 }
 
 void glue(helper_roundsd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
                                   uint32_t mode)
 {
     signed char prev_rounding_mode;
+    uint8_t old_flags = get_float_exception_flags(&env->sse_status);
+    uint8_t new_flags;
 
+    set_float_exception_flags(0, &env->sse_status);
     prev_rounding_mode = env->sse_status.float_rounding_mode;
     if (!(mode & (1 << 2))) {
         switch (mode & 3) {
@@ -1924,14 +2047,13 @@ void glue(helper_roundsd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
 
     d->ZMM_D(0) = float64_round_to_int(s->ZMM_D(0), &env->sse_status);
 
-#if 0 /* TODO */
-    if (mode & (1 << 3)) {
-        set_float_exception_flags(get_float_exception_flags(&env->sse_status) &
-                                  ~float_flag_inexact,
-                                  &env->sse_status);
-    }
-#endif
+    /* qvm: ROUNDxx reports IE and PE only, and imm[3] suppresses PE */
+    new_flags = get_float_exception_flags(&env->sse_status) &
+                ~(float_flag_input_denormal |
+                  ((mode & (1 << 3)) ? float_flag_inexact : 0));
+    set_float_exception_flags(old_flags | new_flags, &env->sse_status);
     env->sse_status.float_rounding_mode = prev_rounding_mode;
+    sse_check_traps(env, GETPC());
 }
 
 #define FBLENDP(d, s, m) (m ? s : d)
@@ -1948,16 +2070,17 @@ void glue(helper_dpps, SUFFIX)(CPUX86State *env, Reg *d, Reg *s, uint32_t mask)
 
     for (i = 0; i < 4; i++) {
         p[i] = (mask & (1 << (4 + i)))
-            ? float32_mul(d->ZMM_S(i), s->ZMM_S(i), &env->sse_status)
+            ? FPU_MUL(32, d->ZMM_S(i), s->ZMM_S(i))
             : float32_zero;
     }
-    iresult = float32_add(float32_add(p[0], p[1], &env->sse_status),
-                          float32_add(p[2], p[3], &env->sse_status),
-                          &env->sse_status);
+    p[0] = FPU_ADD(32, p[0], p[1]);
+    p[2] = FPU_ADD(32, p[2], p[3]);
+    iresult = FPU_ADD(32, p[0], p[2]);
     d->ZMM_S(0) = (mask & (1 << 0)) ? iresult : float32_zero;
     d->ZMM_S(1) = (mask & (1 << 1)) ? iresult : float32_zero;
     d->ZMM_S(2) = (mask & (1 << 2)) ? iresult : float32_zero;
     d->ZMM_S(3) = (mask & (1 << 3)) ? iresult : float32_zero;
+    sse_check_traps(env, GETPC());
 }
 
 void glue(helper_dppd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s, uint32_t mask)
@@ -1966,15 +2089,14 @@ void glue(helper_dppd, SUFFIX)(CPUX86State *env, Reg *d, Reg *s, uint32_t mask)
      * specifies; starting from +0 lost the sign of -0 + -0. */
     float64 p0, p1, iresult;
 
-    p0 = (mask & (1 << 4))
-        ? float64_mul(d->ZMM_D(0), s->ZMM_D(0), &env->sse_status)
-        : float64_zero;
-    p1 = (mask & (1 << 5))
-        ? float64_mul(d->ZMM_D(1), s->ZMM_D(1), &env->sse_status)
-        : float64_zero;
-    iresult = float64_add(p0, p1, &env->sse_status);
+    p0 = (mask & (1 << 4)) ? FPU_MUL(64, d->ZMM_D(0), s->ZMM_D(0))
+                           : float64_zero;
+    p1 = (mask & (1 << 5)) ? FPU_MUL(64, d->ZMM_D(1), s->ZMM_D(1))
+                           : float64_zero;
+    iresult = FPU_ADD(64, p0, p1);
     d->ZMM_D(0) = (mask & (1 << 0)) ? iresult : float64_zero;
     d->ZMM_D(1) = (mask & (1 << 1)) ? iresult : float64_zero;
+    sse_check_traps(env, GETPC());
 }
 
 void glue(helper_mpsadbw, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,

@@ -6624,6 +6624,15 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
             mod = (modrm >> 6) & 3;
             rm = modrm & 7;
             op = ((b & 7) << 3) | ((modrm >> 3) & 7);
+            /* qvm: a pending unmasked x87 exception is #MF before every
+             * waiting x87 instruction; only FNSTENV, FNSTCW, FNSAVE,
+             * FNSTSW, FNCLEX and FNINIT do not check. */
+            if (!(mod != 3 && (op == 0x0e || op == 0x0f ||
+                               op == 0x2e || op == 0x2f)) &&
+                !(mod == 3 && ((op == 0x1c && (rm == 2 || rm == 3)) ||
+                               (op == 0x3c && rm == 0)))) {
+                gen_helper_fwait(tcg_ctx, tcg_ctx->cpu_env);
+            }
             if (mod != 3) {
                 /* memory op */
                 AddressParts a = gen_lea_modrm_0(env, s, modrm);
@@ -9180,6 +9189,8 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 break;
             }
             gen_lea_modrm(env, s, modrm);
+            /* qvm: fold the lazily kept exception flags into MXCSR */
+            gen_helper_update_mxcsr(tcg_ctx, tcg_ctx->cpu_env);
             tcg_gen_ld32u_tl(tcg_ctx, s->T0, tcg_ctx->cpu_env, offsetof(CPUX86State, mxcsr));
             gen_op_st_v(s, MO_32, s->T0, s->A0);
             break;

@@ -87,7 +87,7 @@ static void reg_reset(struct uc_struct *uc)
     env->fpuc = 0;
     memset(env->fptags, 0, sizeof(env->fptags)); /* 0 = valid, 1 = empty */
 
-    env->mxcsr = 0;
+    cpu_set_mxcsr(env, 0x1f80); /* qvm: power-on value, all masked */
     memset(env->xmm_regs, 0, sizeof(env->xmm_regs));
     memset(&env->xmm_t0, 0, sizeof(env->xmm_t0));
     memset(&env->mmx_t0, 0, sizeof(env->mmx_t0));
@@ -186,7 +186,8 @@ static void reg_reset(struct uc_struct *uc)
             cr4 |= CR4_FSGSBASE_MASK;
         }
 
-        cpu_x86_update_cr0(env, CR0_PE_MASK); // protected mode
+        // protected mode; qvm: NE as Linux sets it, so x87 errors are #MF
+        cpu_x86_update_cr0(env, CR0_PE_MASK | CR0_NE_MASK);
         cpu_x86_update_cr4(env, cr4);
         break;
     }
@@ -591,6 +592,7 @@ uc_err reg_read(void *_env, int mode, unsigned int regid, void *value,
             break;
         case UC_X86_REG_MXCSR:
             CHECK_REG_TYPE(uint32_t);
+            update_mxcsr_from_sse_status(env); /* qvm: lazy flags */
             *(uint32_t *)value = env->mxcsr;
             break;
         case UC_X86_REG_FS_BASE:
@@ -975,6 +977,7 @@ uc_err reg_read(void *_env, int mode, unsigned int regid, void *value,
             break;
         case UC_X86_REG_MXCSR:
             CHECK_REG_TYPE(uint32_t);
+            update_mxcsr_from_sse_status(env); /* qvm: lazy flags */
             *(uint32_t *)value = env->mxcsr;
             break;
         case UC_X86_REG_XMM8:
