@@ -1429,12 +1429,13 @@ typedef struct CPUX86State {
     float_status mmx_status; /* for 3DNow! float ops */
     float_status sse_status;
     uint32_t mxcsr;
-    /* qvm: softfloat flags whose MXCSR exception is unmasked (see
-     * update_mxcsr_status) */
-    uint8_t sse_trap_flags;
     ZMMReg xmm_regs[CPU_NB_REGS == 8 ? 8 : 32];
     ZMMReg xmm_t0;
     MMXReg mmx_t0;
+    /* qvm: softfloat flags whose MXCSR exception is unmasked (see
+     * update_mxcsr_status). Kept after the vector registers: those must
+     * stay 16-byte aligned for the TCG vector fast paths (xmm_aligned). */
+    uint8_t sse_trap_flags;
 
     /*
      * YMM is not supported by QEMU at all

@@ -2941,6 +2941,10 @@ static inline void gen_stq_env_A0(DisasContext *s, int offset)
  * 128-bit loads and stores need. */
 static inline bool xmm_aligned(CPUX86State *env, int ofs)
 {
+    /* A field added before the XMM registers once moved them off 16 and
+     * silently sent every SSE integer op back to a helper (SHA-256 2x
+     * slower). */
+    QEMU_BUILD_BUG_ON(offsetof(CPUX86State, xmm_regs) % 16 != 0);
     return !(((uintptr_t)env + ofs) & 15);
 }
 
