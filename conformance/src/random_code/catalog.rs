@@ -161,11 +161,40 @@ const REQUIRED_MNEMONICS: &[Mnemonic] = {
     use Mnemonic::*;
     &[
         // BMI1, BMI2 (VEX-encoded, general-purpose registers only).
-        Andn, Bextr, Blsi, Blsmsk, Blsr, Tzcnt, Bzhi, Mulx, Pdep, Pext, Rorx, Sarx, Shlx, Shrx,
+        Andn,
+        Bextr,
+        Blsi,
+        Blsmsk,
+        Blsr,
+        Tzcnt,
+        Bzhi,
+        Mulx,
+        Pdep,
+        Pext,
+        Rorx,
+        Sarx,
+        Shlx,
+        Shrx,
         // ADX, MOVBE, LZCNT, POPCNT.
-        Adcx, Adox, Movbe, Lzcnt, Popcnt, // AES-NI, PCLMULQDQ, SHA.
-        Aesenc, Aesenclast, Aesdec, Aesdeclast, Aesimc, Aeskeygenassist, Pclmulqdq, Sha1rnds4,
-        Sha1nexte, Sha1msg1, Sha1msg2, Sha256rnds2, Sha256msg1, Sha256msg2,
+        Adcx,
+        Adox,
+        Movbe,
+        Lzcnt,
+        Popcnt, // AES-NI, PCLMULQDQ, SHA.
+        Aesenc,
+        Aesenclast,
+        Aesdec,
+        Aesdeclast,
+        Aesimc,
+        Aeskeygenassist,
+        Pclmulqdq,
+        Sha1rnds4,
+        Sha1nexte,
+        Sha1msg1,
+        Sha1msg2,
+        Sha256rnds2,
+        Sha256msg1,
+        Sha256msg2,
     ]
 };
 
@@ -454,7 +483,11 @@ mod tests {
             let x87 = x87_forms(transcendental);
             let missing: Vec<_> = X87_MNEMONICS
                 .iter()
-                .chain(if transcendental { X87_TRANSCENDENTALS } else { &[] })
+                .chain(if transcendental {
+                    X87_TRANSCENDENTALS
+                } else {
+                    &[]
+                })
                 .filter(|m| !x87.iter().any(|c| c.mnemonic() == **m))
                 .collect();
             assert!(missing.is_empty(), "no usable form of {missing:?}");

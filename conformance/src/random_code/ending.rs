@@ -7,25 +7,36 @@ use iced_x86::{Code, Instruction, OpCodeOperandKind, OpKind, Register, RepPrefix
 
 use super::catalog;
 use super::generate::{
-    encodable, form, gpr, instructions, set_immediate, set_memory, set_register, string,
-    with_code, Draw, Expect, Group, Memory, Rng, XMM,
+    encodable, form, gpr, instructions, set_immediate, set_memory, set_register, string, with_code,
+    Draw, Expect, Group, Memory, Rng, XMM,
 };
 use super::Kind;
 
 /// RFLAGS.AC.
 const AC: u32 = 1 << 18;
 
+/// CMP, so that no status flag is undefined when PUSHF stores them to
+/// (compared) memory; then PUSHF, `op` on the saved image, POPF.
+fn modify_flags(op: Code, bits: u32) -> Vec<Instruction> {
+    let mut modify = with_code(op);
+    set_memory(&mut modify, 0, Register::RSP, 0, 0);
+    let _ = set_immediate(&mut modify, 1, OpKind::Immediate32to64, u64::from(bits));
+    let mut cmp = with_code(Code::Cmp_rm64_r64);
+    set_register(&mut cmp, 0, Register::RAX);
+    set_register(&mut cmp, 1, Register::RBX);
+    vec![
+        cmp,
+        Instruction::with(Code::Pushfq),
+        modify,
+        Instruction::with(Code::Popfq),
+    ]
+}
+
 /// PUSHF, OR AC into the saved image, POPF: user code's only way to set
 /// AC (STAC is privileged). Linux runs processes with CR0.AM set, so from
 /// here a misaligned access faults with #AC (SIGBUS).
 pub(crate) fn set_alignment_check() -> Group {
-    let mut or = with_code(Code::Or_rm64_imm32);
-    set_memory(&mut or, 0, Register::RSP, 0, 0);
-    let _ = set_immediate(&mut or, 1, OpKind::Immediate32to64, u64::from(AC));
-    Group {
-        instructions: vec![Instruction::with(Code::Pushfq), or, Instruction::with(Code::Popfq)],
-        keeps_flags: true,
-    }
+    modify_flags(Code::Or_rm64_imm32, AC).into()
 }
 
 /// SSE moves whose memory operand need not be aligned, and one that must.
@@ -124,7 +135,11 @@ pub(crate) fn ending(kind: Kind, draw: Draw, memory: Memory) -> Option<(Group, E
         Kind::SseAlign => {
             // Half aligned, half at another offset: the aligned half shows
             // that a fault is about alignment, not the instruction.
-            let misalign = if rng.below(2) == 0 { 0 } else { 1 + rng.below(15) };
+            let misalign = if rng.below(2) == 0 {
+                0
+            } else {
+                1 + rng.below(15)
+            };
             let memory = Memory {
                 misalign: Some(misalign),
                 ..memory
@@ -173,7 +188,13 @@ fn load(reg: Register, value: u64) -> Option<Instruction> {
 /// Valid frames are a known difference (docs/known-differences.md,
 /// "Segment loads and far transfers").
 fn bad_iretq(rng: &mut Rng) -> Option<Vec<Instruction>> {
-    const FRAMES: [(u32, u32); 5] = [(0, 0x2b), (0x10, 0x18), (0x13, 0x2b), (0x33, 0), (0x2b, 0x2b)];
+    const FRAMES: [(u32, u32); 5] = [
+        (0, 0x2b),
+        (0x10, 0x18),
+        (0x13, 0x2b),
+        (0x33, 0),
+        (0x2b, 0x2b),
+    ];
     let (cs, ss) = FRAMES[rng.below(FRAMES.len() as u64) as usize];
     let push = |value: u32| Instruction::with1(Code::Pushq_imm32, value as i32).ok();
     Some(vec![
@@ -196,13 +217,7 @@ fn popf_system_flags(rng: &mut Rng) -> Group {
         .iter()
         .filter(|_| rng.below(3) == 0)
         .fold(0, |acc, bit| acc | bit);
-    let mut xor = with_code(Code::Xor_rm64_imm32);
-    set_memory(&mut xor, 0, Register::RSP, 0, 0);
-    let _ = set_immediate(&mut xor, 1, OpKind::Immediate32to64, u64::from(if mask == 0 { 0x3000 } else { mask }));
-    Group {
-        instructions: vec![Instruction::with(Code::Pushfq), xor, Instruction::with(Code::Popfq)],
-        keeps_flags: true,
-    }
+    modify_flags(Code::Xor_rm64_imm32, if mask == 0 { 0x3000 } else { mask }).into()
 }
 
 /// A privileged, I/O or system instruction, with the operands and setup
@@ -214,7 +229,13 @@ fn privileged(choice: u32, rng: &mut Rng, memory: Memory) -> Option<(Group, Expe
     let gpr64 = |rng: &mut Rng| gpr(rng, 8, &[]);
     let gpr16 = |rng: &mut Rng| gpr(rng, 2, &[]);
     let native = |group: Option<Vec<Instruction>>| group.map(|g| (g.into(), Expect::Native));
-    let control = [Register::CR0, Register::CR2, Register::CR3, Register::CR4, Register::CR8];
+    let control = [
+        Register::CR0,
+        Register::CR2,
+        Register::CR3,
+        Register::CR4,
+        Register::CR8,
+    ];
     let debug = [
         Register::DR0,
         Register::DR1,
@@ -271,21 +292,42 @@ fn privileged(choice: u32, rng: &mut Rng, memory: Memory) -> Option<(Group, Expe
             );
             native(Some(group))
         }
-        5 => native(Some(vec![load(Register::RCX, 0xc000_0080)?, Instruction::with(Rdmsr)])),
-        6 => native(Some(vec![load(Register::RCX, rng.below(0x200))?, Instruction::with(Wrmsr)])),
-        7 => native(Some(vec![load(Register::RCX, rng.below(4))?, Instruction::with(Rdpmc)])),
-        8 => native(Some(vec![
-            Instruction::with2(Mov_r64_cr, gpr64(rng), rng.pick(&control)).ok()?,
+        5 => native(Some(vec![
+            load(Register::RCX, 0xc000_0080)?,
+            Instruction::with(Rdmsr),
         ])),
-        9 => native(Some(vec![
-            Instruction::with2(Mov_cr_r64, rng.pick(&control), gpr64(rng)).ok()?,
+        6 => native(Some(vec![
+            load(Register::RCX, rng.below(0x200))?,
+            Instruction::with(Wrmsr),
         ])),
-        10 => native(Some(vec![
-            Instruction::with2(Mov_r64_dr, gpr64(rng), rng.pick(&debug)).ok()?,
+        7 => native(Some(vec![
+            load(Register::RCX, rng.below(4))?,
+            Instruction::with(Rdpmc),
         ])),
-        11 => native(Some(vec![
-            Instruction::with2(Mov_dr_r64, rng.pick(&debug), gpr64(rng)).ok()?,
-        ])),
+        8 => native(Some(vec![Instruction::with2(
+            Mov_r64_cr,
+            gpr64(rng),
+            rng.pick(&control),
+        )
+        .ok()?])),
+        9 => native(Some(vec![Instruction::with2(
+            Mov_cr_r64,
+            rng.pick(&control),
+            gpr64(rng),
+        )
+        .ok()?])),
+        10 => native(Some(vec![Instruction::with2(
+            Mov_r64_dr,
+            gpr64(rng),
+            rng.pick(&debug),
+        )
+        .ok()?])),
+        11 => native(Some(vec![Instruction::with2(
+            Mov_dr_r64,
+            rng.pick(&debug),
+            gpr64(rng),
+        )
+        .ok()?])),
         12 => native(with_memory(Lgdt_m1664, rng, memory)),
         13 => native(with_memory(Lidt_m1664, rng, memory)),
         14 => native(with_register(Lldt_rm16, gpr16(rng))),
@@ -304,7 +346,12 @@ fn privileged(choice: u32, rng: &mut Rng, memory: Memory) -> Option<(Group, Expe
         28 => native(no_operands(Clac)),
         29 => native(no_operands(Stac)),
         30 => native(Some(vec![
-            Instruction::with2(Code::Lea_r64_m, Register::RAX, iced_x86::MemoryOperand::with_base_displ(Register::RIP, memory.scratch as i64)).ok()?,
+            Instruction::with2(
+                Code::Lea_r64_m,
+                Register::RAX,
+                iced_x86::MemoryOperand::with_base_displ(Register::RIP, memory.scratch as i64),
+            )
+            .ok()?,
             load(Register::RCX, 0)?,
             load(Register::RDX, 0)?,
             Instruction::with(Monitorq),
@@ -329,11 +376,26 @@ fn privileged(choice: u32, rng: &mut Rng, memory: Memory) -> Option<(Group, Expe
         // Allowed at CPL 3 unless CR4.UMIP is set; under UMIP Linux
         // emulates some with dummy values. What they read is the backends'
         // choice (the profile's), so the backends are compared.
-        34 => Some((with_register(Smsw_r64m16, gpr64(rng))?.into(), Expect::Backends)),
-        35 => Some((with_memory(Sgdt_m1664, rng, memory)?.into(), Expect::Backends)),
-        36 => Some((with_memory(Sidt_m1664, rng, memory)?.into(), Expect::Backends)),
-        37 => Some((with_register(Sldt_r64m16, gpr64(rng))?.into(), Expect::Backends)),
-        38 => Some((with_register(Str_r64m16, gpr64(rng))?.into(), Expect::Backends)),
+        34 => Some((
+            with_register(Smsw_r64m16, gpr64(rng))?.into(),
+            Expect::Backends,
+        )),
+        35 => Some((
+            with_memory(Sgdt_m1664, rng, memory)?.into(),
+            Expect::Backends,
+        )),
+        36 => Some((
+            with_memory(Sidt_m1664, rng, memory)?.into(),
+            Expect::Backends,
+        )),
+        37 => Some((
+            with_register(Sldt_r64m16, gpr64(rng))?.into(),
+            Expect::Backends,
+        )),
+        38 => Some((
+            with_register(Str_r64m16, gpr64(rng))?.into(),
+            Expect::Backends,
+        )),
         // The clock: not comparable with the host, but it must run.
         _ => Some((no_operands(Rdtscp)?.into(), Expect::NoFault)),
     }
@@ -447,7 +509,14 @@ mod tests {
                         form: seed as u32 * 104_729,
                         bits: seed,
                     };
-                    let g = generate(kind, &draws(seed), ending, seed, 0x60_0000, Oracle::Hardware);
+                    let g = generate(
+                        kind,
+                        &draws(seed),
+                        ending,
+                        seed,
+                        0x60_0000,
+                        Oracle::Hardware,
+                    );
                     kind != Kind::Vex || g.expect == Expect::InvalidOpcode
                 })
                 .count();

@@ -241,9 +241,8 @@ impl Memory {
     /// A 16-byte aligned operand, as SSE and CMPXCHG16B require (unless
     /// `misalign` asks for another alignment).
     fn aligned(self, rng: &mut Rng, ins: &mut Instruction, n: u32) {
-        let target = self.scratch
-            + 16 * rng.below(scratch::LEN / 16 - 1)
-            + self.misalign.unwrap_or(0);
+        let target =
+            self.scratch + 16 * rng.below(scratch::LEN / 16 - 1) + self.misalign.unwrap_or(0);
         set_memory(ins, n, Register::RIP, target, 8);
     }
 
@@ -272,7 +271,13 @@ pub(crate) fn with_code(code: Code) -> Instruction {
     ins
 }
 
-pub(crate) fn set_memory(ins: &mut Instruction, n: u32, base: Register, displacement: u64, size: u32) {
+pub(crate) fn set_memory(
+    ins: &mut Instruction,
+    n: u32,
+    base: Register,
+    displacement: u64,
+    size: u32,
+) {
     ins.set_op_kind(n, OpKind::Memory);
     ins.set_memory_base(base);
     ins.set_memory_index(Register::None);
@@ -739,21 +744,15 @@ pub(crate) fn encodable(instructions: &[Instruction]) -> bool {
         .all(|ins| encoder.encode(ins, super::program::CODE_BASE).is_ok())
 }
 
-/// A group of instructions the generator appends as a whole.
+/// A group of instructions the generator appends as a whole, or not at
+/// all.
 pub(crate) struct Group {
     pub(crate) instructions: Vec<Instruction>,
-    /// Leaves the status flags as they were (PUSHF/modify/POPF of other
-    /// bits), so flag tracking skips it: POPF would otherwise count as
-    /// defining flags it only restores.
-    pub(crate) keeps_flags: bool,
 }
 
 impl From<Vec<Instruction>> for Group {
     fn from(instructions: Vec<Instruction>) -> Self {
-        Group {
-            instructions,
-            keeps_flags: false,
-        }
+        Group { instructions }
     }
 }
 
@@ -764,17 +763,14 @@ impl Generated {
         if !encodable(&group.instructions) {
             return false;
         }
-        if !group.keeps_flags {
-            let mut undefined = self.undefined_flags;
-            for ins in &group.instructions {
-                if eflags(ins.rflags_read()) & undefined != 0 {
-                    return false;
-                }
-                undefined =
-                    (undefined & !eflags(ins.rflags_modified())) | undefined_after(ins, oracle);
+        let mut undefined = self.undefined_flags;
+        for ins in &group.instructions {
+            if eflags(ins.rflags_read()) & undefined != 0 {
+                return false;
             }
-            self.undefined_flags = undefined;
+            undefined = (undefined & !eflags(ins.rflags_modified())) | undefined_after(ins, oracle);
         }
+        self.undefined_flags = undefined;
         self.instructions.extend(group.instructions);
         true
     }
@@ -886,7 +882,14 @@ mod tests {
     #[test]
     fn undefined_flags_are_never_read() {
         for (seed, kind) in (0..400).zip(BODY_KINDS.iter().cycle()) {
-            let g = generate(*kind, &draws(seed), NO_ENDING, seed, 0x60_0000, Oracle::Hardware);
+            let g = generate(
+                *kind,
+                &draws(seed),
+                NO_ENDING,
+                seed,
+                0x60_0000,
+                Oracle::Hardware,
+            );
             let mut undefined = 0;
             for ins in &g.instructions {
                 assert_eq!(eflags(ins.rflags_read()) & undefined, 0, "{ins}");
@@ -901,9 +904,16 @@ mod tests {
     fn most_draws_become_instructions() {
         let total: usize = (0..100)
             .map(|seed| {
-                generate(Kind::Base, &draws(seed), NO_ENDING, seed, 0x60_0000, Oracle::Hardware)
-                    .instructions
-                    .len()
+                generate(
+                    Kind::Base,
+                    &draws(seed),
+                    NO_ENDING,
+                    seed,
+                    0x60_0000,
+                    Oracle::Hardware,
+                )
+                .instructions
+                .len()
             })
             .sum();
         assert!(total > 100 * MAX_DRAWS / 2, "{total}");

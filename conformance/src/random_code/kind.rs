@@ -141,7 +141,9 @@ mod tests {
             vec![Kind::X87, Kind::SseAlign]
         );
         assert_eq!(Kind::parse_list("all").unwrap(), Kind::ALL.to_vec());
-        assert!(Kind::parse_list("x86").unwrap_err().contains("unknown kind"));
+        assert!(Kind::parse_list("x86")
+            .unwrap_err()
+            .contains("unknown kind"));
         assert!(Kind::parse_list(" , ").is_err());
         assert!(!Kind::defaults().contains(&Kind::X87Transcendental));
     }
