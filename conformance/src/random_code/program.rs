@@ -50,7 +50,7 @@ mod region {
     /// FNSTENV's 28-byte image: the full tag word.
     pub const DUMP_FPU_ENV: u64 = DUMP_FXSAVE + 512;
     pub const END: u64 = DUMP_FPU_ENV + 32;
-    const _: () = assert!(END <= super::REGION && DUMP_FXSAVE % 16 == 0);
+    const _: () = assert!(END <= super::REGION && DUMP_FXSAVE.is_multiple_of(16));
 }
 
 /// Offsets in the FXSAVE image.
@@ -267,7 +267,7 @@ fn interesting_f80(rng: &mut Rng) -> [u8; 10] {
         0 => SPECIAL[rng.below(SPECIAL.len() as u64) as usize],
         // A normal number near 1, so that arithmetic stays finite.
         1 => (
-            0x3ff0 + rng.below(0x20) as u16 | (rng.below(2) as u16) << 15,
+            (0x3ff0 + rng.below(0x20) as u16) | ((rng.below(2) as u16) << 15),
             rng.next_u64() | 1 << 63,
         ),
         _ => (rng.next_u64() as u16, rng.next_u64()),
@@ -881,17 +881,17 @@ impl Program {
     pub fn compare_with_native(&self, native: &Run, name: &str, run: &Run) -> Option<String> {
         let prefix = self.prefix_len();
         let head = |out: &[u8]| out.get(..prefix.min(out.len())).unwrap_or(&[]).to_vec();
-        if let Some(diff) =
-            self.difference("native", &head(&native.stdout), name, &head(&run.stdout))
-        {
-            return Some(format!("{diff}({name} ended: {})", run.end));
-        }
         if run.stdout.len() < prefix {
             return Some(format!(
                 "{name} stopped before the last sequence: {}\n{}",
                 run.end,
                 self.describe(&run.end)
             ));
+        }
+        if let Some(diff) =
+            self.difference("native", &head(&native.stdout), name, &head(&run.stdout))
+        {
+            return Some(format!("{diff}({name} ended: {})", run.end));
         }
         let last = self.kinds.len().saturating_sub(1);
         let listing = self.listings.get(last).map_or("", String::as_str);
