@@ -32,6 +32,7 @@
 #   KVM_TEST_ARGS       arguments for every binary, word-split
 #                       (default: --ignored --test-threads=1 kvm)
 #   KVM_QEMU_TIMEOUT    seconds before the VM is killed (default 2400)
+#   QVM_RANDOM_*        the random-instruction test's switches, passed into the VM
 #   KVM_FORCE_QEMU=1    use the VM even when this host has /dev/kvm
 #   KVM_9P_HOSTROOT_OPTS, KVM_9P_TARGET_OPTS
 #                       extra 9p mount options in the VM for the host root and
@@ -186,6 +187,9 @@ chmod +x "$RUN/run-tests.sh"
     # The VM's environment: PATH, HOME=/tmp, CI only if set here (tests tell
     # unset from empty), and rustup's homes, which HOME=/tmp would hide.
     echo "GUEST_PATH=$(shq "$PATH")"
+    # The random-instruction test's switches (QVM_RANDOM_KINDS=x87, ...;
+    # values without spaces), forwarded to the tests in the VM.
+    echo "GUEST_RANDOM_ENV=$(shq "$(env | grep '^QVM_RANDOM_' | tr '\n' ' ')")"
     if [ -n "${CI+set}" ]; then
         echo "GUEST_CI=$(shq "$CI")"
     fi
@@ -426,6 +430,7 @@ echo "kvm-in-qemu: VM up after $(up) s (guest clock); running $NBINS test binari
 # The VM runs under TCG: its "native" CPU is QEMU's (random_code::Oracle).
 set -- PATH="$GUEST_PATH" HOME=/tmp QVM_HOST_CPU=qemu-tcg
 [ -z "${GUEST_CI+set}" ] || set -- "$@" CI="$GUEST_CI"
+for kv in ${GUEST_RANDOM_ENV:-}; do set -- "$@" "$kv"; done
 [ -z "$GUEST_RUSTUP_HOME" ] || set -- "$@" RUSTUP_HOME="$GUEST_RUSTUP_HOME"
 [ -z "$GUEST_CARGO_HOME" ] || set -- "$@" CARGO_HOME="$GUEST_CARGO_HOME"
 chroot /host /usr/bin/env -i "$@" /bin/sh "$RUN_SCRIPT" "$TARGET_DIR/kvm-in-qemu/run/config.sh"

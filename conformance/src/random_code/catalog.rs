@@ -155,6 +155,304 @@ pub fn forms() -> &'static [Code] {
     FORMS.get_or_init(|| Code::values().filter(|&c| wanted(c)).collect())
 }
 
+/// The CPU profile's *required* families: instructions the emulator must
+/// compute exactly because no control hides them on KVM (issue 10).
+const REQUIRED_MNEMONICS: &[Mnemonic] = {
+    use Mnemonic::*;
+    &[
+        // BMI1, BMI2 (VEX-encoded, general-purpose registers only).
+        Andn,
+        Bextr,
+        Blsi,
+        Blsmsk,
+        Blsr,
+        Tzcnt,
+        Bzhi,
+        Mulx,
+        Pdep,
+        Pext,
+        Rorx,
+        Sarx,
+        Shlx,
+        Shrx,
+        // ADX, MOVBE, LZCNT, POPCNT.
+        Adcx,
+        Adox,
+        Movbe,
+        Lzcnt,
+        Popcnt, // AES-NI, PCLMULQDQ, SHA.
+        Aesenc,
+        Aesenclast,
+        Aesdec,
+        Aesdeclast,
+        Aesimc,
+        Aeskeygenassist,
+        Pclmulqdq,
+        Sha1rnds4,
+        Sha1nexte,
+        Sha1msg1,
+        Sha1msg2,
+        Sha256rnds2,
+        Sha256msg1,
+        Sha256msg2,
+    ]
+};
+
+const REQUIRED_FEATURES: &[CpuidFeature] = {
+    use CpuidFeature::*;
+    &[BMI1, BMI2, ADX, MOVBE, LZCNT, POPCNT, AES, PCLMULQDQ, SHA]
+};
+
+/// Forms of the required families: legacy encodings, and the VEX ones of
+/// BMI1 and BMI2 (their AES and PCLMULQDQ VEX forms need AVX, hidden).
+pub fn required_forms() -> &'static [Code] {
+    static FORMS: OnceLock<Vec<Code>> = OnceLock::new();
+    FORMS.get_or_init(|| {
+        Code::values()
+            .filter(|&code| {
+                let op = code.op_code();
+                let features = code.cpuid_features();
+                let encoding_ok = match code.encoding() {
+                    EncodingKind::Legacy => true,
+                    EncodingKind::VEX => features
+                        .iter()
+                        .all(|f| matches!(f, CpuidFeature::BMI1 | CpuidFeature::BMI2)),
+                    _ => false,
+                };
+                op.is_instruction()
+                    && op.mode64()
+                    && encoding_ok
+                    && REQUIRED_MNEMONICS.contains(&code.mnemonic())
+                    && features
+                        .iter()
+                        .all(|f| FEATURES.contains(f) || REQUIRED_FEATURES.contains(f))
+                    && (0..op.op_count()).all(|i| fillable(op.op_kind(i)) || vvvv(op.op_kind(i)))
+            })
+            .collect()
+    })
+}
+
+/// General-purpose register operands in VEX.vvvv (BMI1, BMI2).
+pub(crate) fn vvvv(kind: OpCodeOperandKind) -> bool {
+    matches!(
+        kind,
+        OpCodeOperandKind::r32_vvvv | OpCodeOperandKind::r64_vvvv
+    )
+}
+
+/// x87 arithmetic, loads, stores, compares and control.
+const X87_MNEMONICS: &[Mnemonic] = {
+    use Mnemonic::*;
+    &[
+        Fld, Fst, Fstp, Fild, Fist, Fistp, Fisttp, Fld1, Fldz, Fldpi, Fldl2e, Fldl2t, Fldlg2,
+        Fldln2, Fadd, Faddp, Fiadd, Fsub, Fsubp, Fsubr, Fsubrp, Fisub, Fisubr, Fmul, Fmulp, Fimul,
+        Fdiv, Fdivp, Fdivr, Fdivrp, Fidiv, Fidivr, Fsqrt, Fabs, Fchs, Fxch, Fcom, Fcomp, Fcompp,
+        Fucom, Fucomp, Fucompp, Fcomi, Fcomip, Fucomi, Fucomip, Ficom, Ficomp, Ftst, Fxam, Frndint,
+        Fscale, Fxtract, Fprem, Fprem1, Fldcw, Fnstcw, Fnstsw, Fcmovb, Fcmove, Fcmovbe, Fcmovu,
+        Fcmovnb, Fcmovne, Fcmovnbe, Fcmovnu, Ffree, Fdecstp, Fincstp, Fnclex, Fnop,
+    ]
+};
+
+/// x87 transcendentals: each vendor's approximation, a hazard.
+const X87_TRANSCENDENTALS: &[Mnemonic] = {
+    use Mnemonic::*;
+    &[Fsin, Fcos, Fsincos, Fptan, Fpatan, F2xm1, Fyl2x, Fyl2xp1]
+};
+
+const X87_FEATURES: &[CpuidFeature] = {
+    use CpuidFeature::*;
+    &[FPU, FPU287, FPU387, CMOV, SSE3]
+};
+
+/// Operand kinds of x87 forms the generator fills.
+pub(crate) fn x87_fillable(kind: OpCodeOperandKind) -> bool {
+    use OpCodeOperandKind::*;
+    matches!(kind, mem | st0 | sti_opcode | ax)
+}
+
+/// x87 forms, with the transcendentals when `transcendental`. FLDCW is in
+/// the list; the generator gives it a control word that keeps every
+/// exception masked.
+pub fn x87_forms(transcendental: bool) -> &'static [Code] {
+    static PLAIN: OnceLock<Vec<Code>> = OnceLock::new();
+    static ALL: OnceLock<Vec<Code>> = OnceLock::new();
+    let cell = if transcendental { &ALL } else { &PLAIN };
+    cell.get_or_init(|| {
+        Code::values()
+            .filter(|&code| {
+                let op = code.op_code();
+                let mnemonic = code.mnemonic();
+                op.is_instruction()
+                    && op.mode64()
+                    && code.encoding() == EncodingKind::Legacy
+                    && (X87_MNEMONICS.contains(&mnemonic)
+                        || transcendental && X87_TRANSCENDENTALS.contains(&mnemonic))
+                    && code.cpuid_features().iter().all(|f| X87_FEATURES.contains(f))
+                    && (0..op.op_count()).all(|i| x87_fillable(op.op_kind(i)))
+                    // Undocumented aliases (FSTP1, FCOM2...): not what the
+                    // comparison is about, and no assembler emits them.
+                    && !format!("{code:?}").contains("_D")
+            })
+            .collect()
+    })
+}
+
+/// SSE floating point: arithmetic, square roots, min/max, compares,
+/// rounding and conversions, whose MXCSR flags [`super::Kind::Mxcsr`]
+/// compares.
+const SSE_FLOAT_MNEMONICS: &[Mnemonic] = {
+    use Mnemonic::*;
+    &[
+        Addps, Addpd, Addss, Addsd, Subps, Subpd, Subss, Subsd, Mulps, Mulpd, Mulss, Mulsd, Divps,
+        Divpd, Divss, Divsd, Minps, Minpd, Minss, Minsd, Maxps, Maxpd, Maxss, Maxsd, Sqrtps,
+        Sqrtpd, Sqrtss, Sqrtsd, Cmpps, Cmppd, Cmpss, Cmpsd, Comiss, Comisd, Ucomiss, Ucomisd,
+        Cvtsi2ss, Cvtsi2sd, Cvtss2sd, Cvtsd2ss, Cvtps2pd, Cvtpd2ps, Cvtdq2ps, Cvtps2dq, Cvttps2dq,
+        Cvtdq2pd, Cvtpd2dq, Cvttpd2dq, Cvtss2si, Cvttss2si, Cvtsd2si, Cvttsd2si, Addsubps,
+        Addsubpd, Haddps, Haddpd, Hsubps, Hsubpd, Roundps, Roundpd, Roundss, Roundsd, Dppd,
+    ]
+};
+
+/// Catalog forms of SSE floating point.
+pub fn sse_float_forms() -> &'static [Code] {
+    static FORMS: OnceLock<Vec<Code>> = OnceLock::new();
+    FORMS.get_or_init(|| {
+        forms()
+            .iter()
+            .copied()
+            .filter(|c| SSE_FLOAT_MNEMONICS.contains(&c.mnemonic()))
+            .collect()
+    })
+}
+
+/// Non-temporal SSE stores and loads, which require alignment: drawn only
+/// as the memory access of [`super::Kind::SseAlign`].
+const NON_TEMPORAL: &[Code] = &[
+    Code::Movntdq_m128_xmm,
+    Code::Movntps_m128_xmm,
+    Code::Movntpd_m128_xmm,
+    Code::Movntdqa_xmm_m128,
+];
+
+/// Forms with an SSE memory operand (catalog forms whose operand may be
+/// memory, plus the non-temporal moves and CMPXCHG16B): the access
+/// [`super::Kind::SseAlign`] places at a random alignment.
+pub fn memory_forms() -> &'static [Code] {
+    static FORMS: OnceLock<Vec<Code>> = OnceLock::new();
+    FORMS.get_or_init(|| {
+        forms()
+            .iter()
+            .copied()
+            .filter(|c| {
+                let op = c.op_code();
+                let sse = c.cpuid_features().iter().any(|f| {
+                    matches!(
+                        f,
+                        CpuidFeature::SSE
+                            | CpuidFeature::SSE2
+                            | CpuidFeature::SSE3
+                            | CpuidFeature::SSSE3
+                            | CpuidFeature::SSE4_1
+                            | CpuidFeature::SSE4_2
+                    )
+                });
+                (sse || *c == Code::Cmpxchg16b_m128)
+                    && (0..op.op_count()).any(|i| {
+                        matches!(
+                            op.op_kind(i),
+                            OpCodeOperandKind::xmm_or_mem | OpCodeOperandKind::mem
+                        )
+                    })
+            })
+            .chain(NON_TEMPORAL.iter().copied())
+            .collect()
+    })
+}
+
+/// Features of VEX, EVEX and XOP forms that need the AVX state enabled in
+/// XCR0, so that KVM (XCR0 = x87|SSE) and the emulator must refuse them.
+/// BMI1, BMI2, TBM and LWP are VEX/XOP-encoded too but use only
+/// general-purpose registers: no control hides them, so they are left out.
+fn vex_feature(feature: CpuidFeature) -> bool {
+    use CpuidFeature::*;
+    matches!(
+        feature,
+        AVX | AVX2
+            | FMA
+            | FMA4
+            | F16C
+            | XOP
+            | VAES
+            | VPCLMULQDQ
+            | GFNI
+            | AVX_VNNI
+            | AVX_IFMA
+            | AVX_NE_CONVERT
+            | AVX_VNNI_INT8
+            | AVX_VNNI_INT16
+            | AVX512F
+            | AVX512VL
+            | AVX512BW
+            | AVX512DQ
+            | AVX512CD
+            | AVX512_IFMA
+            | AVX512_VBMI
+            | AVX512_VBMI2
+            | AVX512_VNNI
+            | AVX512_BITALG
+            | AVX512_VPOPCNTDQ
+            | AVX512_BF16
+            | AVX512_FP16
+            | AVX512_VP2INTERSECT
+    )
+}
+
+/// Operand kinds of VEX, EVEX and XOP forms the generator fills.
+pub(crate) fn vex_fillable(kind: OpCodeOperandKind) -> bool {
+    use OpCodeOperandKind::*;
+    fillable(kind)
+        || vvvv(kind)
+        || matches!(
+            kind,
+            xmm_vvvv
+                | xmm_is4
+                | ymm_reg
+                | ymm_rm
+                | ymm_vvvv
+                | ymm_is4
+                | ymm_or_mem
+                | zmm_reg
+                | zmm_rm
+                | zmm_vvvv
+                | zmm_or_mem
+                | k_reg
+                | k_rm
+                | k_vvvv
+                | k_or_mem
+        )
+}
+
+/// VEX, EVEX and XOP forms that qvm must refuse with #UD.
+pub fn vex_forms() -> &'static [Code] {
+    static FORMS: OnceLock<Vec<Code>> = OnceLock::new();
+    FORMS.get_or_init(|| {
+        Code::values()
+            .filter(|&code| {
+                let op = code.op_code();
+                let features = code.cpuid_features();
+                op.is_instruction()
+                    && op.mode64()
+                    && matches!(
+                        code.encoding(),
+                        EncodingKind::VEX | EncodingKind::EVEX | EncodingKind::XOP
+                    )
+                    && !features.is_empty()
+                    && features.iter().all(|f| vex_feature(*f))
+                    && (0..op.op_count()).all(|i| vex_fillable(op.op_kind(i)))
+            })
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +469,41 @@ mod tests {
         assert!(!forms.contains(&Code::Bswap_r16));
         // String forms of MOVSD/CMPSD have implicit operands: not drawn.
         assert!(!forms.contains(&Code::Movsd_m32_m32));
+    }
+
+    #[test]
+    fn other_catalogs_cover_their_families() {
+        let required = required_forms();
+        let missing: Vec<_> = REQUIRED_MNEMONICS
+            .iter()
+            .filter(|m| !required.iter().any(|c| c.mnemonic() == **m))
+            .collect();
+        assert!(missing.is_empty(), "no usable form of {missing:?}");
+        for transcendental in [false, true] {
+            let x87 = x87_forms(transcendental);
+            let missing: Vec<_> = X87_MNEMONICS
+                .iter()
+                .chain(if transcendental {
+                    X87_TRANSCENDENTALS
+                } else {
+                    &[]
+                })
+                .filter(|m| !x87.iter().any(|c| c.mnemonic() == **m))
+                .collect();
+            assert!(missing.is_empty(), "no usable form of {missing:?}");
+        }
+        assert!(!x87_forms(false).contains(&Code::Fsin));
+        assert!(x87_forms(true).contains(&Code::Fsin));
+        assert!(sse_float_forms().contains(&Code::Addps_xmm_xmmm128));
+        let memory = memory_forms();
+        assert!(memory.contains(&Code::Movaps_xmm_xmmm128));
+        assert!(memory.contains(&Code::Movntdq_m128_xmm));
+        assert!(memory.contains(&Code::Cmpxchg16b_m128));
+        assert!(!memory.contains(&Code::Add_rm32_r32));
+        let vex = vex_forms();
+        assert!(vex.len() > 1000, "{} VEX forms", vex.len());
+        assert!(vex.contains(&Code::VEX_Vpaddd_xmm_xmm_xmmm128));
+        assert!(vex.contains(&Code::VEX_Vzeroupper));
+        assert!(!vex.contains(&Code::VEX_Andn_r32_r32_rm32));
     }
 }
