@@ -233,7 +233,10 @@ fn c_behaviour(libc: &str, tc: Toolchain) -> Vec<Program> {
         // and x87 class, conversions, remainders, traps.
         native("fp-flags", "conformance/corpus/c/fp_flags.c"),
         native("fp-libm", "conformance/corpus/c/fp_libm.c"),
-        native("long-double-libm", "conformance/corpus/c/long_double_libm.c"),
+        native(
+            "long-double-libm",
+            "conformance/corpus/c/long_double_libm.c",
+        ),
         c(
             "fp-trap-sse-masked",
             "conformance/corpus/c/fp_trap.c",

@@ -80,6 +80,8 @@ void cpu_set_ignne(CPUX86State *env)
 
 static inline void fpush(CPUX86State *env)
 {
+    /* qvm: a push clears C1 (set only on stack overflow), as the CPU does */
+    env->fpus &= ~0x200;
     env->fpstt = (env->fpstt - 1) & 7;
     env->fptags[env->fpstt] = 0; /* validate stack entry */
 }
@@ -314,6 +316,7 @@ void helper_flds_ST0(CPUX86State *env, uint32_t val)
 
     uint8_t old_flags = save_exception_flags(env);
 
+    env->fpus &= ~0x200; /* qvm: a push clears C1 */
     new_fpstt = (env->fpstt - 1) & 7;
     u.i = val;
     if (float32_is_denormal(u.f)) {
@@ -338,6 +341,7 @@ void helper_fldl_ST0(CPUX86State *env, uint64_t val)
 
     uint8_t old_flags = save_exception_flags(env);
 
+    env->fpus &= ~0x200; /* qvm: a push clears C1 */
     new_fpstt = (env->fpstt - 1) & 7;
     u.i = val;
     if (float64_is_denormal(u.f)) {
@@ -356,6 +360,7 @@ void helper_fildl_ST0(CPUX86State *env, int32_t val)
 {
     int new_fpstt;
 
+    env->fpus &= ~0x200; /* qvm: a push clears C1 */
     new_fpstt = (env->fpstt - 1) & 7;
     env->fpregs[new_fpstt].d = int32_to_floatx80(val, &env->fp_status);
     env->fpstt = new_fpstt;
@@ -366,6 +371,7 @@ void helper_fildll_ST0(CPUX86State *env, int64_t val)
 {
     int new_fpstt;
 
+    env->fpus &= ~0x200; /* qvm: a push clears C1 */
     new_fpstt = (env->fpstt - 1) & 7;
     env->fpregs[new_fpstt].d = int64_to_floatx80(val, &env->fp_status);
     env->fpstt = new_fpstt;
@@ -466,6 +472,7 @@ void helper_fldt_ST0(CPUX86State *env, target_ulong ptr)
     int new_fpstt;
 
     qvm_check_m80_alignment(env, ptr, GETPC());
+    env->fpus &= ~0x200; /* qvm: a push clears C1 */
     new_fpstt = (env->fpstt - 1) & 7;
     env->fpregs[new_fpstt].d = helper_fldt(env, ptr, GETPC());
     env->fpstt = new_fpstt;
@@ -534,6 +541,7 @@ void helper_fxchg_ST0_STN(CPUX86State *env, int st_index)
     tmp = ST(st_index);
     ST(st_index) = ST0;
     ST0 = tmp;
+    env->fpus &= ~FPUS_C1; /* qvm: FXCH clears C1 */
 }
 
 /* FPU operations */
@@ -573,7 +581,9 @@ void helper_fcomi_ST0_FT0(CPUX86State *env)
     ret = floatx80_compare(ST0, FT0, &env->fp_status);
     x87_denormal_operands(env, ST0, FT0);
     eflags = cpu_cc_compute_all(env, CC_OP);
-    eflags = (eflags & ~(CC_Z | CC_P | CC_C)) | fcomi_ccval[ret + 1];
+    /* qvm: FCOMI and FUCOMI clear OF, SF and AF (SDM), QEMU kept them */
+    eflags = (eflags & ~(CC_Z | CC_P | CC_C | CC_O | CC_S | CC_A)) |
+             fcomi_ccval[ret + 1];
     CC_SRC = eflags;
     env->fpus &= ~FPUS_C1;
     merge_exception_flags(env, old_flags);
@@ -588,7 +598,9 @@ void helper_fucomi_ST0_FT0(CPUX86State *env)
     ret = floatx80_compare_quiet(ST0, FT0, &env->fp_status);
     x87_denormal_operands(env, ST0, FT0);
     eflags = cpu_cc_compute_all(env, CC_OP);
-    eflags = (eflags & ~(CC_Z | CC_P | CC_C)) | fcomi_ccval[ret + 1];
+    /* qvm: FCOMI and FUCOMI clear OF, SF and AF (SDM), QEMU kept them */
+    eflags = (eflags & ~(CC_Z | CC_P | CC_C | CC_O | CC_S | CC_A)) |
+             fcomi_ccval[ret + 1];
     CC_SRC = eflags;
     env->fpus &= ~FPUS_C1;
     merge_exception_flags(env, old_flags);
@@ -1049,10 +1061,8 @@ void helper_fsqrt(CPUX86State *env)
     uint8_t old_flags = save_exception_flags(env);
     floatx80 a = ST0;
 
-    if (floatx80_is_neg(a)) {
-        env->fpus &= ~0x4700;  /* (C3,C2,C1,C0) <-- 0000 */
-        env->fpus |= 0x400;
-    }
+    /* qvm: QEMU set C2 for a negative operand; the CPU leaves C0, C2 and
+     * C3 alone (measured on AMD EPYC) */
     X87_ROUNDED(floatx80, floatx80_same_bits, ST0,
                 floatx80_sqrt(a, &env->fp_status));
     x87_denormal_operands(env, a, a);

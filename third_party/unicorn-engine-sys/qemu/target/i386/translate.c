@@ -4373,9 +4373,14 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 }
                 ot = mo_64_32(s->dflag);
                 {
-                    TCGv bound, zero;
+                    TCGv bound, zero, mone;
 
                     gen_ldst_modrm(env, s, modrm, ot, OR_TMP0, 0);
+                    /* qvm: a 32-bit source is the register's low half;
+                     * the high half must not shift in. */
+                    if (ot == MO_32) {
+                        tcg_gen_ext32u_tl(tcg_ctx, s->T0, s->T0);
+                    }
                     /* Extract START, and shift the operand.
                        Shifts larger than operand size get zeros.  */
                     tcg_gen_ext8u_tl(tcg_ctx, s->A0, tcg_ctx->cpu_regs[s->vex_v]);
@@ -4383,20 +4388,21 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
 
                     bound = tcg_const_tl(tcg_ctx, ot == MO_64 ? 63 : 31);
                     zero = tcg_const_tl(tcg_ctx, 0);
+                    mone = tcg_const_tl(tcg_ctx, -1);
                     tcg_gen_movcond_tl(tcg_ctx, TCG_COND_LEU, s->T0, s->A0, bound,
                                        s->T0, zero);
-                    tcg_temp_free(tcg_ctx, zero);
 
-                    /* Extract the LEN into a mask.  Lengths larger than
-                       operand size get all ones.  */
+                    /* qvm: the LEN as an inverse mask: lengths of the
+                     * operand size or more keep every bit (QEMU 5.0
+                     * clamped them to size - 1 and dropped the top bit). */
                     tcg_gen_extract_tl(tcg_ctx, s->A0, tcg_ctx->cpu_regs[s->vex_v], 8, 8);
-                    tcg_gen_movcond_tl(tcg_ctx, TCG_COND_LEU, s->A0, s->A0, bound,
-                                       s->A0, bound);
+                    tcg_gen_shl_tl(tcg_ctx, s->T1, mone, s->A0);
+                    tcg_gen_movcond_tl(tcg_ctx, TCG_COND_LEU, s->T1, s->A0, bound,
+                                       s->T1, zero);
+                    tcg_gen_andc_tl(tcg_ctx, s->T0, s->T0, s->T1);
+                    tcg_temp_free(tcg_ctx, mone);
+                    tcg_temp_free(tcg_ctx, zero);
                     tcg_temp_free(tcg_ctx, bound);
-                    tcg_gen_movi_tl(tcg_ctx, s->T1, 1);
-                    tcg_gen_shl_tl(tcg_ctx, s->T1, s->T1, s->A0);
-                    tcg_gen_subi_tl(tcg_ctx, s->T1, s->T1, 1);
-                    tcg_gen_and_tl(tcg_ctx, s->T0, s->T0, s->T1);
 
                     gen_op_mov_reg_v(s, ot, reg, s->T0);
                     gen_op_update1_cc(s);
@@ -4412,19 +4418,28 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 }
                 ot = mo_64_32(s->dflag);
                 gen_ldst_modrm(env, s, modrm, ot, OR_TMP0, 0);
+                if (ot == MO_32) {
+                    tcg_gen_ext32u_tl(tcg_ctx, s->T0, s->T0);
+                }
                 tcg_gen_ext8u_tl(tcg_ctx, s->T1, tcg_ctx->cpu_regs[s->vex_v]);
                 {
                     TCGv bound = tcg_const_tl(tcg_ctx, ot == MO_64 ? 63 : 31);
+                    TCGv zero = tcg_const_tl(tcg_ctx, 0);
+
                     /* Note that since we're using BMILG (in order to get O
-                       cleared) we need to store the inverse into C.  */
-                    tcg_gen_setcond_tl(tcg_ctx, TCG_COND_LT, tcg_ctx->cpu_cc_src,
+                       cleared) we need to store the inverse into C.
+                       qvm: CF is set for an index of the operand size or
+                       more, and then every bit is kept (QEMU 5.0 set CF
+                       at size - 1 and cleared the top bit beyond). */
+                    tcg_gen_setcond_tl(tcg_ctx, TCG_COND_LEU, tcg_ctx->cpu_cc_src,
                                        s->T1, bound);
-                    tcg_gen_movcond_tl(tcg_ctx, TCG_COND_GT, s->T1, s->T1,
-                                       bound, bound, s->T1);
+                    tcg_gen_movi_tl(tcg_ctx, s->A0, -1);
+                    tcg_gen_shl_tl(tcg_ctx, s->A0, s->A0, s->T1);
+                    tcg_gen_movcond_tl(tcg_ctx, TCG_COND_LEU, s->A0, s->T1, bound,
+                                       s->A0, zero);
+                    tcg_temp_free(tcg_ctx, zero);
                     tcg_temp_free(tcg_ctx, bound);
                 }
-                tcg_gen_movi_tl(tcg_ctx, s->A0, -1);
-                tcg_gen_shl_tl(tcg_ctx, s->A0, s->A0, s->T1);
                 tcg_gen_andc_tl(tcg_ctx, s->T0, s->T0, s->A0);
                 gen_op_mov_reg_v(s, ot, reg, s->T0);
                 gen_op_update1_cc(s);
@@ -4468,11 +4483,13 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 ot = mo_64_32(s->dflag);
                 gen_ldst_modrm(env, s, modrm, ot, OR_TMP0, 0);
                 /* Note that by zero-extending the source operand, we
-                   automatically handle zero-extending the result.  */
+                   automatically handle zero-extending the result.
+                   qvm: the mask too, or PDEP deposits into the high half. */
                 if (ot == MO_64) {
                     tcg_gen_mov_tl(tcg_ctx, s->T1, tcg_ctx->cpu_regs[s->vex_v]);
                 } else {
                     tcg_gen_ext32u_tl(tcg_ctx, s->T1, tcg_ctx->cpu_regs[s->vex_v]);
+                    tcg_gen_ext32u_tl(tcg_ctx, s->T0, s->T0);
                 }
                 gen_helper_pdep(tcg_ctx, tcg_ctx->cpu_regs[reg], s->T1, s->T0);
                 break;
@@ -4491,6 +4508,7 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                     tcg_gen_mov_tl(tcg_ctx, s->T1, tcg_ctx->cpu_regs[s->vex_v]);
                 } else {
                     tcg_gen_ext32u_tl(tcg_ctx, s->T1, tcg_ctx->cpu_regs[s->vex_v]);
+                    tcg_gen_ext32u_tl(tcg_ctx, s->T0, s->T0);
                 }
                 gen_helper_pext(tcg_ctx, tcg_ctx->cpu_regs[reg], s->T1, s->T0);
                 break;
@@ -4615,6 +4633,11 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 }
                 ot = mo_64_32(s->dflag);
                 gen_ldst_modrm(env, s, modrm, ot, OR_TMP0, 0);
+                /* qvm: CF looks at the whole source: only its low half for
+                 * a 32-bit operand. */
+                if (ot == MO_32) {
+                    tcg_gen_ext32u_tl(tcg_ctx, s->T0, s->T0);
+                }
 
                 tcg_gen_mov_tl(tcg_ctx, tcg_ctx->cpu_cc_src, s->T0);
                 switch (reg & 7) {
@@ -4629,6 +4652,10 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 case 3: /* blsi By, Ey */
                     tcg_gen_neg_tl(tcg_ctx, s->T1, s->T0);
                     tcg_gen_and_tl(tcg_ctx, s->T0, s->T0, s->T1);
+                    /* qvm: BLSI sets CF when the source is not zero; BMILG
+                     * computes CF as (cc_src == 0), so store the test. */
+                    tcg_gen_setcondi_tl(tcg_ctx, TCG_COND_EQ, tcg_ctx->cpu_cc_src,
+                                        tcg_ctx->cpu_cc_src, 0);
                     break;
                 default:
                     goto unknown_op;
@@ -4805,8 +4832,17 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                 } else {
                     op2_offset = offsetof(CPUX86State,xmm_t0);
                     gen_lea_modrm(env, s, modrm);
-                    /* qvm: the SSE4.2 string compares take any address */
-                    gen_ldo_env_A0(s, op2_offset, !(b >= 0x60 && b <= 0x63));
+                    if (b == 0x0a) {
+                        /* qvm: roundss reads 32 bits, roundsd 64 */
+                        gen_op_ld_v(s, MO_32, s->T0, s->A0);
+                        tcg_gen_st32_tl(tcg_ctx, s->T0, tcg_ctx->cpu_env,
+                                        op2_offset + offsetof(ZMMReg, ZMM_L(0)));
+                    } else if (b == 0x0b) {
+                        gen_ldq_env_A0(s, op2_offset + offsetof(ZMMReg, ZMM_Q(0)));
+                    } else {
+                        /* qvm: the SSE4.2 string compares take any address */
+                        gen_ldo_env_A0(s, op2_offset, !(b >= 0x60 && b <= 0x63));
+                    }
                 }
             } else {
                 op1_offset = offsetof(CPUX86State,fpregs[reg].mmx);
@@ -4848,6 +4884,8 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                     goto illegal_op;
                 }
                 ot = mo_64_32(s->dflag);
+                /* qvm: the immediate follows a RIP-relative operand */
+                s->rip_offset = 1;
                 gen_ldst_modrm(env, s, modrm, ot, OR_TMP0, 0);
                 b = x86_ldub_code(env, s);
                 if (ot == MO_64) {
