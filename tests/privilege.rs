@@ -101,6 +101,17 @@ const CASES: &[(&str, Result<&str, i32>)] = &[
     ("pclmulqdq", Ok("4040404040404040")),
     ("test_f7_1", Ok("0")),
     ("fences", Ok("0")),
+    ("mov_ds_ss", Ok("2b")),
+    ("mov_es_user32", Ok("23")),
+    ("lretq", Ok("7")),
+    ("iretq_same_privilege", Ok("9")),
+    ("lar_user_ds", Ok("cff300")),
+    ("lar_tss", Ok("40")),
+    ("lsl_user_cs", Ok("ffffffff")),
+    ("verw_user_ds", Ok("1")),
+    ("mov_ds_kernel", Err(SIGSEGV)),
+    ("iretq_to_kernel", Err(SIGSEGV)),
+    ("read_gdt", Err(SIGSEGV)),
 ];
 
 /// Cases whose native outcome depends on the host CPU's vendor or model,

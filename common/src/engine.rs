@@ -161,11 +161,59 @@ pub mod visible {
     /// IDTR: 32 16-byte gates.
     pub const IDT_BASE: u64 = SYSTEM_BASE + 0x1000;
     pub const IDT_LIMIT: u16 = 32 * 16 - 1;
+    /// Linux's GDT selectors (so STAR and the user selectors are Linux's).
+    pub mod selector {
+        pub const KERNEL_CS: u16 = 0x10;
+        pub const KERNEL_DS: u16 = 0x18;
+        pub const USER32_CS: u16 = 0x23;
+        pub const USER_DS: u16 = 0x2b;
+        pub const USER_CS: u16 = 0x33;
+        pub const TSS: u16 = 0x40;
+    }
     /// TR: the TSS descriptor's selector, as STR reads it.
-    pub const TR_SELECTOR: u16 = 0x40;
+    pub const TR_SELECTOR: u16 = selector::TSS;
     /// TSS base and limit (104 bytes: no I/O bitmap, so user I/O faults).
     pub const TSS_BASE: u64 = SYSTEM_BASE + 0x80;
     pub const TSS_LIMIT: u32 = 0x67;
+
+    /// A flat code or data descriptor: base 0, limit 0xfffff pages (ignored
+    /// in 64-bit mode but set as Linux does), with the access byte and
+    /// flags nibble given.
+    fn descriptor(access: u8, flags: u8) -> u64 {
+        0xffff | (0xf << 48) | (u64::from(access) << 40) | (u64::from(flags) << 52)
+    }
+
+    /// The GDT's bytes: Linux's selector layout, then the 16-byte TSS
+    /// descriptor. The KVM engine's CPU reads it from system memory; the
+    /// emulator gets a copy for its descriptor loads (segment registers,
+    /// far transfers, IRETQ), so both accept and refuse the same selectors.
+    pub fn gdt() -> [u8; GDT_LIMIT as usize + 1] {
+        let mut entries = [0u64; (GDT_LIMIT as usize + 1) / 8];
+        let mut set = |selector: u16, value: u64| {
+            if let Some(e) = entries.get_mut(usize::from(selector / 8)) {
+                *e = value;
+            }
+        };
+        // Accessed bits set, as in Linux's GDT (LAR shows them).
+        set(selector::KERNEL_CS, descriptor(0x9b, 0xa)); // P, DPL0, code; G, L
+        set(selector::KERNEL_DS, descriptor(0x93, 0xc)); // P, DPL0, data; G, D
+        set(selector::USER32_CS, descriptor(0xfb, 0xc)); // P, DPL3, code; G, D
+        set(selector::USER_DS, descriptor(0xf3, 0xc)); // P, DPL3, data; G, D
+        set(selector::USER_CS, descriptor(0xfb, 0xa)); // P, DPL3, code; G, L
+        set(
+            selector::TSS,
+            u64::from(TSS_LIMIT)
+                | ((TSS_BASE & 0xff_ffff) << 16)
+                | (0x89 << 40) // P, DPL0, available 64-bit TSS
+                | (((TSS_BASE >> 24) & 0xff) << 56),
+        );
+        set(selector::TSS + 8, TSS_BASE >> 32);
+        let mut bytes = [0u8; GDT_LIMIT as usize + 1];
+        for (chunk, e) in bytes.chunks_exact_mut(8).zip(entries) {
+            chunk.copy_from_slice(&e.to_le_bytes());
+        }
+        bytes
+    }
 }
 
 /// Initial RFLAGS: IF set, as Linux starts a process (bit 1 is reserved-1).

@@ -24,8 +24,9 @@ use qvm_common::engine::{
 };
 use qvm_common::guest_memory::GuestMemory;
 use unicorn_engine::{
-    uc_engine, uc_error, uc_hook, uc_hook_add, uc_reg_read, uc_reg_write, uc_x86_mmr, Arch,
-    HookType, MemType, Mode, Prot, RegisterX86, Unicorn, X86CpuModel, X86Insn,
+    uc_engine, uc_error, uc_hook, uc_hook_add, uc_reg_read, uc_reg_write, uc_x86_mmr,
+    uc_x86_qvm_gdt, Arch, HookType, MemType, Mode, Prot, RegisterX86, Unicorn, X86CpuModel,
+    X86Insn,
 };
 
 const NAME: &str = "emu";
@@ -316,8 +317,8 @@ impl EmuEngine {
 }
 
 impl EmuEngine {
-    /// SGDT, SIDT, SLDT and STR read what they read on KVM. Unicorn has no
-    /// system structures behind them: the TR has no valid descriptor, so
+    /// SGDT, SIDT, SLDT and STR read what they read on KVM, and descriptor
+    /// loads see KVM's GDT. The TR has no valid descriptor, so
     /// I/O permission checks fail (#GP) before reading a TSS, as on KVM,
     /// whose TSS has no I/O bitmap.
     fn write_descriptor_tables(&mut self) -> Result<(), uc_error> {
@@ -342,6 +343,29 @@ impl EmuEngine {
                 visible::TSS_LIMIT,
             ),
         ];
+        // Descriptor loads (segment registers, far transfers, IRETQ) read
+        // the shared GDT from this copy: the table itself is where GDTR
+        // says, in memory unicorn does not map, as user code cannot reach
+        // it on KVM either.
+        let gdt = visible::gdt();
+        let mut copy = uc_x86_qvm_gdt {
+            size: gdt.len() as u32,
+            bytes: [0; 128],
+        };
+        copy.bytes
+            .get_mut(..gdt.len())
+            .ok_or(uc_error::ARG)?
+            .copy_from_slice(&gdt);
+        // SAFETY: the handle is live; for this register qvm's unicorn reads
+        // one uc_x86_qvm_gdt from the pointer, a local of that type.
+        let err = unsafe {
+            uc_reg_write(
+                self.uc.get_handle(),
+                RegisterX86::QVM_GDT as c_int,
+                (&raw const copy).cast(),
+            )
+        };
+        Result::<(), uc_error>::from(err)?;
         for (reg, selector, base, limit) in tables {
             let value = uc_x86_mmr {
                 selector,

@@ -51,11 +51,7 @@ pub const PORT_SYSCALL: u16 = 0x60;
 pub const PORT_EXCEPTION: u16 = 0x20;
 
 // GDT selectors (Linux's layout, so STAR is Linux's too).
-pub const KERNEL_CS: u16 = 0x10;
-pub const KERNEL_DS: u16 = 0x18;
-pub const USER32_CS: u16 = 0x23;
-pub const USER_DS: u16 = 0x2b;
-pub const USER_CS: u16 = 0x33;
+pub use visible::selector::{KERNEL_CS, USER32_CS, USER_CS, USER_DS};
 pub const TSS_SEL: u16 = visible::TR_SELECTOR;
 
 /// Size of system memory for an arena of `arena` bytes: the fixed part

@@ -29,27 +29,10 @@ pub fn has_error_code(vector: u64) -> bool {
     matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30)
 }
 
-fn descriptor(access: u8, flags: u8) -> u64 {
-    // base 0, limit 0xfffff (ignored in 64-bit mode but set as Linux does)
-    0xffff | (0xf << 48) | (u64::from(access) << 40) | (u64::from(flags) << 52)
-}
-
-/// The GDT: Linux's selector layout, then the TSS descriptor.
+/// The GDT: the shared machine's (Linux's selector layout, then the TSS
+/// descriptor).
 pub fn gdt() -> Vec<u8> {
-    let tss_base = KERNEL_BASE + TSS;
-    let mut entries = [0u64; 10];
-    entries[(KERNEL_CS / 8) as usize] = descriptor(0x9a, 0xa); // P, DPL0, code; G, L
-    entries[(KERNEL_DS / 8) as usize] = descriptor(0x92, 0xc); // P, DPL0, data; G, D
-    entries[(USER32_CS / 8) as usize] = descriptor(0xfa, 0xc); // P, DPL3, code; G, D
-    entries[(USER_DS / 8) as usize] = descriptor(0xf2, 0xc); // P, DPL3, data; G, D
-    entries[(USER_CS / 8) as usize] = descriptor(0xfa, 0xa); // P, DPL3, code; G, L
-    let tss = (TSS_SEL / 8) as usize;
-    entries[tss] = TSS_LIMIT
-        | ((tss_base & 0xff_ffff) << 16)
-        | (0x89 << 40) // P, DPL0, available 64-bit TSS
-        | (((tss_base >> 24) & 0xff) << 56);
-    entries[tss + 1] = tss_base >> 32;
-    entries.iter().flat_map(|e| e.to_le_bytes()).collect()
+    qvm_common::engine::visible::gdt().to_vec()
 }
 
 /// The TSS: only RSP0 matters (the stack exceptions from user mode use);
@@ -138,11 +121,11 @@ mod tests {
         assert_eq!(g.len(), 80);
         let user_cs = u64::from_le_bytes(g[0x30..0x38].try_into().unwrap());
         assert_eq!(
-            user_cs, 0x00af_fa00_0000_ffff,
+            user_cs, 0x00af_fb00_0000_ffff,
             "Linux's __USER_CS descriptor"
         );
         let kernel_cs = u64::from_le_bytes(g[0x10..0x18].try_into().unwrap());
-        assert_eq!(kernel_cs, 0x00af_9a00_0000_ffff);
+        assert_eq!(kernel_cs, 0x00af_9b00_0000_ffff);
         assert_eq!(idt().len(), 32 * 16);
         assert_eq!(tss().len(), 104);
     }

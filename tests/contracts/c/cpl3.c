@@ -115,6 +115,19 @@ ASM1(movbe, "movl $0x12345678, (%1); movbe (%1), %k0", "r"(buf))
 ASM1(aesenc, "movq %1, %%xmm0; pinsrq $1, %1, %%xmm0; movq %2, %%xmm1; aesenc %%xmm1, %%xmm0; aesenclast %%xmm1, %%xmm0; aesdec %%xmm1, %%xmm0; aesdeclast %%xmm1, %%xmm0; aesimc %%xmm0, %%xmm0; aeskeygenassist $0x1b, %%xmm0, %%xmm1; pxor %%xmm1, %%xmm0; movq %%xmm0, %0; pextrq $1, %%xmm0, %%rax; xor %%rax, %0", "r"(0x0123456789abcdefUL), "r"(0xfedcba9876543210UL))
 ASM1(pclmulqdq, "movq %1, %%xmm0; movq %2, %%xmm1; pclmulqdq $0, %%xmm1, %%xmm0; movq %%xmm0, %0; pextrq $1, %%xmm0, %%rax; xor %%rax, %0", "r"(0x0123456789abcdefUL), "r"(0xfedcba9876543210UL))
 ASM1(test_f7_1, ".byte 0xf7, 0xc9, 0x01, 0, 0, 0; setnz %b0; movzbl %b0, %k0", "r"(buf))
+/* descriptor loads through the GDT: Linux's user selectors work, others
+ * fault; the GDT itself is not readable from user mode */
+ASM1(mov_ds_ss, "mov %%ss, %%ax; mov %%ax, %%ds; mov %%ds, %0", "r"(buf))
+ASM1(mov_es_user32, "mov $0x23, %%eax; mov %%ax, %%es; mov %%es, %0; xor %%eax, %%eax; mov %%ax, %%es", "r"(buf))
+ASM1(lretq, "lea 1f(%%rip), %%rax; push $0x33; push %%rax; lretq; 1: mov $7, %0", "r"(buf))
+ASM1(iretq_same_privilege, "mov %%rsp, %%rax; push $0x2b; push %%rax; pushfq; push $0x33; lea 1f(%%rip), %%rax; push %%rax; iretq; 1: mov $9, %0", "r"(buf))
+ASM1(lar_user_ds, "mov $0x2b, %%eax; lar %%eax, %%eax; mov %%rax, %0", "r"(buf))
+ASM1(lar_tss, "mov $0x40, %%eax; lar %%eax, %%eax; mov %%rax, %0", "r"(buf))
+ASM1(lsl_user_cs, "mov $0x33, %%eax; lsl %%eax, %%eax; mov %%rax, %0", "r"(buf))
+ASM1(verw_user_ds, "mov $0x2b, %%eax; verw %%ax; setz %b0; movzbl %b0, %k0", "r"(buf))
+ASM0(mov_ds_kernel, "mov $0x10, %%eax; mov %%ax, %%ds")
+ASM0(iretq_to_kernel, "push $0x18; push $0x2000; push $0x202; push $0x10; push $0; iretq")
+ASM0(read_gdt, "movabs $0xffffff8000000000, %%rax; mov (%%rax), %%rax")
 /* TSC_AUX in the high half, the TSC's low 32 bits in the low half */
 ASM1(rdtscp, "rdtscp; shl $32, %%rcx; mov %%eax, %k0; or %%rcx, %0", "r"(buf))
 ASM1(fences, "lfence; sfence; mfence; clflush (%1); clflushopt (%1); clwb (%1); prefetchw (%1); xor %k0, %k0", "r"(buf))
@@ -134,6 +147,9 @@ static const struct { const char *name; case_fn fn; } cases[] = {
     C(popcnt) C(andn) C(bextr) C(blsi) C(blsmsk) C(blsr) C(bzhi) C(pdep)
     C(pext) C(mulx) C(rorx) C(sarx) C(shlx) C(shrx) C(adcx_adox) C(movbe)
     C(aesenc) C(pclmulqdq) C(test_f7_1) C(fences) C(rdtscp)
+    C(mov_ds_ss) C(mov_es_user32) C(lretq) C(iretq_same_privilege)
+    C(lar_user_ds) C(lar_tss) C(lsl_user_cs) C(verw_user_ds) C(mov_ds_kernel)
+    C(iretq_to_kernel) C(read_gdt)
 };
 
 int main(int argc, char **argv) {

@@ -67,6 +67,16 @@ typedef struct uc_x86_mmr {
     uint32_t flags; /* not used by GDTR and IDTR */
 } uc_x86_mmr;
 
+// qvm: the contents of the GDT, for UC_X86_REG_QVM_GDT. Descriptor loads
+// (segment registers, far transfers, IRET, LAR, LSL, VERR, VERW) read the
+// GDT from these bytes: the table itself lives where the GDTR says, in
+// memory unicorn does not map, so that user code cannot reach it.
+#define UC_X86_QVM_GDT_MAX 128
+typedef struct uc_x86_qvm_gdt {
+    uint32_t size; /* bytes used, at most UC_X86_QVM_GDT_MAX */
+    uint8_t bytes[UC_X86_QVM_GDT_MAX];
+} uc_x86_qvm_gdt;
+
 // Model-Specific Register structure, use this with UC_X86_REG_MSR (as the
 // register ID) in call to uc_reg_write/uc_reg_read() to manipulate MSRs.
 typedef struct uc_x86_msr {
@@ -327,6 +337,7 @@ typedef enum uc_x86_reg {
     UC_X86_REG_FDP,
     UC_X86_REG_FDS,
     UC_X86_REG_FOP,
+    UC_X86_REG_QVM_GDT, // qvm: the bytes of the GDT (uc_x86_qvm_gdt)
     UC_X86_REG_ENDING // <-- mark the end of the list of registers
 } uc_x86_reg;
 

@@ -1436,6 +1436,10 @@ typedef struct CPUX86State {
      * update_mxcsr_status). Kept after the vector registers: those must
      * stay 16-byte aligned for the TCG vector fast paths (xmm_aligned). */
     uint8_t sse_trap_flags;
+    /* qvm: a copy of the GDT's bytes, which descriptor loads read (see
+     * seg_helper.c, qvm_gdt_slot); empty until the engine writes it. */
+    uint32_t qvm_gdt_size;
+    uint8_t qvm_gdt[128];
 
     /*
      * YMM is not supported by QEMU at all

@@ -47,8 +47,45 @@
     cpu_ldub_mmuidx_ra(e, p, cpu_mmu_index_kernel(e), r)
 #define cpu_lduw_kernel_ra(e, p, r) \
     cpu_lduw_mmuidx_ra(e, p, cpu_mmu_index_kernel(e), r)
-#define cpu_ldl_kernel_ra(e, p, r) \
-    cpu_ldl_mmuidx_ra(e, p, cpu_mmu_index_kernel(e), r)
+/* qvm: the GDT lives in memory unicorn does not map (on KVM, a
+ * supervisor-only page), so a contract cannot read or write it. Descriptor
+ * loads read, and the accessed bit is written, in the copy the engine gave
+ * (env->qvm_gdt): the 32-bit kernel accesses that fall inside it. */
+static uint8_t *qvm_gdt_slot(CPUX86State *env, target_ulong ptr)
+{
+    target_ulong off = ptr - env->gdt.base;
+
+    if (ptr < env->gdt.base || off > env->gdt.limit ||
+        off + 4 > env->qvm_gdt_size) {
+        return NULL;
+    }
+    return env->qvm_gdt + off;
+}
+
+static uint32_t qvm_ldl_kernel_ra(CPUX86State *env, target_ulong ptr,
+                                  uintptr_t retaddr)
+{
+    uint8_t *slot = qvm_gdt_slot(env, ptr);
+
+    if (slot) {
+        return ldl_le_p(slot);
+    }
+    return cpu_ldl_mmuidx_ra(env, ptr, cpu_mmu_index_kernel(env), retaddr);
+}
+
+static void qvm_stl_kernel_ra(CPUX86State *env, target_ulong ptr,
+                              uint32_t value, uintptr_t retaddr)
+{
+    uint8_t *slot = qvm_gdt_slot(env, ptr);
+
+    if (slot) {
+        stl_le_p(slot, value);
+        return;
+    }
+    cpu_stl_mmuidx_ra(env, ptr, value, cpu_mmu_index_kernel(env), retaddr);
+}
+
+#define cpu_ldl_kernel_ra(e, p, r) qvm_ldl_kernel_ra(e, p, r)
 #define cpu_ldq_kernel_ra(e, p, r) \
     cpu_ldq_mmuidx_ra(e, p, cpu_mmu_index_kernel(e), r)
 
@@ -56,8 +93,7 @@
     cpu_stb_mmuidx_ra(e, p, v, cpu_mmu_index_kernel(e), r)
 #define cpu_stw_kernel_ra(e, p, v, r) \
     cpu_stw_mmuidx_ra(e, p, v, cpu_mmu_index_kernel(e), r)
-#define cpu_stl_kernel_ra(e, p, v, r) \
-    cpu_stl_mmuidx_ra(e, p, v, cpu_mmu_index_kernel(e), r)
+#define cpu_stl_kernel_ra(e, p, v, r) qvm_stl_kernel_ra(e, p, v, r)
 #define cpu_stq_kernel_ra(e, p, v, r) \
     cpu_stq_mmuidx_ra(e, p, v, cpu_mmu_index_kernel(e), r)
 
@@ -2516,7 +2552,9 @@ target_ulong helper_lar(CPUX86State *env, target_ulong selector1)
         }
     }
     CC_SRC = eflags | CC_Z;
-    return e2 & 0x00f0ff00;
+    /* qvm: with the limit's bits 19:16, as the CPU returns them (QEMU
+     * cleared them) */
+    return e2 & 0x00ffff00;
 }
 
 void helper_verr(CPUX86State *env, target_ulong selector1)

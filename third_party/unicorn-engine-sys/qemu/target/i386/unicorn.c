@@ -1130,6 +1130,16 @@ uc_err reg_write(void *_env, int mode, unsigned int regid, const void *value,
         env->fpregs[regid - UC_X86_REG_FP0].d = cpu_set_fp80(mant, upper);
         return ret;
     }
+    case UC_X86_REG_QVM_GDT: {
+        CHECK_REG_TYPE(uc_x86_qvm_gdt);
+        const uc_x86_qvm_gdt *gdt = value;
+        if (gdt->size > sizeof(env->qvm_gdt)) {
+            return UC_ERR_ARG;
+        }
+        memcpy(env->qvm_gdt, gdt->bytes, gdt->size);
+        env->qvm_gdt_size = gdt->size;
+        return ret;
+    }
     case UC_X86_REG_FPSW: {
         CHECK_REG_TYPE(uint16_t);
         uint16_t fpus = *(uint16_t *)value;
