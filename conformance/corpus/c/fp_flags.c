@@ -5,7 +5,8 @@
  * exception, stack-fault and C1 bits). The instructions are written in
  * asm so that the compiler cannot fold or reorder them. Every MXCSR
  * control setting that changes flags is run: rounding modes, DAZ, FTZ.
- * x87 runs under each precision control.
+ * x87 runs under each precision control; x87_encodings adds the encodings
+ * and operands only hand-written code makes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -462,9 +463,156 @@ static void x87(void)
      * does not raise them yet (docs/known-differences.md). */
 }
 
+/* x87 encodings and operands compilers never make, which contracts can:
+ * pseudo-denormals, unnormals, pseudo-infinities and pseudo-NaNs,
+ * signalling NaNs (in registers and as m32/m64 operands, where the x87
+ * NaN rules choose between the two operands), denormal memory operands
+ * together with IE and ZE, and C1 left set by an earlier instruction.
+ * Each case starts from ST(0) = a, ST(1) = b and the condition codes in
+ * `cc`, and prints the whole status word, both registers, the low
+ * RFLAGS bits and the memory operand. */
+struct f80 {
+    uint64_t m;
+    uint16_t e;
+};
+
+static const struct f80 enc_in[] = {
+    {0x8000000000000001ull, 0x0000}, /* pseudo-denormal */
+    {0x8000000000000000ull, 0x8000}, /* -pseudo-denormal */
+    {0x8000000000000000ull, 0x0001}, /* smallest normal */
+    {0x0000000000000001ull, 0x0000}, /* smallest denormal */
+    {0x4000000000000000ull, 0x4000}, /* unnormal */
+    {0x0000000000000000ull, 0x7fff}, /* pseudo-infinity */
+    {0x4000000000000000ull, 0x7fff}, /* pseudo-NaN */
+    {0xc000000000000000ull, 0x7fff}, /* quiet NaN */
+    {0xc000000000000000ull, 0xffff}, /* default NaN */
+    {0xa000000000000001ull, 0x7fff}, /* signalling NaN */
+    {0x8000000000000001ull, 0xffff}, /* signalling NaN, payload low */
+    {0xffffffffffffffffull, 0x7fff}, /* quiet NaN, largest payload */
+    {0x8000000000000000ull, 0x3fff}, /* 1 */
+    {0x0000000000000000ull, 0x0000}, /* 0 */
+};
+#define NENC (sizeof enc_in / sizeof enc_in[0])
+
+static const uint64_t mem_in[] = {
+    0x7f800001, 0xffbfffff, 0x7fc00000, 0x00000001, 0x3f800000, 0x00000000,
+    0x7ff0000000000001ull, 0xfff7ffffffffffffull, 0x7ff8000000000000ull,
+    0x0000000000000001ull, 0x3ff0000000000000ull, 0x0000000000000000ull,
+};
+#define NMEM32 6
+#define NMEM (sizeof mem_in / sizeof mem_in[0])
+
+struct fsave {
+    uint32_t cw, sw, tw, ip, cs, dp, ds;
+    unsigned char st[8][10];
+};
+
+static unsigned char env_buf[28];
+
+typedef void (*enc_fn)(const struct f80 *a, const struct f80 *b, void *m,
+                       const uint16_t *cc, struct fsave *sv, uint64_t *fl);
+
+#define ENC(name, insn)                                                        \
+    static void name(const struct f80 *a, const struct f80 *b, void *m,    \
+                     const uint16_t *cc, struct fsave *sv, uint64_t *fl)   \
+    {                                                                      \
+        __asm__ volatile(                                                  \
+            "fninit\n\tfldt (%[b])\n\tfldt (%[a])\n\tfnclex\n\t"           \
+            "fnstenv (%[env])\n\tmovw (%[cc]), %%ax\n\t"                   \
+            "orw %%ax, 4(%[env])\n\tfldenv (%[env])\n\t"                   \
+            "push $0\n\tpopfq\n\t" insn "\n\tpushfq\n\tpopq (%[fl])\n\t"   \
+            "fnsave (%[sv])\n\tfninit"                                     \
+            :                                                              \
+            : [a] "r"(a), [b] "r"(b), [m] "r"(m), [cc] "r"(cc),            \
+              [sv] "r"(sv), [fl] "r"(fl), [env] "r"(env_buf)               \
+            : "memory", "cc", "rax", "st", "st(1)", "st(2)", "st(3)",      \
+              "st(4)", "st(5)", "st(6)", "st(7)");                         \
+    }
+ENC(enc_fadd, "fadd %%st(1), %%st")
+ENC(enc_fsub, "fsub %%st(1), %%st")
+ENC(enc_fmul, "fmul %%st(1), %%st")
+ENC(enc_fdiv, "fdiv %%st(1), %%st")
+ENC(enc_fcom, "fcom %%st(1)")
+ENC(enc_fucomi, "fucomi %%st(1), %%st")
+ENC(enc_fcomi, "fcomi %%st(1), %%st")
+ENC(enc_fscale, "fscale")
+ENC(enc_frndint, "frndint")
+ENC(enc_fxam, "fxam")
+ENC(enc_fst_st1, "fst %%st(1)")
+ENC(enc_fstp_m80, "fstpt (%[m])")
+ENC(enc_fst_m32, "fsts (%[m])")
+ENC(enc_fst_m64, "fstl (%[m])")
+ENC(enc_fadd_m32, "fadds (%[m])")
+ENC(enc_fsubr_m32, "fsubrs (%[m])")
+ENC(enc_fdivr_m32, "fdivrs (%[m])")
+ENC(enc_fcom_m32, "fcoms (%[m])")
+ENC(enc_fadd_m64, "faddl (%[m])")
+ENC(enc_fdivr_m64, "fdivrl (%[m])")
+ENC(enc_fcomp_m64, "fcompl (%[m])")
+
+/* operands: 0 ST(0) only, 1 ST(0) and ST(1), 2 an m32, 3 an m64 */
+static const struct {
+    const char *name;
+    enc_fn fn;
+    int operands;
+} enc_ops[] = {
+    {"fadd", enc_fadd, 1},       {"fsub", enc_fsub, 1},
+    {"fmul", enc_fmul, 1},       {"fdiv", enc_fdiv, 1},
+    {"fcom", enc_fcom, 1},       {"fucomi", enc_fucomi, 1},
+    {"fcomi", enc_fcomi, 1},     {"fscale", enc_fscale, 1},
+    {"frndint", enc_frndint, 0}, {"fxam", enc_fxam, 0},
+    {"fst-st1", enc_fst_st1, 0}, {"fstp-m80", enc_fstp_m80, 0},
+    {"fst-m32", enc_fst_m32, 0}, {"fst-m64", enc_fst_m64, 0},
+    {"fadd-m32", enc_fadd_m32, 2}, {"fsubr-m32", enc_fsubr_m32, 2},
+    {"fdivr-m32", enc_fdivr_m32, 2}, {"fcom-m32", enc_fcom_m32, 2},
+    {"fadd-m64", enc_fadd_m64, 3}, {"fdivr-m64", enc_fdivr_m64, 3},
+    {"fcomp-m64", enc_fcomp_m64, 3},
+};
+
+static void x87_encodings(void)
+{
+    static const uint16_t ccs[] = {0x0000, 0x4700};
+    static const struct f80 one = {0x8000000000000000ull, 0x3fff};
+    for (size_t o = 0; o < sizeof enc_ops / sizeof enc_ops[0]; o++) {
+        int kind = enc_ops[o].operands;
+        size_t nj = kind == 1 ? NENC : kind == 2 ? NMEM32 : kind == 3 ? NMEM - NMEM32 : 1;
+        for (size_t c = 0; c < sizeof ccs / sizeof ccs[0]; c++) {
+            printf("x87-enc %s cc=%x:", enc_ops[o].name, (unsigned)ccs[c]);
+            for (size_t i = 0; i < NENC; i++) {
+                for (size_t j = 0; j < nj; j++) {
+                    unsigned char m[16];
+                    struct fsave sv;
+                    uint64_t fl = 0;
+                    memset(m, 0x5a, sizeof m);
+                    if (kind == 2) {
+                        uint32_t v = (uint32_t)mem_in[j];
+                        memcpy(m, &v, 4);
+                    } else if (kind == 3) {
+                        memcpy(m, &mem_in[NMEM32 + j], 8);
+                    }
+                    enc_ops[o].fn(&enc_in[i], kind == 1 ? &enc_in[j] : &one, m,
+                                  &ccs[c], &sv, &fl);
+                    printf(" %x/%x/", (unsigned)(sv.sw & 0xffff), (unsigned)(fl & 0x8d5));
+                    for (int r = 0; r < 2; r++) {
+                        for (int k = 9; k >= 0; k--) {
+                            printf("%02x", sv.st[r][k]);
+                        }
+                        printf(r ? "/" : ",");
+                    }
+                    for (int k = 0; k < 10; k++) {
+                        printf("%02x", m[k]);
+                    }
+                }
+            }
+            printf("\n");
+        }
+    }
+}
+
 int main(void)
 {
     sse();
     x87();
+    x87_encodings();
     return 0;
 }

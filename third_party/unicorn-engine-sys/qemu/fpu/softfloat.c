@@ -5722,7 +5722,14 @@ float32 floatx80_to_float32(floatx80 a, float_status *status)
     aSign = extractFloatx80Sign( a );
     if ( aExp == 0x7FFF ) {
         if ( (uint64_t) ( aSig<<1 ) ) {
-            return commonNaNToFloat32(floatx80ToCommonNaN(a, status), status);
+            /* qvm: x86 quiets a signalling NaN and keeps the sign and the
+             * payload's top bits, even when those are all zero
+             * (softfloat's common NaN gave the default NaN, or an sNaN) */
+            if (floatx80_is_signaling_nan(a, status)) {
+                float_raise(float_flag_invalid, status);
+            }
+            return make_float32(((uint32_t)aSign << 31) | 0x7FC00000 |
+                                (uint32_t)((aSig << 1) >> 41));
         }
         return packFloat32( aSign, 0xFF, 0 );
     }
@@ -5754,7 +5761,13 @@ float64 floatx80_to_float64(floatx80 a, float_status *status)
     aSign = extractFloatx80Sign( a );
     if ( aExp == 0x7FFF ) {
         if ( (uint64_t) ( aSig<<1 ) ) {
-            return commonNaNToFloat64(floatx80ToCommonNaN(a, status), status);
+            /* qvm: as floatx80_to_float32 */
+            if (floatx80_is_signaling_nan(a, status)) {
+                float_raise(float_flag_invalid, status);
+            }
+            return make_float64(((uint64_t)aSign << 63) |
+                                UINT64_C(0x7FF8000000000000) |
+                                ((aSig << 1) >> 12));
         }
         return packFloat64( aSign, 0x7FF, 0 );
     }
@@ -5834,8 +5847,8 @@ floatx80 floatx80_round_to_int(floatx80 a, float_status *status)
         return a;
     }
     if ( aExp < 0x3FFF ) {
-        if (    ( aExp == 0 )
-             && ( (uint64_t) ( extractFloatx80Frac( a )<<1 ) == 0 ) ) {
+        /* qvm: a pseudo-denormal (integer bit set) is not zero */
+        if ( ( aExp == 0 ) && ( extractFloatx80Frac( a ) == 0 ) ) {
             return a;
         }
         status->float_exception_flags |= float_flag_inexact;
@@ -5925,6 +5938,15 @@ static floatx80 addFloatx80Sigs(floatx80 a, floatx80 b, flag zSign,
     aExp = extractFloatx80Exp( a );
     bSig = extractFloatx80Frac( b );
     bExp = extractFloatx80Exp( b );
+    /* qvm: a pseudo-denormal (exponent 0, integer bit set) has the value
+     * of the same significand with exponent 1; the code below assumed an
+     * exponent of 0 meant a clear integer bit */
+    if (aExp == 0 && (aSig >> 63)) {
+        aExp = 1;
+    }
+    if (bExp == 0 && (bSig >> 63)) {
+        bExp = 1;
+    }
     expDiff = aExp - bExp;
     if ( 0 < expDiff ) {
         if ( aExp == 0x7FFF ) {
@@ -5999,6 +6021,15 @@ static floatx80 subFloatx80Sigs(floatx80 a, floatx80 b, flag zSign,
     aExp = extractFloatx80Exp( a );
     bSig = extractFloatx80Frac( b );
     bExp = extractFloatx80Exp( b );
+    /* qvm: a pseudo-denormal (exponent 0, integer bit set) has the value
+     * of the same significand with exponent 1; the code below assumed an
+     * exponent of 0 meant a clear integer bit */
+    if (aExp == 0 && (aSig >> 63)) {
+        aExp = 1;
+    }
+    if (bExp == 0 && (bSig >> 63)) {
+        bExp = 1;
+    }
     expDiff = aExp - bExp;
     if ( 0 < expDiff ) goto aExpBigger;
     if ( expDiff < 0 ) goto bExpBigger;
@@ -8095,6 +8126,13 @@ static inline int floatx80_compare_internal(floatx80 a, floatx80 b,
             float_raise(float_flag_invalid, status);
         }
         return float_relation_unordered;
+    }
+    /* qvm: compare a pseudo-denormal as the equal value with exponent 1 */
+    if (extractFloatx80Exp(a) == 0 && (a.low >> 63)) {
+        a.high |= 1;
+    }
+    if (extractFloatx80Exp(b) == 0 && (b.low >> 63)) {
+        b.high |= 1;
     }
     aSign = extractFloatx80Sign( a );
     bSign = extractFloatx80Sign( b );

@@ -1436,6 +1436,9 @@ typedef struct CPUX86State {
      * update_mxcsr_status). Kept after the vector registers: those must
      * stay 16-byte aligned for the TCG vector fast paths (xmm_aligned). */
     uint8_t sse_trap_flags;
+    /* qvm: FT0 was loaded from a denormal m32/m64 operand (now a normal
+     * floatx80): DE is reported with the operation, which may suppress it */
+    uint8_t ft0_denormal;
     /* qvm: a copy of the GDT's bytes, which descriptor loads read (see
      * seg_helper.c, qvm_gdt_slot); empty until the engine writes it. */
     uint32_t qvm_gdt_size;

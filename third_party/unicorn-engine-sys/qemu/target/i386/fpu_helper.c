@@ -204,6 +204,20 @@ static inline void x87_denormal_operands(CPUX86State *env, floatx80 a,
     x87_denormal_operand(env, b);
 }
 
+/* The same with FT0 as one operand, which may come from a denormal m32 or
+ * m64 operand (env->ft0_denormal). */
+static inline void x87_denormal_operands_ft0(CPUX86State *env, floatx80 a,
+                                             floatx80 b)
+{
+    x87_denormal_operands(env, a, b);
+    if (env->ft0_denormal && !x87_operand_is_nan_or_bad(env, a) &&
+        !x87_operand_is_nan_or_bad(env, b) &&
+        !(get_float_exception_flags(&env->fp_status) &
+          (float_flag_invalid | float_flag_divbyzero))) {
+        float_raise(float_flag_input_denormal, &env->fp_status);
+    }
+}
+
 static inline bool floatx80_same_bits(floatx80 a, floatx80 b)
 {
     return a.low == b.low && a.high == b.high;
@@ -236,16 +250,22 @@ static inline bool floatx80_same_bits(floatx80 a, floatx80 b)
 
 #define SAME_VALUE(a, b) ((a) == (b))
 
-/* Binary x87 arithmetic: DST = FN(A, B) with every flag the CPU sets. */
-#define X87_BINARY(DST, FN, A, B)                                           \
+/* Binary x87 arithmetic: DST = FN(A, B) with every flag the CPU sets;
+ * DENORMALS is x87_denormal_operands or x87_denormal_operands_ft0. */
+#define X87_BINARY_DE(DST, FN, A, B, DENORMALS)                             \
     do {                                                                    \
         uint8_t old_flags_ = save_exception_flags(env);                     \
         floatx80 a_ = (A), b_ = (B);                                        \
         X87_ROUNDED(floatx80, floatx80_same_bits, DST,                      \
                     FN(a_, b_, &env->fp_status));                           \
-        x87_denormal_operands(env, a_, b_);                                 \
+        DENORMALS(env, a_, b_);                                             \
         merge_exception_flags(env, old_flags_);                             \
     } while (0)
+
+#define X87_BINARY(DST, FN, A, B)                                           \
+    X87_BINARY_DE(DST, FN, A, B, x87_denormal_operands)
+#define X87_BINARY_FT0(DST, FN, A, B)                                       \
+    X87_BINARY_DE(DST, FN, A, B, x87_denormal_operands_ft0)
 
 static inline floatx80 helper_fdiv(CPUX86State *env, floatx80 a, floatx80 b)
 {
@@ -261,49 +281,51 @@ static void fpu_raise_exception(CPUX86State *env, uintptr_t retaddr)
     }
 }
 
+/*
+ * qvm: an m32 or m64 operand of arithmetic or a compare (FT0) is an operand
+ * of that instruction, not a load: the CPU decides its exceptions together
+ * with the other operand's. A signalling NaN stays signalling, so that the
+ * x87 NaN rules choose between the two (a quiet NaN wins over a signalling
+ * one), and a denormal is remembered in ft0_denormal, since DE is not
+ * reported when the operation has a NaN operand or raises IE or ZE. The
+ * conversion itself is exact and raises nothing.
+ */
 void helper_flds_FT0(CPUX86State *env, uint32_t val)
 {
-    union {
-        float32 f;
-        uint32_t i;
-    } u;
+    float32 f = make_float32(val);
 
-    uint8_t old_flags = save_exception_flags(env);
+    if (float32_is_signaling_nan(f, &env->fp_status)) {
+        FT0 = make_floatx80((val >> 16) | 0x7fff,
+                            (1ULL << 63) | ((uint64_t)(val & 0x7fffff) << 40));
+    } else {
+        uint8_t flags = get_float_exception_flags(&env->fp_status);
 
-    u.i = val;
-    if (float32_is_denormal(u.f)) {
-        float_raise(float_flag_input_denormal, &env->fp_status);
+        FT0 = float32_to_floatx80(f, &env->fp_status);
+        set_float_exception_flags(flags, &env->fp_status);
     }
-    FT0 = float32_to_floatx80(u.f, &env->fp_status);
-    if (floatx80_is_signaling_nan(FT0, &env->fp_status)) {
-        FT0 = floatx80_silence_nan(FT0, &env->fp_status);
-    }
-    merge_exception_flags(env, old_flags);
+    env->ft0_denormal = float32_is_denormal(f);
 }
 
 void helper_fldl_FT0(CPUX86State *env, uint64_t val)
 {
-    union {
-        float64 f;
-        uint64_t i;
-    } u;
+    float64 f = make_float64(val);
 
-    uint8_t old_flags = save_exception_flags(env);
+    if (float64_is_signaling_nan(f, &env->fp_status)) {
+        FT0 = make_floatx80((val >> 48) | 0x7fff,
+                            (1ULL << 63) | ((val & 0xfffffffffffffULL) << 11));
+    } else {
+        uint8_t flags = get_float_exception_flags(&env->fp_status);
 
-    u.i = val;
-    if (float64_is_denormal(u.f)) {
-        float_raise(float_flag_input_denormal, &env->fp_status);
+        FT0 = float64_to_floatx80(f, &env->fp_status);
+        set_float_exception_flags(flags, &env->fp_status);
     }
-    FT0 = float64_to_floatx80(u.f, &env->fp_status);
-    if (floatx80_is_signaling_nan(FT0, &env->fp_status)) {
-        FT0 = floatx80_silence_nan(FT0, &env->fp_status);
-    }
-    merge_exception_flags(env, old_flags);
+    env->ft0_denormal = float64_is_denormal(f);
 }
 
 void helper_fildl_FT0(CPUX86State *env, int32_t val)
 {
     FT0 = int32_to_floatx80(val, &env->fp_status);
+    env->ft0_denormal = 0;
 }
 
 void helper_flds_ST0(CPUX86State *env, uint32_t val)
@@ -483,6 +505,7 @@ void helper_fstt_ST0(CPUX86State *env, target_ulong ptr)
 {
     qvm_check_m80_alignment(env, ptr, GETPC());
     helper_fstt(env, ST0, ptr, GETPC());
+    env->fpus &= ~FPUS_C1; /* qvm: nothing was rounded: C1 = 0 */
 }
 
 void helper_fpush(CPUX86State *env)
@@ -522,6 +545,7 @@ void helper_fmov_ST0_FT0(CPUX86State *env)
 void helper_fmov_FT0_STN(CPUX86State *env, int st_index)
 {
     FT0 = ST(st_index);
+    env->ft0_denormal = 0;
 }
 
 void helper_fmov_ST0_STN(CPUX86State *env, int st_index)
@@ -532,6 +556,7 @@ void helper_fmov_ST0_STN(CPUX86State *env, int st_index)
 void helper_fmov_STN_ST0(CPUX86State *env, int st_index)
 {
     ST(st_index) = ST0;
+    env->fpus &= ~FPUS_C1; /* qvm: FST/FSTP ST(i) round nothing: C1 = 0 */
 }
 
 void helper_fxchg_ST0_STN(CPUX86State *env, int st_index)
@@ -554,7 +579,7 @@ void helper_fcom_ST0_FT0(CPUX86State *env)
     int ret;
 
     ret = floatx80_compare(ST0, FT0, &env->fp_status);
-    x87_denormal_operands(env, ST0, FT0);
+    x87_denormal_operands_ft0(env, ST0, FT0);
     env->fpus = (env->fpus & ~(0x4500 | FPUS_C1)) | fcom_ccval[ret + 1];
     merge_exception_flags(env, old_flags);
 }
@@ -565,7 +590,7 @@ void helper_fucom_ST0_FT0(CPUX86State *env)
     int ret;
 
     ret = floatx80_compare_quiet(ST0, FT0, &env->fp_status);
-    x87_denormal_operands(env, ST0, FT0);
+    x87_denormal_operands_ft0(env, ST0, FT0);
     env->fpus = (env->fpus & ~(0x4500 | FPUS_C1)) | fcom_ccval[ret + 1];
     merge_exception_flags(env, old_flags);
 }
@@ -579,13 +604,14 @@ void helper_fcomi_ST0_FT0(CPUX86State *env)
     int ret;
 
     ret = floatx80_compare(ST0, FT0, &env->fp_status);
-    x87_denormal_operands(env, ST0, FT0);
+    x87_denormal_operands_ft0(env, ST0, FT0);
     eflags = cpu_cc_compute_all(env, CC_OP);
-    /* qvm: FCOMI and FUCOMI clear OF, SF and AF (SDM), QEMU kept them */
+    /* qvm: FCOMI and FUCOMI clear OF, SF and AF (SDM), QEMU kept them.
+     * They leave C1 alone on AMD CPUs (measured on EPYC); Intel's SDM
+     * says they clear it. */
     eflags = (eflags & ~(CC_Z | CC_P | CC_C | CC_O | CC_S | CC_A)) |
              fcomi_ccval[ret + 1];
     CC_SRC = eflags;
-    env->fpus &= ~FPUS_C1;
     merge_exception_flags(env, old_flags);
 }
 
@@ -596,44 +622,45 @@ void helper_fucomi_ST0_FT0(CPUX86State *env)
     int ret;
 
     ret = floatx80_compare_quiet(ST0, FT0, &env->fp_status);
-    x87_denormal_operands(env, ST0, FT0);
+    x87_denormal_operands_ft0(env, ST0, FT0);
     eflags = cpu_cc_compute_all(env, CC_OP);
-    /* qvm: FCOMI and FUCOMI clear OF, SF and AF (SDM), QEMU kept them */
+    /* qvm: FCOMI and FUCOMI clear OF, SF and AF (SDM), QEMU kept them.
+     * They leave C1 alone on AMD CPUs (measured on EPYC); Intel's SDM
+     * says they clear it. */
     eflags = (eflags & ~(CC_Z | CC_P | CC_C | CC_O | CC_S | CC_A)) |
              fcomi_ccval[ret + 1];
     CC_SRC = eflags;
-    env->fpus &= ~FPUS_C1;
     merge_exception_flags(env, old_flags);
 }
 
 void helper_fadd_ST0_FT0(CPUX86State *env)
 {
-    X87_BINARY(ST0, floatx80_add, ST0, FT0);
+    X87_BINARY_FT0(ST0, floatx80_add, ST0, FT0);
 }
 
 void helper_fmul_ST0_FT0(CPUX86State *env)
 {
-    X87_BINARY(ST0, floatx80_mul, ST0, FT0);
+    X87_BINARY_FT0(ST0, floatx80_mul, ST0, FT0);
 }
 
 void helper_fsub_ST0_FT0(CPUX86State *env)
 {
-    X87_BINARY(ST0, floatx80_sub, ST0, FT0);
+    X87_BINARY_FT0(ST0, floatx80_sub, ST0, FT0);
 }
 
 void helper_fsubr_ST0_FT0(CPUX86State *env)
 {
-    X87_BINARY(ST0, floatx80_sub, FT0, ST0);
+    X87_BINARY_FT0(ST0, floatx80_sub, FT0, ST0);
 }
 
 void helper_fdiv_ST0_FT0(CPUX86State *env)
 {
-    ST0 = helper_fdiv(env, ST0, FT0);
+    X87_BINARY_FT0(ST0, floatx80_div, ST0, FT0);
 }
 
 void helper_fdivr_ST0_FT0(CPUX86State *env)
 {
-    ST0 = helper_fdiv(env, FT0, ST0);
+    X87_BINARY_FT0(ST0, floatx80_div, FT0, ST0);
 }
 
 /* fp operations between STN and ST0 */
@@ -761,6 +788,7 @@ void helper_fldz_FT0(CPUX86State *env)
     //FT0 = floatx80_zero;
     floatx80 zero = { 0x0000000000000000LL, 0x0000 };
     FT0 = zero;
+    env->ft0_denormal = 0;
 }
 
 uint32_t helper_fnstsw(CPUX86State *env)
@@ -1096,14 +1124,9 @@ void helper_fscale(CPUX86State *env)
         float_raise(float_flag_invalid, &env->fp_status);
         ST0 = floatx80_default_nan(&env->fp_status);
     } else if (floatx80_is_any_nan(ST1)) {
-        if (floatx80_is_signaling_nan(ST0, &env->fp_status)) {
-            float_raise(float_flag_invalid, &env->fp_status);
-        }
-        ST0 = ST1;
-        if (floatx80_is_signaling_nan(ST0, &env->fp_status)) {
-            float_raise(float_flag_invalid, &env->fp_status);
-            ST0 = floatx80_silence_nan(ST0, &env->fp_status);
-        }
+        /* qvm: with two NaNs the x87 rule picks one (a quiet NaN over a
+         * signalling one, else the larger significand), as in arithmetic */
+        ST0 = propagateFloatx80NaN(ST0, ST1, &env->fp_status);
     } else if (floatx80_is_infinity(ST1) &&
                !floatx80_invalid_encoding(ST0) &&
                !floatx80_is_any_nan(ST0)) {
@@ -1173,6 +1196,11 @@ void helper_fxam_ST0(CPUX86State *env)
     }
 
     expdif = EXPD(temp);
+    if (floatx80_invalid_encoding(ST0)) {
+        /* qvm: unnormals, pseudo-infinities and pseudo-NaNs are
+         * "unsupported" (C3, C2, C0 = 000), as on the CPU */
+        return;
+    }
     if (expdif == MAXEXPD) {
         if (MANTD(temp) == 0x8000000000000000ULL) {
             env->fpus |= 0x500; /* Infinity */
