@@ -161,6 +161,9 @@ on_every_backend! {
                 continue;
             }
             let (status, stdout) = expected_run(name, outcome);
+            // Named on stderr: a difference between backends panics inside
+            // `qvm`, whose message shows only the outcomes.
+            eprintln!("case {name}");
             let run = qvm(backend, &bin, &[], &[name], &[], b"");
             if (run.status, run.stdout_text()) != (status, stdout.clone()) {
                 wrong.push(format!("{name}: qvm {} {:?}, expected {status} {stdout:?}", run.status, run.stdout_text()));

@@ -22,6 +22,14 @@ pub enum Oracle {
     Golden,
 }
 
+impl Oracle {
+    /// `QVM_HOST_CPU=qemu-tcg` (set by ci/kvm-in-qemu.sh): this host's CPU
+    /// is QEMU's TCG, not hardware.
+    pub fn host_cpu_is_qemu_tcg() -> bool {
+        std::env::var("QVM_HOST_CPU").is_ok_and(|v| v == "qemu-tcg")
+    }
+}
+
 /// Standard input of a case, generated so the corpus needs no data files.
 #[derive(Clone, Copy, Debug)]
 pub enum Stdin {
@@ -71,6 +79,25 @@ pub struct Program {
     pub source: &'static str,
     pub cases: &'static [Case],
     pub oracle: Oracle,
+}
+
+/// Sources that check floating-point details (exception flags, traps,
+/// x87 results) which QEMU's TCG gets wrong. In CI's nested VM the "host
+/// CPU", and so KVM inside it, is QEMU 7.2's TCG: there neither the native
+/// run nor KVM is a valid oracle for these programs, which are judged on
+/// real hardware only (`Program::needs_real_fpu`).
+const REAL_FPU_SOURCES: &[&str] = &[
+    "conformance/corpus/c/fp_flags.c",
+    "conformance/corpus/c/fp_libm.c",
+    "conformance/corpus/c/fp_trap.c",
+    "conformance/corpus/c/long_double_libm.c",
+];
+
+impl Program {
+    /// Whether only a real CPU can judge this program (`REAL_FPU_SOURCES`).
+    pub fn needs_real_fpu(&self) -> bool {
+        REAL_FPU_SOURCES.contains(&self.source)
+    }
 }
 
 /// The cases every language program runs.
