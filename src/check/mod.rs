@@ -1,9 +1,11 @@
 //! `qvm check`: which of a contract's instructions fall outside the CPU
 //! profile's baseline and required lists (`docs/cpu-profile.md`).
 //!
-//! The executable segments are decoded by recursive descent from the entry
-//! point, every function symbol and every code address the data holds,
-//! then by a linear sweep of what descent did not reach. Each instruction
+//! The executable sections are decoded by recursive descent from the entry
+//! point, every function symbol and every code pointer the data holds,
+//! then from every other number in code, then by a linear sweep of what
+//! neither reached ([`disasm`]); findings only the sweep reaches are ruled
+//! out in files with function symbols ([`Finding::sweep_ruled_out`]). Each instruction
 //! is classified against the profile's feature table; reads of flags the
 //! previous instruction left undefined are found by following the flags
 //! along straight-line code. The report says what the decoding could not
