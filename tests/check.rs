@@ -212,3 +212,120 @@ fn files_qvm_would_not_run_are_errors() {
         }
     }
 }
+
+/// The finding in `function` (or without one when `None`) of `feature`.
+fn finding<'a>(doc: &'a Value, function: Option<&str>, feature: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["function"].as_str() == function && f["feature"] == feature)
+        .unwrap_or_else(|| panic!("no {feature} finding in {function:?}: {doc}"))
+}
+
+#[test]
+fn code_that_does_not_run_on_qvm_does_not_fail() {
+    let Some(bin) = build(C_GLIBC, "c/check_guard.c") else {
+        return;
+    };
+    let (status, doc) = json(&bin);
+    assert_eq!(status, 0, "{doc}");
+    assert_eq!(doc["result"], "pass");
+    assert_eq!(doc["counts"]["fail"], 0);
+    // (function, feature, reach, resolver, found)
+    let cases = [
+        // Selected only by pick's resolver, through variant_fast's call.
+        (
+            Some("variant_fast_tail"),
+            "RDRAND",
+            "ifunc",
+            Some("resolve_pick"),
+            "descent",
+        ),
+        // glibc: strcasecmp's AVX2/RTM variant falls into the _l form.
+        (
+            Some("__strcasecmp_l_avx2_rtm"),
+            "TSX",
+            "ifunc",
+            None,
+            "descent",
+        ),
+        (
+            Some("__strncasecmp_l_avx2_rtm"),
+            "TSX",
+            "ifunc",
+            None,
+            "descent",
+        ),
+    ];
+    for (function, feature, reach, resolver, found) in cases {
+        let f = finding(&doc, function, feature);
+        assert_eq!(f["reach"], reach, "{f}");
+        assert_eq!(f["found"], found, "{f}");
+        assert_eq!(f["fails"], false, "{f}");
+        if let Some(r) = resolver {
+            assert_eq!(f["resolver"], r, "{f}");
+        } else {
+            assert!(f["resolver"].is_string(), "{f}");
+        }
+    }
+    // The RDRAND nothing points to: found by the sweep, ruled out.
+    let swept: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["found"] == "sweep" && f["feature"] == "RDRAND")
+        .collect();
+    assert_eq!(swept.len(), 1, "{doc}");
+    assert_eq!(swept[0]["instruction"], "rdrand eax");
+    assert_eq!(swept[0]["sweep_ruled_out"], true);
+    assert_eq!(swept[0]["fails"], false);
+    assert_eq!(doc["counts"]["sweep"], 1);
+    // CLDEMOTE is a hint NOP: nothing to report.
+    assert!(findings_in(&doc, "use_cldemote").is_empty(), "{doc}");
+
+    let text = check(&[], &bin);
+    assert_eq!(text.status, 0);
+    for line in [
+        "hazard RDRAND: 1 instructions in variant_fast_tail",
+        "Found only by the linear sweep, in bytes nothing the file holds leads to",
+        "hazard RDRAND: 1 instructions (0x",
+        "1 found only by the sweep",
+        "result: pass (0 failing,",
+    ] {
+        assert!(text.stdout.contains(line), "{line}\n{}", text.stdout);
+    }
+}
+
+#[test]
+fn a_stripped_file_cannot_rule_out_what_only_the_sweep_finds() {
+    let Some(bin) = build(C_GLIBC, "c/check_guard.c") else {
+        return;
+    };
+    let stripped = bin.with_extension("stripped");
+    let out = Command::new("strip")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let (status, doc) = json(&stripped);
+    assert_eq!(status, 1, "{doc}");
+    assert_eq!(doc["function_symbols"], 0);
+    let swept = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["found"] == "sweep" && f["feature"] == "RDRAND")
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(swept["sweep_ruled_out"], false);
+    assert_eq!(swept["fails"], true);
+    let text = check(&[], &stripped);
+    assert!(
+        text.stdout
+            .contains("the file has no function symbols, so it cannot be ruled out"),
+        "{}",
+        text.stdout
+    );
+}

@@ -92,7 +92,8 @@ fn by_feature(f: C) -> Id {
         C::SSE4_2 => Id::Sse42,
         C::POPCNT => Id::Popcnt,
         C::SYSCALL => Id::Syscall,
-        C::CET_IBT => Id::HintNop,
+        // 0F 1C /0, in the hint-NOP space: a cache hint or a NOP.
+        C::CET_IBT | C::CLDEMOTE => Id::HintNop,
         C::PCLMULQDQ => Id::Pclmulqdq,
         C::MOVBE => Id::Movbe,
         C::AES => Id::Aes,
@@ -222,6 +223,7 @@ mod tests {
             (&[0x0f, 0x01, 0xfd], Id::Rdpru),
             (&[0x0f, 0x01, 0xc8], Id::MonitorMwait), // monitor
             (&[0x0f, 0x0f, 0xc1, 0x9e], Id::Amd3dnow), // pfadd mm0, mm1
+            (&[0x0f, 0x1c, 0x00], Id::HintNop),        // cldemote [rax]
         ];
         for (bytes, want) in cases {
             assert_eq!(id_of(bytes), *want, "{bytes:02x?}");

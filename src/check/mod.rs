@@ -1,9 +1,11 @@
 //! `qvm check`: which of a contract's instructions fall outside the CPU
 //! profile's baseline and required lists (`docs/cpu-profile.md`).
 //!
-//! The executable segments are decoded by recursive descent from the entry
-//! point, every function symbol and every code address the data holds,
-//! then by a linear sweep of what descent did not reach. Each instruction
+//! The executable sections are decoded by recursive descent from the entry
+//! point, every function symbol and every code pointer the data holds,
+//! then from every other number in code, then by a linear sweep of what
+//! neither reached ([`disasm`]); findings only the sweep reaches are ruled
+//! out in files with function symbols ([`Finding::sweep_ruled_out`]). Each instruction
 //! is classified against the profile's feature table; reads of flags the
 //! previous instruction left undefined are found by following the flags
 //! along straight-line code. The report says what the decoding could not
@@ -20,7 +22,7 @@ use qvm_common::cpu_profile::{feature, CheckRule, Id};
 use qvm_common::elf::ElfError;
 use thiserror::Error;
 
-pub use disasm::Blind;
+pub use disasm::{Blind, Found};
 pub use reach::Reach;
 
 /// Why a file could not be checked.
@@ -45,8 +47,19 @@ pub struct Finding {
     /// For undefined-flag reads: which flags, and the instruction that
     /// left them undefined.
     pub detail: Option<String>,
-    /// Found by descent or only by the sweep.
+    /// How the instruction was found: by descent, from a number, or only
+    /// by the sweep.
+    pub found: Found,
+    /// Found only by the sweep: nothing the file holds leads there.
     pub sweep_only: bool,
+    /// Found only by the sweep in a file with function symbols, so ruled
+    /// out: descent started at every function the file names and at every
+    /// number it holds that falls in code, and none led here. What is left
+    /// is data in the code (GHC's info tables), padding, or code reached
+    /// only through addresses computed at run time. In a file without
+    /// function symbols (stripped) the sweep is the only view of a
+    /// function nothing points to, so its findings are not ruled out.
+    pub sweep_ruled_out: bool,
     pub reach: Reach,
     /// The ifunc resolver that selects the function, when reach is ifunc.
     pub resolver: Option<String>,
@@ -59,9 +72,11 @@ impl Finding {
 
     /// Whether this finding fails the check: a hazard, unless only an
     /// ifunc resolver selects its function (glibc's resolvers choose by
-    /// CPUID, which hides every hazard) or glibc guards it by CPUID.
+    /// CPUID, which hides every hazard) or glibc guards it by CPUID, or
+    /// the sweep alone found it and the file's symbols rule it out
+    /// ([`Finding::sweep_ruled_out`]).
     pub fn fails(&self) -> bool {
-        self.rule() == CheckRule::Fail && !self.guarded()
+        self.rule() == CheckRule::Fail && !self.guarded() && !self.sweep_ruled_out
     }
 
     /// Selected by an ifunc resolver or guarded by a known CPUID test.
@@ -106,7 +121,8 @@ pub fn check(bytes: &[u8]) -> Result<Report, CheckError> {
     let mut flags = FlagState::default();
     for (&ip, insn) in &code.insns {
         let i = &insn.instruction;
-        let descent = insn.found == disasm::Found::Descent;
+        // Code that control flow reaches, from known starts or numbers.
+        let descent = insn.found != Found::Sweep;
         let mut found = |feature: Id, detail: Option<String>, text: String| {
             let (function, offset) = match image.function_at(ip) {
                 Some((start, f)) => (Some(f.name.clone()), ip - start),
@@ -120,7 +136,9 @@ pub fn check(bytes: &[u8]) -> Result<Report, CheckError> {
                 instruction: text,
                 feature,
                 detail,
+                found: insn.found,
                 sweep_only: !descent,
+                sweep_ruled_out: !descent && !image.functions.is_empty(),
                 reach,
                 resolver: None,
             });

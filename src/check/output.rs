@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use qvm_common::cpu_profile::{feature, CheckRule};
 use serde::Serialize;
 
-use super::{Blind, Finding, Reach, Report};
+use super::{Blind, Finding, Found, Reach, Report};
 
 /// Instructions shown per group before the rest are counted.
 const SHOWN: usize = 4;
@@ -86,9 +86,13 @@ fn blind_lines(r: &Report) -> Vec<String> {
         b.indirect_jumps, b.indirect_calls
     ));
     out.push(format!(
-        "{} of {} instructions found only by the linear sweep (reached through pointers, or data that decodes)",
+        "{} of {} instructions found only from numbers the file holds that fall in code (code reached through computed pointers, if it is code)",
+        b.pointer_instructions,
+        b.descent_instructions + b.pointer_instructions + b.sweep_instructions
+    ));
+    out.push(format!(
+        "{} instructions found only by the linear sweep (nothing the file holds leads there: data that decodes, padding, or code reached through addresses computed at run time)",
         b.sweep_instructions,
-        b.descent_instructions + b.sweep_instructions
     ));
     out.push(format!(
         "{} jumps into the middle of another instruction (overlapping decodings)",
@@ -98,6 +102,12 @@ fn blind_lines(r: &Report) -> Vec<String> {
         "{} undecodable bytes in {} bytes of code; descent reached invalid bytes {} times; {} branch targets outside the code",
         b.undecodable_bytes, b.code_bytes, b.invalid_at_reached, b.targets_outside
     ));
+    if b.data_bytes_in_code_segments > 0 {
+        out.push(format!(
+            "{} bytes of executable segments are data by the section headers (.rodata, .eh_frame) and were not decoded",
+            b.data_bytes_in_code_segments
+        ));
+    }
     out
 }
 
@@ -114,10 +124,13 @@ pub fn text(r: &Report, name: &str) -> String {
     let mut groups: BTreeMap<(&str, &str, Option<&str>), Vec<&Finding>> = BTreeMap::new();
     let mut ifunc: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     let mut notes: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    let mut swept: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &r.findings {
         let name = feature(f.feature).name;
         if f.rule() == CheckRule::Note {
             notes.entry(name).or_default().push(f);
+        } else if f.sweep_ruled_out {
+            swept.entry(name).or_default().push(f);
         } else if f.guarded() {
             ifunc.entry(name).or_default().push(f);
         } else {
@@ -139,7 +152,7 @@ pub fn text(r: &Report, name: &str) -> String {
             first.function.as_deref().unwrap_or("code without a symbol"),
             reach_text(first.reach),
             if first.sweep_only {
-                ", found by the sweep"
+                ", found only by the sweep; the file has no function symbols, so it cannot be ruled out"
             } else {
                 ""
             }
@@ -176,6 +189,29 @@ pub fn text(r: &Report, name: &str) -> String {
             ));
         }
     }
+    if !swept.is_empty() {
+        out.push_str(
+            "\nFound only by the linear sweep, in bytes nothing the file holds leads to: descent\n\
+             started at every function symbol and at every number in the file that falls in code,\n\
+             and none reached them. Data in the code (GHC's info tables), padding, or code reached\n\
+             only through addresses computed at run time (they do not fail the check):\n",
+        );
+        for (name, list) in &swept {
+            let row = feature(list[0].feature);
+            let at: Vec<String> = list
+                .iter()
+                .take(SHOWN)
+                .map(|f| format!("{:#x} {}", f.address, f.instruction))
+                .collect();
+            out.push_str(&format!(
+                "  {} {name}: {} instructions ({}{})\n",
+                row.category.name(),
+                list.len(),
+                at.join(", "),
+                if list.len() > SHOWN { ", ..." } else { "" }
+            ));
+        }
+    }
     if !notes.is_empty() {
         out.push_str("\nNotes (listed, not failed):\n");
         for (name, list) in &notes {
@@ -194,17 +230,21 @@ pub fn text(r: &Report, name: &str) -> String {
     let count = |v: &str| {
         r.findings
             .iter()
-            .filter(|f| !f.guarded() && verdict(f) == v)
+            .filter(|f| !f.guarded() && !f.sweep_ruled_out && verdict(f) == v)
             .count()
     };
     out.push_str(&format!(
-        "\nresult: {} ({} failing, {} warnings, {} CPUID-guarded, {} notes)\n",
+        "\nresult: {} ({} failing, {} warnings, {} CPUID-guarded, {} found only by the sweep, {} notes)\n",
         if r.status() == 0 { "pass" } else { "FAIL" },
         count("FAIL"),
         count("WARN"),
         r.findings
             .iter()
-            .filter(|f| f.guarded() && f.rule() != CheckRule::Note)
+            .filter(|f| f.guarded() && !f.sweep_ruled_out && f.rule() != CheckRule::Note)
+            .count(),
+        r.findings
+            .iter()
+            .filter(|f| f.sweep_ruled_out && f.rule() != CheckRule::Note)
             .count(),
         r.findings
             .iter()
@@ -226,7 +266,9 @@ struct JsonFinding<'a> {
     fails: bool,
     reach: Reach,
     resolver: Option<&'a str>,
+    found: Found,
     sweep_only: bool,
+    sweep_ruled_out: bool,
     detail: Option<&'a str>,
 }
 
@@ -236,6 +278,7 @@ struct Counts {
     warn: usize,
     note: usize,
     guarded: usize,
+    sweep: usize,
 }
 
 #[derive(Serialize)]
@@ -282,22 +325,30 @@ pub fn json(r: &Report) -> String {
                 fails: f.fails(),
                 reach: f.reach,
                 resolver: f.resolver.as_deref(),
+                found: f.found,
                 sweep_only: f.sweep_only,
+                sweep_ruled_out: f.sweep_ruled_out,
                 detail: f.detail.as_deref(),
             }
         })
         .collect();
-    let ifunc = |f: &&JsonFinding| matches!(f.reach, Reach::Ifunc | Reach::Guarded);
+    let ifunc = |f: &&JsonFinding| {
+        matches!(f.reach, Reach::Ifunc | Reach::Guarded) && !f.sweep_ruled_out
+    };
     let counts = Counts {
         fail: findings.iter().filter(|f| f.fails).count(),
         warn: findings
             .iter()
-            .filter(|f| f.rule == "warn" && !ifunc(f))
+            .filter(|f| f.rule == "warn" && !ifunc(f) && !f.sweep_ruled_out)
             .count(),
         note: findings.iter().filter(|f| f.rule == "note").count(),
         guarded: findings
             .iter()
             .filter(|f| ifunc(f) && f.rule != "note")
+            .count(),
+        sweep: findings
+            .iter()
+            .filter(|f| f.sweep_ruled_out && f.rule != "note")
             .count(),
     };
     let doc = Document {

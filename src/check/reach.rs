@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use iced_x86::{Instruction, OpKind};
+use iced_x86::{FlowControl, Instruction, OpKind};
 
 use super::disasm::{Code, Found};
 use super::image::Image;
@@ -58,14 +58,23 @@ fn targets(i: &Instruction, image: &Image<'_>) -> Vec<u64> {
                 Some(i.near_branch_target())
             }
             OpKind::Memory if i.is_ip_rel_memory_operand() => Some(i.ip_rel_memory_address()),
+            // An immediate is only a number unless it looks like a pointer.
             OpKind::Immediate32 | OpKind::Immediate32to64 | OpKind::Immediate64 => {
-                Some(i.immediate(n))
+                Some(i.immediate(n)).filter(|&v| image.pointer_like(v))
             }
             _ => None,
         };
         if let Some(v) = value.filter(|&v| image.region(v).is_some()) {
             out.push(v);
         }
+    }
+    // Control that runs on past the end of a function enters the next one
+    // (glibc's strcasecmp variants fall into their _l forms).
+    if matches!(
+        i.flow_control(),
+        FlowControl::Next | FlowControl::ConditionalBranch
+    ) {
+        out.push(i.next_ip());
     }
     out
 }
@@ -82,7 +91,7 @@ impl Reachability {
         let func = |a: u64| image.function_at(a).map(|(start, _)| start);
         let mut edges: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
         for (&ip, insn) in &code.insns {
-            if insn.found != Found::Descent {
+            if insn.found == Found::Sweep {
                 continue;
             }
             let Some(from) = func(ip) else { continue };

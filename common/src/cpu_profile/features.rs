@@ -301,8 +301,8 @@ pub const FEATURES: &[Feature] = &[
     // Baseline.
     baseline(Id::X86_64, "x86-64", "the 8086-486 integer instructions, 64-bit mode, CPUID, NOP forms", e1(Edx, 29),
         "long mode; every x86-64 CPU"),
-    baseline(Id::HintNop, "hint NOPs", "ENDBR32/ENDBR64, RDSSP, the 0F 18-0F 1F hint space", None,
-        "execute as NOPs while CET is not enabled (qvm never enables it), on every CPU and in the emulator"),
+    baseline(Id::HintNop, "hint NOPs", "ENDBR32/ENDBR64, RDSSP, CLDEMOTE, the 0F 18-0F 1F hint space", None,
+        "execute as NOPs while CET is not enabled (qvm never enables it), on every CPU and in the emulator; CLDEMOTE (0F 1C /0) is a cache hint where CPUID reports it and a hint NOP elsewhere, with no architectural effect either way"),
     baseline(Id::Fpu, "x87", "", l1(Edx, 0), "every x86-64 CPU (its transcendental instructions are a hazard, below)"),
     baseline(Id::Tsc, "TSC", "RDTSC", l1(Edx, 4),
         "RDTSC faults under CR4.TSD on KVM and is hooked in the emulator; both return the virtual clock"),
