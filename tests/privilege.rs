@@ -120,11 +120,16 @@ const CASES: &[(&str, Result<&str, i32>)] = &[
 const HOST_DEPENDENT: &[&str] = &["sysenter", "xop", "tpause", "umwait", "incssp"];
 
 /// Cases the "hardware" under CI's nested KVM gets wrong: there the CPU is
-/// QEMU 7.2's TCG, which has no alignment checking (#AC) and runs some
-/// reserved encodings as other instructions. Skipped on KVM in that VM,
+/// QEMU 7.2's TCG, which has no alignment checking (#AC), runs some
+/// reserved encodings as other instructions and misplaces one fault. Skipped on KVM in that VM,
 /// loudly; the emulator variant checks them on the real CPU.
 fn tcg_cannot_run(name: &str) -> bool {
-    name.starts_with("ac_") || matches!(name, "xop" | "umwait" | "tpause" | "incssp" | "test_f7_1")
+    name.starts_with("ac_")
+        || matches!(name, "xop" | "umwait" | "tpause" | "incssp" | "test_f7_1")
+        // The #GP of `int N` through a DPL-0 gate is reported past the
+        // instruction there (nested SVM without next-RIP saving); a CPU
+        // reports the instruction, as the emulator does.
+        || name.starts_with("int_")
 }
 
 fn nested_under_tcg() -> bool {

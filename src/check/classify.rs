@@ -223,7 +223,7 @@ mod tests {
             (&[0x0f, 0x01, 0xfd], Id::Rdpru),
             (&[0x0f, 0x01, 0xc8], Id::MonitorMwait), // monitor
             (&[0x0f, 0x0f, 0xc1, 0x9e], Id::Amd3dnow), // pfadd mm0, mm1
-            (&[0x0f, 0x1c, 0x00], Id::HintNop),        // cldemote [rax]
+            (&[0x0f, 0x1c, 0x00], Id::HintNop),      // cldemote [rax]
         ];
         for (bytes, want) in cases {
             assert_eq!(id_of(bytes), *want, "{bytes:02x?}");

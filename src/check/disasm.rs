@@ -155,8 +155,7 @@ fn numbers_in(i: &Instruction, image: &Image<'_>) -> Vec<u64> {
                         match target {
                             Some(t)
                                 if image.is_code(t)
-                                    && image.function_at(t).map(|(start, _)| start)
-                                        == function =>
+                                    && image.function_at(t).map(|(start, _)| start) == function =>
                             {
                                 out.push(t)
                             }

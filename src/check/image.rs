@@ -193,7 +193,11 @@ impl<'a> Image<'a> {
 
     /// The 4 bytes at `addr` as a signed integer, from any segment.
     pub fn read_i32(&self, addr: u64) -> Option<i32> {
-        let region = self.regions.iter().chain(&self.data).find(|r| r.contains(addr))?;
+        let region = self
+            .regions
+            .iter()
+            .chain(&self.data)
+            .find(|r| r.contains(addr))?;
         let b = region.from(addr).get(..4)?;
         Some(i32::from_le_bytes(b.try_into().ok()?))
     }
@@ -255,7 +259,11 @@ impl<'a> Image<'a> {
 fn code_spans(elf: &Elf<'_>, regions: &[Region<'_>]) -> Vec<Span> {
     let flags = u64::from(SHF_ALLOC | SHF_EXECINSTR);
     let mut spans = Vec::new();
-    for sh in elf.section_headers.iter().filter(|s| s.sh_flags & flags == flags) {
+    for sh in elf
+        .section_headers
+        .iter()
+        .filter(|s| s.sh_flags & flags == flags)
+    {
         let end = sh.sh_addr.saturating_add(sh.sh_size);
         for r in regions {
             let (start, end) = (sh.sh_addr.max(r.vaddr), end.min(r.end()));

@@ -332,9 +332,8 @@ pub fn json(r: &Report) -> String {
             }
         })
         .collect();
-    let ifunc = |f: &&JsonFinding| {
-        matches!(f.reach, Reach::Ifunc | Reach::Guarded) && !f.sweep_ruled_out
-    };
+    let ifunc =
+        |f: &&JsonFinding| matches!(f.reach, Reach::Ifunc | Reach::Guarded) && !f.sweep_ruled_out;
     let counts = Counts {
         fail: findings.iter().filter(|f| f.fails).count(),
         warn: findings
