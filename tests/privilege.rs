@@ -126,6 +126,12 @@ const HOST_DEPENDENT: &[&str] = &["sysenter", "xop", "tpause", "umwait", "incssp
 fn tcg_cannot_run(name: &str) -> bool {
     name.starts_with("ac_")
         || matches!(name, "xop" | "umwait" | "tpause" | "incssp" | "test_f7_1" | "icebp")
+        // Its SSE alignment checks miss some forms (AESENC, PHMINPOSUW...).
+        || matches!(
+            name,
+            "movaps8" | "movdqa_store8" | "addps8" | "pshufb8" | "aesenc8" | "pclmul8"
+                | "movntdq8" | "movaps8_ac"
+        )
         // The #GP of `int N` through a DPL-0 gate is reported past the
         // instruction there (nested SVM without next-RIP saving); a CPU
         // reports the instruction, as the emulator does.
