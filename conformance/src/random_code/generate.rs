@@ -228,11 +228,11 @@ pub(crate) fn eflags(iced: u32) -> u64 {
 
 /// Flags to treat as undefined after `ins`: what the ISA says, plus,
 /// against QEMU's TCG, the flags its CMPXCHG8B/16B rebuild from stale
-/// lazy state.
+/// lazy state (in the nested VM that once even set reserved bit 3).
 fn undefined_after(ins: &Instruction, oracle: Oracle) -> u64 {
     let stale = match ins.mnemonic() {
         Mnemonic::Cmpxchg8b | Mnemonic::Cmpxchg16b if oracle == Oracle::QemuTcg => {
-            0x1 | 0x4 | 0x10 | 0x80 | 0x800
+            0x1 | 0x4 | 0x8 | 0x10 | 0x20 | 0x80 | 0x800
         }
         _ => 0,
     };

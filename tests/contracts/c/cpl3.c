@@ -130,7 +130,9 @@ ASM0(iretq_to_kernel, "push $0x18; push $0x2000; push $0x202; push $0x10; push $
 ASM0(read_gdt, "movabs $0xffffff8000000000, %%rax; mov (%%rax), %%rax")
 /* TSC_AUX in the high half, the TSC's low 32 bits in the low half */
 ASM1(rdtscp, "rdtscp; shl $32, %%rcx; mov %%eax, %k0; or %%rcx, %0", "r"(buf))
-ASM1(fences, "lfence; sfence; mfence; clflush (%1); clflushopt (%1); clwb (%1); prefetchw (%1); xor %k0, %k0", "r"(buf))
+ASM1(fences, "lfence; sfence; mfence; clflush (%1); prefetchw (%1); xor %k0, %k0", "r"(buf))
+/* hazards: present on Zen 2 and Ice Lake hosts and in the emulator, #UD on older ones */
+ASM1(clflushopt_clwb, "clflushopt (%1); clwb (%1); xor %k0, %k0", "r"(buf))
 
 #define C(x) {#x, x},
 static const struct { const char *name; case_fn fn; } cases[] = {
@@ -146,7 +148,7 @@ static const struct { const char *name; case_fn fn; } cases[] = {
     C(popf_iopl_if) C(smsw) C(smsw_mem) C(str) C(sldt) C(lzcnt1) C(tzcnt0)
     C(popcnt) C(andn) C(bextr) C(blsi) C(blsmsk) C(blsr) C(bzhi) C(pdep)
     C(pext) C(mulx) C(rorx) C(sarx) C(shlx) C(shrx) C(adcx_adox) C(movbe)
-    C(aesenc) C(pclmulqdq) C(test_f7_1) C(fences) C(rdtscp)
+    C(aesenc) C(pclmulqdq) C(test_f7_1) C(fences) C(clflushopt_clwb) C(rdtscp)
     C(mov_ds_ss) C(mov_es_user32) C(lretq) C(iretq_same_privilege)
     C(lar_user_ds) C(lar_tss) C(lsl_user_cs) C(verw_user_ds) C(mov_ds_kernel)
     C(iretq_to_kernel) C(read_gdt)
