@@ -136,6 +136,8 @@ fn tcg_cannot_run(name: &str) -> bool {
         || matches!(name, "xop" | "umwait" | "tpause" | "incssp" | "test_f7_1" | "icebp")
         // The nested VM's EPYC (Zen 1) has no CLWB: a host-dependent hazard.
         || name == "clflushopt_clwb"
+        // QEMU 7.2's LAR drops the limit's bits 19:16 (fixed in qvm's unicorn).
+        || name == "lar_user_ds"
         // Its SSE alignment checks miss some forms (AESENC, PHMINPOSUW...).
         || matches!(
             name,

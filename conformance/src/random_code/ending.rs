@@ -155,6 +155,13 @@ pub(crate) fn ending(kind: Kind, draw: Draw, memory: Memory) -> Option<(Group, E
             // registers in a VEX form, for example).
             (0..8).find_map(|i| {
                 let code = forms[(draw.form as usize + i * 7919) % forms.len()];
+                // QEMU 7.2's TCG (the CPU under CI's nested KVM) raises #GP
+                // for some XOP forms where a CPU raises #UD.
+                if memory.oracle == Oracle::QemuTcg
+                    && code.op_code().encoding() == iced_x86::EncodingKind::XOP
+                {
+                    return None;
+                }
                 let ins = vex(code, &mut rng, memory)?;
                 encodable(std::slice::from_ref(&ins))
                     .then(|| (vec![ins].into(), Expect::InvalidOpcode))
