@@ -6,7 +6,8 @@
  * asm so that the compiler cannot fold or reorder them. Every MXCSR
  * control setting that changes flags is run: rounding modes, DAZ, FTZ.
  * x87 runs under each precision control; x87_encodings adds the encodings
- * and operands only hand-written code makes.
+ * and operands only hand-written code makes; x87_stack reads empty
+ * registers and pushes onto a full stack.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -459,8 +460,6 @@ static void x87(void)
         print_x(r);
         printf("/%x\n", (unsigned)(sw_after & 0x027f));
     }
-    /* Stack overflow and underflow (SF) are not compared: the emulator
-     * does not raise them yet (docs/known-differences.md). */
 }
 
 /* x87 encodings and operands compilers never make, which contracts can:
@@ -609,10 +608,198 @@ static void x87_encodings(void)
     }
 }
 
+/* x87 stack overflow and underflow: each case loads a state with FRSTOR
+ * (which of ST(0)..ST(7) are valid, TOP = 5, the control word, the
+ * condition codes and RFLAGS), runs one instruction and prints what FNSAVE
+ * (which neither waits nor traps) saw: status word, tag word, the eight
+ * registers (empty ones too), the arithmetic flags and the memory operand.
+ * IE masked gives the indefinite and SF; unmasked leaves the destination,
+ * TOP and memory alone (the #MF would come at the next waiting
+ * instruction). One case per behaviour class; scripts/x87/stack.c has
+ * them all. */
+#define STK(name, insn)                                                        \
+    static void name(const struct fsave *in, struct fsave *out, void *m,  \
+                     uint64_t *fl)                                        \
+    {                                                                     \
+        __asm__ volatile("frstor (%[in])\n\tpushq (%[fl])\n\tpopfq\n\t"   \
+                         insn "\n\tpushfq\n\tpopq (%[fl])\n\t"            \
+                         "fnsave (%[out])\n\tfninit"                      \
+                         :                                                \
+                         : [in] "r"(in), [out] "r"(out), [m] "r"(m),      \
+                           [fl] "r"(fl)                                   \
+                         : "memory", "cc", "st", "st(1)", "st(2)",        \
+                           "st(3)", "st(4)", "st(5)", "st(6)", "st(7)");  \
+    }
+STK(stk_flds, "flds (%[m])")
+STK(stk_fildll, "fildll (%[m])")
+STK(stk_fldt, "fldt (%[m])")
+STK(stk_fbld, "fbld (%[m])")
+STK(stk_fldpi, "fldpi")
+STK(stk_fld_st3, "fld %%st(3)")
+STK(stk_fadd_st3_st, "fadd %%st(3), %%st")
+STK(stk_fsub_st_st3, "fsub %%st, %%st(3)")
+STK(stk_fdivp_st3, "fdivp %%st, %%st(3)")
+STK(stk_fadds, "fadds (%[m])")
+STK(stk_fidivrs, "fidivrs (%[m])")
+STK(stk_fcom_st3, "fcom %%st(3)")
+STK(stk_fucompp, "fucompp")
+STK(stk_fcomps, "fcomps (%[m])")
+STK(stk_ficoml, "ficoml (%[m])")
+STK(stk_ftst, "ftst")
+STK(stk_fcomi_st3, "fcomi %%st(3), %%st")
+STK(stk_fucomip_st3, "fucomip %%st(3), %%st")
+STK(stk_fxam, "fxam")
+STK(stk_fsts, "fsts (%[m])")
+STK(stk_fstpl, "fstpl (%[m])")
+STK(stk_fstpt, "fstpt (%[m])")
+STK(stk_fistps, "fistps (%[m])")
+STK(stk_fistl, "fistl (%[m])")
+STK(stk_fisttpll, "fisttpll (%[m])")
+STK(stk_fbstp, "fbstp (%[m])")
+STK(stk_fst_st3, "fst %%st(3)")
+STK(stk_fstp_st0, "fstp %%st(0)")
+STK(stk_fstp1_st3, ".byte 0xd9, 0xdb")
+STK(stk_fxch_st3, "fxch %%st(3)")
+STK(stk_fchs, "fchs")
+STK(stk_fsqrt, "fsqrt")
+STK(stk_frndint, "frndint")
+STK(stk_fsin, "fsin")
+STK(stk_fptan, "fptan")
+STK(stk_fsincos, "fsincos")
+STK(stk_fxtract, "fxtract")
+STK(stk_fscale, "fscale")
+STK(stk_fprem, "fprem")
+STK(stk_fcmovb_st3, "fcmovb %%st(3), %%st")
+STK(stk_fcmovnb_st3, "fcmovnb %%st(3), %%st")
+STK(stk_ffree_st3, "ffree %%st(3)")
+STK(stk_ffreep_st3, "ffreep %%st(3)")
+STK(stk_fincstp, "fincstp")
+STK(stk_fdecstp, "fdecstp")
+
+typedef void (*stk_fn)(const struct fsave *in, struct fsave *out, void *m,
+                       uint64_t *fl);
+
+static void x87_stack(void)
+{
+    static const struct {
+        const char *name;
+        stk_fn fn;
+        /* what the memory operand holds: 0 the store pattern, else
+         * these bytes */
+        int len;
+        unsigned char bytes[10];
+    } ops[] = {
+        {"flds", stk_flds, 4, {0x00, 0x00, 0xc0, 0x3f}},
+        {"fildll", stk_fildll, 8, {0x0e, 0xb3, 0x27, 0x39, 0xc6, 0xf4, 0xff, 0xff}},
+        {"fldt", stk_fldt, 10, {0, 0, 0, 0, 0, 0, 0, 0xe0, 0x00, 0x40}},
+        {"fbld", stk_fbld, 10, {0x21, 0x43, 0x65, 0x87, 0x09, 0, 0, 0, 0, 0x80}},
+        {"fldpi", stk_fldpi, 0, {0}},
+        {"fld-st3", stk_fld_st3, 0, {0}},
+        {"fadd-st3-st", stk_fadd_st3_st, 0, {0}},
+        {"fsub-st-st3", stk_fsub_st_st3, 0, {0}},
+        {"fdivp-st3", stk_fdivp_st3, 0, {0}},
+        {"fadds", stk_fadds, 4, {0x00, 0x00, 0xc0, 0x3f}},
+        {"fidivrs", stk_fidivrs, 2, {0xf9, 0xff}},
+        {"fcom-st3", stk_fcom_st3, 0, {0}},
+        {"fucompp", stk_fucompp, 0, {0}},
+        {"fcomps", stk_fcomps, 4, {0x00, 0x00, 0xc0, 0x3f}},
+        {"ficoml", stk_ficoml, 4, {0xa0, 0x86, 0x01, 0x00}},
+        {"ftst", stk_ftst, 0, {0}},
+        {"fcomi-st3", stk_fcomi_st3, 0, {0}},
+        {"fucomip-st3", stk_fucomip_st3, 0, {0}},
+        {"fxam", stk_fxam, 0, {0}},
+        {"fsts", stk_fsts, 0, {0}},
+        {"fstpl", stk_fstpl, 0, {0}},
+        {"fstpt", stk_fstpt, 0, {0}},
+        {"fistps", stk_fistps, 0, {0}},
+        {"fistl", stk_fistl, 0, {0}},
+        {"fisttpll", stk_fisttpll, 0, {0}},
+        {"fbstp", stk_fbstp, 0, {0}},
+        {"fst-st3", stk_fst_st3, 0, {0}},
+        {"fstp-st0", stk_fstp_st0, 0, {0}},
+        {"fstp1-st3", stk_fstp1_st3, 0, {0}},
+        {"fxch-st3", stk_fxch_st3, 0, {0}},
+        {"fchs", stk_fchs, 0, {0}},
+        {"fsqrt", stk_fsqrt, 0, {0}},
+        {"frndint", stk_frndint, 0, {0}},
+        {"fsin", stk_fsin, 0, {0}},
+        {"fptan", stk_fptan, 0, {0}},
+        {"fsincos", stk_fsincos, 0, {0}},
+        {"fxtract", stk_fxtract, 0, {0}},
+        {"fscale", stk_fscale, 0, {0}},
+        {"fprem", stk_fprem, 0, {0}},
+        {"fcmovb-st3", stk_fcmovb_st3, 0, {0}},
+        {"fcmovnb-st3", stk_fcmovnb_st3, 0, {0}},
+        {"ffree-st3", stk_ffree_st3, 0, {0}},
+        {"ffreep-st3", stk_ffreep_st3, 0, {0}},
+        {"fincstp", stk_fincstp, 0, {0}},
+        {"fdecstp", stk_fdecstp, 0, {0}},
+    };
+    /* Which of ST(0)..ST(7) are valid: empty stack, ST(0) only, ST(1)
+     * only, ST(0) and ST(3), ST(7) only, all but ST(0), all but ST(7),
+     * full. */
+    static const uint8_t valid[] = {0x00, 0x01, 0x02, 0x09,
+                                    0x80, 0xfe, 0x7f, 0xff};
+    /* IE masked, IE unmasked. */
+    static const uint16_t cws[] = {0x037f, 0x037e};
+    /* Condition codes and RFLAGS before: clear, or C0-C3 and the
+     * arithmetic flags set. */
+    static const struct {
+        uint16_t cc;
+        uint64_t fl;
+    } pre[] = {{0x0000, 0x0002}, {0x4700, 0x08d7}};
+    const unsigned top = 5;
+
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+        for (size_t w = 0; w < sizeof cws / sizeof cws[0]; w++) {
+            for (size_t p = 0; p < sizeof pre / sizeof pre[0]; p++) {
+                printf("x87-stack %s cw=%04x cc=%x:", ops[o].name,
+                       (unsigned)cws[w], (unsigned)pre[p].cc);
+                for (size_t v = 0; v < sizeof valid; v++) {
+                    struct fsave in, out;
+                    unsigned char m[16];
+                    uint64_t fl = pre[p].fl;
+                    memset(&in, 0, sizeof in);
+                    memset(&out, 0xee, sizeof out);
+                    in.cw = 0xffff0000u | cws[w];
+                    in.sw = 0xffff0000u | top << 11 | pre[p].cc;
+                    in.tw = 0xffff0000u;
+                    for (unsigned i = 0; i < 8; i++) {
+                        /* ST(i) = (8 + i) * 2^(i + 3): distinct normals */
+                        uint64_t mant = (0x8ull + i) << 60;
+                        uint16_t exp = (uint16_t)(0x3fff + 3 + i);
+                        memcpy(in.st[i], &mant, 8);
+                        memcpy(in.st[i] + 8, &exp, 2);
+                        if (!(valid[v] >> i & 1)) {
+                            in.tw |= 3u << (2 * ((top + i) & 7));
+                        }
+                    }
+                    memset(m, 0x5a, sizeof m);
+                    memcpy(m, ops[o].bytes, (size_t)ops[o].len);
+                    ops[o].fn(&in, &out, m, &fl);
+                    printf(" %x/%x/%x/", (unsigned)(out.sw & 0xffff),
+                           (unsigned)(out.tw & 0xffff), (unsigned)(fl & 0x8d5));
+                    for (int r = 0; r < 8; r++) {
+                        for (int k = 9; k >= 0; k--) {
+                            printf("%02x", out.st[r][k]);
+                        }
+                        printf(r < 7 ? "," : "/");
+                    }
+                    for (int k = 0; k < 10; k++) {
+                        printf("%02x", m[k]);
+                    }
+                }
+                printf("\n");
+            }
+        }
+    }
+}
+
 int main(void)
 {
     sse();
     x87();
     x87_encodings();
+    x87_stack();
     return 0;
 }

@@ -244,7 +244,7 @@ const X87_MNEMONICS: &[Mnemonic] = {
         Fdiv, Fdivp, Fdivr, Fdivrp, Fidiv, Fidivr, Fsqrt, Fabs, Fchs, Fxch, Fcom, Fcomp, Fcompp,
         Fucom, Fucomp, Fucompp, Fcomi, Fcomip, Fucomi, Fucomip, Ficom, Ficomp, Ftst, Fxam, Frndint,
         Fscale, Fxtract, Fprem, Fprem1, Fldcw, Fnstcw, Fnstsw, Fcmovb, Fcmove, Fcmovbe, Fcmovu,
-        Fcmovnb, Fcmovne, Fcmovnbe, Fcmovnu, Ffree, Fdecstp, Fincstp, Fnclex, Fnop,
+        Fcmovnb, Fcmovne, Fcmovnbe, Fcmovnu, Ffree, Ffreep, Fdecstp, Fincstp, Fnclex, Fnop, Fbstp,
     ]
 };
 

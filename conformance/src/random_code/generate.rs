@@ -6,8 +6,8 @@
 //! comparison can mask them.
 
 use iced_x86::{
-    Code, Encoder, Instruction, InstructionInfoFactory, IntelFormatter, Mnemonic, OpAccess,
-    OpCodeOperandKind, OpKind, Register, RepPrefixKind, RflagsBits,
+    Code, Encoder, Instruction, IntelFormatter, Mnemonic, OpCodeOperandKind, OpKind, Register,
+    RepPrefixKind, RflagsBits,
 };
 
 use super::{catalog, ending, Kind};
@@ -756,40 +756,6 @@ fn x87_loads(rng: &mut Rng, memory: Memory) -> Vec<Instruction> {
         .collect()
 }
 
-/// The x87 register stack's depth after `ins`, starting from `depth`
-/// valid registers, or `None` when `ins` would read an empty register,
-/// push onto a full stack, or change TOP or the tags some other way. Stack
-/// overflow and underflow are an open difference of the emulator
-/// (known-differences.md, "x87 stack overflow and underflow"), so x87
-/// sequences keep the stack valid.
-fn x87_depth_after(ins: &Instruction, depth: u8) -> Option<u8> {
-    if matches!(
-        ins.mnemonic(),
-        Mnemonic::Ffree | Mnemonic::Ffreep | Mnemonic::Fincstp | Mnemonic::Fdecstp
-    ) {
-        return None;
-    }
-    let stack = ins.fpu_stack_increment_info();
-    let pushes = stack.writes_top() && stack.increment() < 0;
-    if stack.writes_top() && stack.increment() == 0 {
-        return None;
-    }
-    let mut factory = InstructionInfoFactory::new();
-    for used in factory.info(ins).used_registers() {
-        let register = used.register();
-        if !register.is_st() {
-            continue;
-        }
-        let index = register.number() as u8;
-        let writes_new_top = pushes && index == 0 && used.access() == OpAccess::Write;
-        if index >= depth && !writes_new_top {
-            return None;
-        }
-    }
-    let after = i32::from(depth) - stack.increment();
-    u8::try_from(after).ok().filter(|d| *d <= 8)
-}
-
 /// Whether every instruction encodes (a high-byte register next to a REX
 /// prefix does not, for example).
 pub(crate) fn encodable(instructions: &[Instruction]) -> bool {
@@ -858,16 +824,11 @@ pub fn generate(
     // Align-check sets AC after a part of the draws chosen by `ending`;
     // the rest are accesses that fault if misaligned.
     let ac_from = (ending.bits % (draws.len() as u64 + 1)) as usize;
-    // Valid x87 registers, tracked for the x87 kinds only.
-    let mut x87_depth = None;
+    // x87 sequences start with a few loaded operands; what follows may
+    // read empty registers or push onto a full stack (stack faults).
     if matches!(kind, Kind::X87 | Kind::X87Transcendental) {
         let loads = x87_loads(&mut Rng::new(seed ^ 0x87), memory);
-        let depth = loads.len() as u8;
-        if out.push(loads.into(), oracle) {
-            x87_depth = Some(depth);
-        } else {
-            x87_depth = Some(0);
-        }
+        out.push(loads.into(), oracle);
     }
     for (i, &draw) in draws.iter().enumerate() {
         let group = match kind {
@@ -884,21 +845,7 @@ pub fn generate(
             _ => instructions(draw, memory),
         };
         if let Some(group) = group {
-            match x87_depth {
-                Some(depth) => {
-                    let after = group
-                        .iter()
-                        .try_fold(depth, |d, ins| x87_depth_after(ins, d));
-                    if let Some(after) = after {
-                        if out.push(group.into(), oracle) {
-                            x87_depth = Some(after);
-                        }
-                    }
-                }
-                None => {
-                    out.push(group.into(), oracle);
-                }
-            }
+            out.push(group.into(), oracle);
         }
     }
     match kind {

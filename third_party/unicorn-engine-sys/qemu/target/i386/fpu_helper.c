@@ -518,16 +518,19 @@ void helper_fpop(CPUX86State *env)
     fpop(env);
 }
 
+/* qvm: FDECSTP, FINCSTP and FFREE clear C1 and leave C0, C2 and C3, as
+ * the CPU does (QEMU cleared all four on FDECSTP and FINCSTP, none on
+ * FFREE). */
 void helper_fdecstp(CPUX86State *env)
 {
     env->fpstt = (env->fpstt - 1) & 7;
-    env->fpus &= ~0x4700;
+    env->fpus &= ~FPUS_C1;
 }
 
 void helper_fincstp(CPUX86State *env)
 {
     env->fpstt = (env->fpstt + 1) & 7;
-    env->fpus &= ~0x4700;
+    env->fpus &= ~FPUS_C1;
 }
 
 /* FPU move */
@@ -535,6 +538,7 @@ void helper_fincstp(CPUX86State *env)
 void helper_ffree_STN(CPUX86State *env, int st_index)
 {
     env->fptags[(env->fpstt + st_index) & 7] = 1;
+    env->fpus &= ~FPUS_C1;
 }
 
 void helper_fmov_ST0_FT0(CPUX86State *env)
@@ -556,7 +560,23 @@ void helper_fmov_ST0_STN(CPUX86State *env, int st_index)
 void helper_fmov_STN_ST0(CPUX86State *env, int st_index)
 {
     ST(st_index) = ST0;
+    /* qvm: the destination becomes valid (QEMU left its tag) */
+    env->fptags[(env->fpstt + st_index) & 7] = 0;
     env->fpus &= ~FPUS_C1; /* qvm: FST/FSTP ST(i) round nothing: C1 = 0 */
+}
+
+/*
+ * qvm: FSTP1 (D9 D8+i, an undocumented alias of FSTP ST(i)) copies a valid
+ * ST(0) as FSTP does, but an empty ST(0) is no stack fault: ST(i) is left
+ * alone, and the pop follows (measured on AMD EPYC).
+ */
+void helper_fstp1_STN_ST0(CPUX86State *env, int st_index)
+{
+    if (env->fptags[env->fpstt]) {
+        env->fpus &= ~FPUS_C1;
+        return;
+    }
+    helper_fmov_STN_ST0(env, st_index);
 }
 
 void helper_fxchg_ST0_STN(CPUX86State *env, int st_index)
@@ -907,35 +927,43 @@ void helper_fbld_ST0(CPUX86State *env, target_ulong ptr)
     ST0 = tmp;
 }
 
+/*
+ * qvm: FBSTP rounds by the rounding control with the flags and C1 of
+ * FIST; a value beyond 18 decimal digits, a NaN or an infinity is IE and
+ * stores the packed BCD indefinite; the sign byte is the operand's sign,
+ * -0 included (measured on AMD EPYC; QEMU raised nothing and stored the
+ * low digits of whatever it converted).
+ */
 void helper_fbst_ST0(CPUX86State *env, target_ulong ptr)
 {
-    int v;
+    uint8_t old_flags = save_exception_flags(env);
+    uintptr_t ra = GETPC();
     target_ulong mem_ref, mem_end;
+    uint64_t digits;
     int64_t val;
+    int v;
 
-    val = floatx80_to_int64(ST0, &env->fp_status);
+    X87_ROUNDED(int64_t, SAME_VALUE, val,
+                floatx80_to_int64(ST0, &env->fp_status));
+    if ((get_float_exception_flags(&env->fp_status) & float_flag_invalid) ||
+        val > 999999999999999999LL || val < -999999999999999999LL) {
+        set_float_exception_flags(float_flag_invalid, &env->fp_status);
+        env->fpus &= ~FPUS_C1;
+        cpu_stq_data_ra(env, ptr, 0xc000000000000000ULL, ra);
+        cpu_stw_data_ra(env, ptr + 8, 0xffff, ra);
+        merge_exception_flags(env, old_flags);
+        return;
+    }
+    digits = val < 0 ? -(uint64_t)val : (uint64_t)val;
     mem_ref = ptr;
     mem_end = mem_ref + 9;
-    if (val < 0) {
-        cpu_stb_data_ra(env, mem_end, 0x80, GETPC());
-        if (val != 0x8000000000000000LL) {
-            val = -val;
-        }
-    } else {
-        cpu_stb_data_ra(env, mem_end, 0x00, GETPC());
-    }
+    cpu_stb_data_ra(env, mem_end, floatx80_is_neg(ST0) ? 0x80 : 0x00, ra);
     while (mem_ref < mem_end) {
-        if (val == 0) {
-            break;
-        }
-        v = val % 100;
-        val = val / 100;
-        v = (int)((unsigned int)(v / 10) << 4) | (v % 10);
-        cpu_stb_data_ra(env, mem_ref++, v, GETPC());
+        v = digits % 100;
+        digits /= 100;
+        cpu_stb_data_ra(env, mem_ref++, ((v / 10) << 4) | (v % 10), ra);
     }
-    while (mem_ref < mem_end) {
-        cpu_stb_data_ra(env, mem_ref++, 0, GETPC());
-    }
+    merge_exception_flags(env, old_flags);
 }
 
 void helper_f2xm1(CPUX86State *env)

@@ -32,6 +32,7 @@
 
 #include "unicorn/platform.h"
 #include "uc_priv.h"
+#include "x87_stack.h"
 
 #define PREFIX_REPZ   0x01
 #define PREFIX_REPNZ  0x02
@@ -1421,6 +1422,193 @@ GEN_REPZ(ins)
 GEN_REPZ(outs)
 GEN_REPZ2(scas)
 GEN_REPZ2(cmps)
+
+/*
+ * qvm: what x87 instruction OP (translate.c's ((b & 7) << 3) | reg) with
+ * MOD and RM reads from the register stack and what it leaves on a stack
+ * fault (x87_stack.h), for helper_fstack; 0 for the instructions that
+ * cannot fault so (control and environment, FFREE, FFREEP, FINCSTP,
+ * FDECSTP, FXAM, FNOP) and for invalid encodings.
+ */
+static uint32_t x87_stack_use(DisasContext *s, int op, int mod, int rm)
+{
+    /* the m32fp, m32int, m64fp and m16int forms of arithmetic and FCOM */
+    static const uint8_t arith_mem[4] = {
+        X87_STACK_LOAD32, X87_STACK_LOAD32, X87_STACK_LOAD64, X87_STACK_LOAD16,
+    };
+    bool cmov = s->cpuid_features & CPUID_CMOV;
+    const uint32_t to_st0 = X87_STACK_RESPONSE(X87_STACK_TO_ST);
+    const uint32_t to_cc = X87_STACK_RESPONSE(X87_STACK_TO_CC);
+    const uint32_t push = X87_STACK_PUSHES |
+                          X87_STACK_RESPONSE(X87_STACK_TO_PUSH);
+    const uint32_t store_pop = X87_STACK_ST0 | X87_STACK_POPS(1) |
+                               X87_STACK_RESPONSE(X87_STACK_TO_MEMORY);
+    const uint32_t sti = X87_STACK_ST0_ST(rm);
+
+    if (mod != 3) {
+        switch (op) {
+        case 0x00 ... 0x07:
+        case 0x10 ... 0x17:
+        case 0x20 ... 0x27:
+        case 0x30 ... 0x37:
+            return X87_STACK_ST0 | X87_STACK_MEM(arith_mem[op >> 4]) |
+                   ((op & 7) == 2 ? to_cc :
+                    (op & 7) == 3 ? to_cc | X87_STACK_POPS(1) : to_st0);
+        case 0x08: /* flds */
+        case 0x18: /* fildl */
+            return push | X87_STACK_MEM(X87_STACK_LOAD32);
+        case 0x28: /* fldl */
+        case 0x3d: /* fildll */
+            return push | X87_STACK_MEM(X87_STACK_LOAD64);
+        case 0x38: /* filds */
+            return push | X87_STACK_MEM(X87_STACK_LOAD16);
+        case 0x1d: /* fldt */
+            return push | X87_STACK_MEM(X87_STACK_LOAD80);
+        case 0x3c: /* fbld */
+            return push | X87_STACK_MEM(X87_STACK_LOAD_BCD);
+        case 0x0a: /* fsts */
+            return (store_pop & ~X87_STACK_POPS(3)) |
+                   X87_STACK_MEM(X87_STACK_STORE_F32);
+        case 0x0b: /* fstps */
+            return store_pop | X87_STACK_MEM(X87_STACK_STORE_F32);
+        case 0x2a: /* fstl */
+            return (store_pop & ~X87_STACK_POPS(3)) |
+                   X87_STACK_MEM(X87_STACK_STORE_F64);
+        case 0x2b: /* fstpl */
+            return store_pop | X87_STACK_MEM(X87_STACK_STORE_F64);
+        case 0x1f: /* fstpt */
+            return store_pop | X87_STACK_MEM(X87_STACK_STORE_F80);
+        case 0x1a: /* fistl */
+            return (store_pop & ~X87_STACK_POPS(3)) |
+                   X87_STACK_MEM(X87_STACK_STORE_I32);
+        case 0x19: /* fisttpl */
+        case 0x1b: /* fistpl */
+            return store_pop | X87_STACK_MEM(X87_STACK_STORE_I32);
+        case 0x3a: /* fists */
+            return (store_pop & ~X87_STACK_POPS(3)) |
+                   X87_STACK_MEM(X87_STACK_STORE_I16);
+        case 0x39: /* fisttps */
+        case 0x3b: /* fistps */
+            return store_pop | X87_STACK_MEM(X87_STACK_STORE_I16);
+        case 0x29: /* fisttpll */
+        case 0x3f: /* fistpll */
+            return store_pop | X87_STACK_MEM(X87_STACK_STORE_I64);
+        case 0x3e: /* fbstp */
+            return store_pop | X87_STACK_MEM(X87_STACK_STORE_BCD);
+        default:
+            return 0;
+        }
+    }
+    switch (op) {
+    case 0x08: /* fld sti: reads ST(i) before the push */
+        return push | X87_STACK_READS(1 << rm);
+    case 0x09: /* fxch */
+    case 0x29: /* fxch4 */
+    case 0x39: /* fxch7 */
+        return sti | X87_STACK_DEST(rm) |
+               X87_STACK_RESPONSE(X87_STACK_TO_XCHG);
+    case 0x0c:
+        switch (rm) {
+        case 0: /* fchs */
+        case 1: /* fabs */
+            return X87_STACK_ST0 | to_st0;
+        case 4: /* ftst */
+            return X87_STACK_ST0 | to_cc;
+        default: /* fxam, invalid */
+            return 0;
+        }
+    case 0x0d: /* fld1, fldl2t, fldl2e, fldpi, fldlg2, fldln2, fldz */
+        return rm < 7 ? push : 0;
+    case 0x0e:
+    case 0x0f:
+        switch (((op & 1) << 3) | rm) {
+        case 0x0: /* f2xm1 */
+        case 0xa: /* fsqrt */
+        case 0xc: /* frndint */
+            return X87_STACK_ST0 | to_st0;
+        case 0xe: /* fsin */
+        case 0xf: /* fcos */
+            return X87_STACK_ST0 | to_st0 | X87_STACK_CLEARS_C2;
+        case 0x2: /* fptan */
+        case 0xb: /* fsincos */
+            return X87_STACK_ST0 | X87_STACK_PUSHES | X87_STACK_CLEARS_C2 |
+                   X87_STACK_RESPONSE(X87_STACK_TO_ST0_PUSH);
+        case 0x4: /* fxtract */
+            return X87_STACK_ST0 | X87_STACK_PUSHES |
+                   X87_STACK_RESPONSE(X87_STACK_TO_ST0_PUSH);
+        case 0x5: /* fprem1 */
+        case 0x8: /* fprem */
+            return X87_STACK_ST0_ST(1) | to_st0 | X87_STACK_CLEARS_C2;
+        case 0xd: /* fscale */
+            return X87_STACK_ST0_ST(1) | to_st0;
+        case 0x1: /* fyl2x */
+        case 0x3: /* fpatan */
+        case 0x9: /* fyl2xp1 */
+            return X87_STACK_ST0_ST(1) | to_st0 | X87_STACK_DEST(1) |
+                   X87_STACK_POPS(1);
+        default: /* fdecstp, fincstp */
+            return 0;
+        }
+    case 0x00: case 0x01: case 0x04 ... 0x07: /* fxxx st, sti */
+        return sti | to_st0;
+    case 0x20: case 0x21: case 0x24 ... 0x27: /* fxxx sti, st */
+        return sti | to_st0 | X87_STACK_DEST(rm);
+    case 0x30: case 0x31: case 0x34 ... 0x37: /* fxxxp sti, st */
+        return sti | to_st0 | X87_STACK_DEST(rm) | X87_STACK_POPS(1);
+    case 0x02: /* fcom */
+    case 0x22: /* fcom2 */
+    case 0x2c: /* fucom */
+        return sti | to_cc;
+    case 0x03: /* fcomp */
+    case 0x23: /* fcomp3 */
+    case 0x32: /* fcomp5 */
+    case 0x2d: /* fucomp */
+        return sti | to_cc | X87_STACK_POPS(1);
+    case 0x15: /* fucompp */
+    case 0x33: /* fcompp */
+        return rm == 1 ? X87_STACK_ST0_ST(1) | to_cc | X87_STACK_POPS(2) : 0;
+    case 0x1d: /* fucomi */
+    case 0x1e: /* fcomi */
+        return cmov ? sti | X87_STACK_RESPONSE(X87_STACK_TO_EFLAGS) : 0;
+    case 0x3d: /* fucomip */
+    case 0x3e: /* fcomip */
+        return cmov ? sti | X87_STACK_RESPONSE(X87_STACK_TO_EFLAGS) |
+                      X87_STACK_POPS(1) : 0;
+    case 0x2a: /* fst sti */
+        return X87_STACK_ST0 | to_st0 | X87_STACK_DEST(rm);
+    case 0x0b: /* fstp1: no stack fault (helper_fstp1_STN_ST0) */
+        return 0;
+    case 0x2b: /* fstp sti */
+    case 0x3a: /* fstp8 */
+    case 0x3b: /* fstp9 */
+        return X87_STACK_ST0 | to_st0 | X87_STACK_DEST(rm) | X87_STACK_POPS(1);
+    case 0x10 ... 0x13: /* fcmovcc: faults whatever the condition */
+    case 0x18 ... 0x1b:
+        return cmov ? sti | to_st0 : 0;
+    default:
+        return 0;
+    }
+}
+
+/* qvm: calls helper_fstack for DESC (x87_stack_use) with the memory
+ * operand's address ADDR, or 0; returns the label where the instruction's
+ * code ends, to which the helper's "done" branches. */
+static TCGLabel *gen_x87_stack_check(DisasContext *s, uint32_t desc, TCGv addr)
+{
+    TCGContext *tcg_ctx = s->uc->tcg_ctx;
+    TCGLabel *done = gen_new_label(tcg_ctx);
+    TCGv_i32 faulted = tcg_temp_new_i32(tcg_ctx);
+    TCGv_i32 use = tcg_const_i32(tcg_ctx, desc);
+
+    if (X87_STACK_RESPONSE_OF(desc) == X87_STACK_TO_EFLAGS) {
+        gen_update_cc_op(s);
+    }
+    gen_helper_fstack(tcg_ctx, faulted, tcg_ctx->cpu_env, addr, use);
+    tcg_gen_brcondi_i32(tcg_ctx, TCG_COND_NE, faulted, 0, done);
+    tcg_temp_free_i32(tcg_ctx, use);
+    tcg_temp_free_i32(tcg_ctx, faulted);
+    return done;
+}
 
 static void gen_helper_fp_arith_ST0_FT0(TCGContext *tcg_ctx, int op)
 {
@@ -6655,6 +6843,8 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
     case 0xdf:
         {
             bool update_fip = true;
+            uint32_t stack_use;
+            TCGLabel *stack_done = NULL;
 
             if (s->flags & (HF_EM_MASK | HF_TS_MASK)) {
                 /* if CR0.EM or CR0.TS are set, generate an FPU exception */
@@ -6675,15 +6865,26 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                                (op == 0x3c && rm == 0)))) {
                 gen_helper_fwait(tcg_ctx, tcg_ctx->cpu_env);
             }
+            stack_use = x87_stack_use(s, op, mod, rm);
             if (mod != 3) {
                 /* memory op */
                 AddressParts a = gen_lea_modrm_0(env, s, modrm);
                 TCGv ea = gen_lea_modrm_1(s, a);
-                TCGv last_addr = tcg_temp_new(tcg_ctx);
+                /* local: it crosses the stack check's branch */
+                TCGv last_addr = tcg_temp_local_new(tcg_ctx);
                 bool update_fdp = true;
 
                 tcg_gen_mov_tl(tcg_ctx, last_addr, ea);
                 gen_lea_v_seg(s, s->aflag, ea, a.def_seg, s->override);
+                if (stack_use) {
+                    /* A0 is a plain temp, dead after a branch */
+                    TCGv addr = tcg_temp_local_new(tcg_ctx);
+
+                    tcg_gen_mov_tl(tcg_ctx, addr, s->A0);
+                    stack_done = gen_x87_stack_check(s, stack_use, addr);
+                    tcg_gen_mov_tl(tcg_ctx, s->A0, addr);
+                    tcg_temp_free(tcg_ctx, addr);
+                }
                 switch(op) {
                 case 0x00: /* fxxxs */
                 case 0x01: /* fxxxs */
@@ -6910,6 +7111,9 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 default:
                     goto unknown_op;
                 }
+                if (stack_done) {
+                    gen_set_label(tcg_ctx, stack_done);
+                }
 
                 if (update_fdp) {
                     int last_seg = s->override >= 0 ? s->override : a.def_seg;
@@ -6926,6 +7130,12 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
             } else {
                 /* register float ops */
                 opreg = rm;
+                if (stack_use) {
+                    TCGv none = tcg_const_tl(tcg_ctx, 0);
+
+                    stack_done = gen_x87_stack_check(s, stack_use, none);
+                    tcg_temp_free(tcg_ctx, none);
+                }
 
                 switch(op) {
                 case 0x08: /* fld sti */
@@ -7161,8 +7371,11 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                 case 0x2a: /* fst sti */
                     gen_helper_fmov_STN_ST0(tcg_ctx, tcg_ctx->cpu_env, tcg_const_i32(tcg_ctx, opreg));
                     break;
-                case 0x2b: /* fstp sti */
                 case 0x0b: /* fstp1 sti, undocumented op */
+                    gen_helper_fstp1_STN_ST0(tcg_ctx, tcg_ctx->cpu_env, tcg_const_i32(tcg_ctx, opreg));
+                    gen_helper_fpop(tcg_ctx, tcg_ctx->cpu_env);
+                    break;
+                case 0x2b: /* fstp sti */
                 case 0x3a: /* fstp8 sti, undocumented op */
                 case 0x3b: /* fstp9 sti, undocumented op */
                     gen_helper_fmov_STN_ST0(tcg_ctx, tcg_ctx->cpu_env, tcg_const_i32(tcg_ctx, opreg));
@@ -7255,6 +7468,9 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
                     break;
                 default:
                     goto unknown_op;
+                }
+                if (stack_done) {
+                    gen_set_label(tcg_ctx, stack_done);
                 }
             }
 

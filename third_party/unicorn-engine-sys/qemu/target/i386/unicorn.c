@@ -85,7 +85,10 @@ static void reg_reset(struct uc_struct *uc)
     env->fpstt = 0; /* top of stack index */
     env->fpus = 0;
     env->fpuc = 0;
-    memset(env->fptags, 0, sizeof(env->fptags)); /* 0 = valid, 1 = empty */
+    /* qvm: every register empty, as after reset or FNINIT (and as Linux
+     * starts a process); unicorn marked them valid, so that with stack
+     * faults checked the first push overflowed. */
+    memset(env->fptags, 1, sizeof(env->fptags)); /* 0 = valid, 1 = empty */
 
     cpu_set_mxcsr(env, 0x1f80); /* qvm: power-on value, all masked */
     memset(env->xmm_regs, 0, sizeof(env->xmm_regs));

@@ -79,6 +79,9 @@ typedef struct X87Op {
     /* C1: the last result was rounded away from zero. */
     bool c1;
     bool c2;
+    /* FSIN, FCOS, FSINCOS and FPTAN report "out of range" in C2; the
+     * others leave it alone. */
+    bool sets_c2;
     /* DE: an operand was denormal (or pseudo-denormal). */
     bool denormal;
 } X87Op;
@@ -91,13 +94,16 @@ static void op_begin(X87Op *op, CPUX86State *env)
     op->s.floatx80_rounding_precision = 80;
     op->c1 = false;
     op->c2 = false;
+    op->sets_c2 = false;
     op->denormal = false;
 }
 
 /*
- * Writes the status word: C0, C3 cleared, C1 and C2 as computed, the
- * exception flags (with ES and B when one is unmasked). The flags are also
- * raised in env->fp_status, where the other helpers collect theirs.
+ * Writes the status word: C1 and (FSIN, FCOS, FSINCOS, FPTAN) C2 as
+ * computed, C0 and C3 left as they were (as on AMD EPYC; the SDM leaves
+ * them undefined), the exception flags (with ES and B when one is
+ * unmasked). The flags are also raised in env->fp_status, where the other
+ * helpers collect theirs.
  */
 static void op_end(X87Op *op)
 {
@@ -115,7 +121,7 @@ static void op_end(X87Op *op)
         flags |= float_flag_input_denormal;
     }
     float_raise(flags, &env->fp_status);
-    env->fpus &= ~(FPUS_C0 | FPUS_C1 | FPUS_C2 | FPUS_C3);
+    env->fpus &= ~(FPUS_C1 | (op->sets_c2 ? FPUS_C2 : 0));
     if (op->c1 && !(bits & FPUS_IE)) {
         env->fpus |= FPUS_C1;
     }
@@ -446,6 +452,7 @@ void x87_fsin(CPUX86State *env)
     bool done;
 
     op_begin(op, env);
+    op->sets_c2 = true;
     if (trig_special(op, ST0, &nan, &done)) {
         if (!done) {
             ST0 = nan;
@@ -463,6 +470,7 @@ void x87_fcos(CPUX86State *env)
     bool done;
 
     op_begin(op, env);
+    op->sets_c2 = true;
     if (trig_special(op, ST0, &nan, &done)) {
         if (!done) {
             ST0 = nan;
@@ -480,6 +488,7 @@ void x87_fsincos(CPUX86State *env)
     bool done;
 
     op_begin(op, env);
+    op->sets_c2 = true;
     if (trig_special(op, x, &nan, &done)) {
         if (!done) {
             ST0 = nan;
@@ -504,6 +513,7 @@ void x87_fptan(CPUX86State *env)
     bool done;
 
     op_begin(op, env);
+    op->sets_c2 = true;
     if (trig_special(op, x, &nan, &done)) {
         if (!done) {
             ST0 = nan;
