@@ -3,11 +3,13 @@
 //! iced-x86, run on the host CPU and on every backend. Each sequence has
 //! a kind (`random_code::Kind`): the original integer/SSE mix, the
 //! profile's required families (BMI1/2, ADX, MOVBE, LZCNT, POPCNT,
-//! AES-NI, PCLMULQDQ, SHA), x87 arithmetic and SSE floating point with
-//! the exception flags compared, and the ending kinds, whose last
+//! AES-NI, PCLMULQDQ), the SHA extensions (a hazard, drawn when the host
+//! CPU has them), x87 arithmetic and SSE floating point with the
+//! exception flags compared, and the ending kinds, whose last
 //! instruction may fault: privileged and I/O instructions, SSE accesses
-//! at random alignments, accesses after setting RFLAGS.AC, and VEX/EVEX/
-//! XOP encodings, which must be #UD under qvm. Every register, RFLAGS
+//! at random alignments, accesses after setting RFLAGS.AC, SHA at random
+//! alignments with and without RFLAGS.AC, and VEX/EVEX/XOP encodings,
+//! which must be #UD under qvm. Every register, RFLAGS
 //! (undefined flags masked), MXCSR, the x87 state, every XMM register and
 //! the scratch memory must agree, and so must the way a sequence ends: the
 //! signal, and qvm's fault kind and address against the native handler's
@@ -18,7 +20,9 @@
 //! sequence, 5,250 sequences per CI run on the emulator (50 batches, 1,050
 //! sequences, on KVM, whose CI run is in a slow nested VM), and prints how
 //! many of each kind ran. `QVM_RANDOM_KINDS=x87,sse-align` draws only those
-//! kinds (`all` adds the x87 transcendentals, off by default),
+//! kinds (`all` adds the x87 transcendentals, off by default; the SHA
+//! kinds are skipped, loudly, on a host CPU without SHA and against QEMU's
+//! TCG),
 //! `QVM_RANDOM_BATCHES=N` sets the batch count, and
 //! `QVM_RANDOM_ALL_FAILURES=1` reports every failing batch instead of the
 //! first. In CI's nested VM the host CPU is QEMU's TCG;
@@ -247,7 +251,8 @@ on_every_backend! {
             .into_iter()
             .partition(|k| oracle.judges(*k));
         for kind in unjudged {
-            eprintln!("SKIPPED: kind {kind}: {oracle:?} cannot be its oracle");
+            let why = oracle.cannot_judge(kind).unwrap_or("");
+            eprintln!("SKIPPED: kind {kind}: {oracle:?} cannot be its oracle: {why}");
         }
         assert!(!kinds.is_empty(), "no kind left to draw");
         let path: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR"))

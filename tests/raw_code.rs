@@ -106,6 +106,29 @@ on_every_backend! {
         assert_eq!((o.signal, o.fault.unwrap().address), (Some(4), 0x401000));
     }
 
+    fn sha_encodings_every_cpu_refuses(backend) {
+        // SHA without its prefix rules: #UD on every CPU, whether it has
+        // SHA or not (so on every KVM host), and in the emulator, which
+        // runs the legacy forms (the random test's hazard-sha kinds).
+        let cases: [(&str, &[u8]); 6] = [
+            ("lock sha1msg1 xmm0,xmm1", &[0xf0, 0x0f, 0x38, 0xc9, 0xc1]),
+            ("66 sha1msg1 xmm0,xmm1", &[0x66, 0x0f, 0x38, 0xc9, 0xc1]),
+            ("f3 sha1msg1 xmm0,xmm1", &[0xf3, 0x0f, 0x38, 0xc9, 0xc1]),
+            ("f2 sha256rnds2 xmm0,xmm1", &[0xf2, 0x0f, 0x38, 0xcb, 0xc1]),
+            ("0f 38 ce (next to sha256msg2)", &[0x0f, 0x38, 0xce, 0xc1]),
+            ("vex.128 0f38 c9", &[0xc4, 0xe2, 0x79, 0xc9, 0xc1]),
+        ];
+        for (name, bytes) in cases {
+            let o = run(backend, bytes);
+            let fault = o.fault.as_ref().map(|f| (f.kind, f.address));
+            assert_eq!(
+                (o.signal, fault),
+                (Some(4), Some(("invalid_opcode", 0x401000))),
+                "{name}: {o:?}"
+            );
+        }
+    }
+
     fn int3_reports_the_address_after_it(backend) {
         // nop; int3: Linux (and a #BP trap frame) report the RIP after int3.
         let o = run(backend, &[0x90, 0xcc]);

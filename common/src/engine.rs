@@ -220,6 +220,10 @@ pub mod visible {
 pub const INITIAL_RFLAGS: u64 = 0x202;
 /// Initial x87 control word (Linux's default).
 pub const INITIAL_FCW: u16 = 0x37f;
+/// Initial x87 tag word: every register empty, as FNINIT leaves it and
+/// Linux starts a process (FNSTENV stores 0xffff; FXSAVE's abridged form
+/// is 0).
+pub const INITIAL_FTW: u16 = 0xffff;
 /// Initial MXCSR (Linux's default).
 pub const INITIAL_MXCSR: u32 = 0x1f80;
 

@@ -93,11 +93,29 @@ const REAL_FPU_SOURCES: &[&str] = &[
     "conformance/corpus/c/long_double_libm.c",
 ];
 
+/// Sources that execute the SHA extensions, a hazard of the CPU profile
+/// (docs/cpu-profile.md): a host CPU without them (QEMU 7.2's TCG in CI's
+/// nested VM, Intel servers before Ice Lake) raises #UD natively and under
+/// KVM. There only the emulator runs them, judged by the program's own
+/// known-answer checks (`Program::needs_host_sha`).
+const SHA_SOURCES: &[&str] = &["conformance/corpus/c/sha_ni.c"];
+
 impl Program {
     /// Whether only a real CPU can judge this program (`REAL_FPU_SOURCES`).
     pub fn needs_real_fpu(&self) -> bool {
         REAL_FPU_SOURCES.contains(&self.source)
     }
+
+    /// Whether this program executes SHA instructions (`SHA_SOURCES`).
+    pub fn needs_host_sha(&self) -> bool {
+        SHA_SOURCES.contains(&self.source)
+    }
+}
+
+/// Whether this host's CPU executes the SHA extensions. CPUID may report
+/// them under QEMU's TCG, which does not implement them.
+pub fn host_cpu_has_sha() -> bool {
+    std::arch::is_x86_feature_detected!("sha") && !Oracle::host_cpu_is_qemu_tcg()
 }
 
 /// The cases every language program runs.
@@ -260,6 +278,8 @@ fn c_behaviour(libc: &str, tc: Toolchain) -> Vec<Program> {
         // and x87 class, conversions, remainders, traps.
         native("fp-flags", "conformance/corpus/c/fp_flags.c"),
         native("fp-libm", "conformance/corpus/c/fp_libm.c"),
+        // SHA-1 and SHA-256 with the SHA extensions (a hazard).
+        native("sha-ni", "conformance/corpus/c/sha_ni.c"),
         native(
             "long-double-libm",
             "conformance/corpus/c/long_double_libm.c",

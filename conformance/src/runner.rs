@@ -9,7 +9,7 @@ use qvm_common::call::{CallSpec, Outcome};
 use qvm_common::contract::BlockContext;
 
 use crate::compare::{native_difference, outcome_difference};
-use crate::corpus::{Oracle, Program};
+use crate::corpus::{self, Oracle, Program};
 use crate::coverage::Coverage;
 use crate::native;
 use crate::report::{Entry, Report, Status};
@@ -122,9 +122,18 @@ fn run_program(
             return entry;
         }
     };
-    // In CI's nested VM the CPU is QEMU's TCG: see corpus::REAL_FPU_SOURCES.
-    let tcg_host = program.needs_real_fpu() && Oracle::host_cpu_is_qemu_tcg();
+    // Programs this host's CPU cannot judge, natively or under KVM: in CI's
+    // nested VM the CPU is QEMU's TCG (corpus::REAL_FPU_SOURCES), and a
+    // CPU without SHA raises #UD on it (corpus::SHA_SOURCES).
     const TCG_HOST: &str = "this host's CPU is QEMU's TCG (CI's nested VM), whose x87 and SSE exception flags and traps are not the hardware's: judged on real hardware only";
+    const NO_SHA: &str = "this host's CPU has no SHA extensions (a hazard: #UD natively and on KVM); the emulator's run is judged by the program's known-answer checks";
+    let unjudged = if program.needs_real_fpu() && Oracle::host_cpu_is_qemu_tcg() {
+        Some(TCG_HOST)
+    } else if program.needs_host_sha() && !corpus::host_cpu_has_sha() {
+        Some(NO_SHA)
+    } else {
+        None
+    };
     for (i, case) in program.cases.iter().enumerate() {
         let label = |d: String| {
             if program.cases.len() > 1 {
@@ -135,23 +144,25 @@ fn run_program(
         };
         let spec = spec_for(program, &bytes, case);
         // The oracle for this case.
-        let expected: Option<crate::compare::NativeRun> = match program.oracle {
-            Oracle::Native if tcg_host => {
-                entry.set("native", Status::Skip, TCG_HOST.into());
+        let expected: Option<crate::compare::NativeRun> = match (program.oracle, unjudged) {
+            (Oracle::Native, Some(why)) => {
+                entry.set("native", Status::Skip, why.into());
                 None
             }
-            Oracle::Native => match native::run(&binary, &spec.args, &spec.env, &spec.stdin) {
-                Ok(n) => Some(n),
-                Err(e) => {
-                    entry.set(
-                        "native",
-                        Status::Fail,
-                        label(format!("cannot run natively: {e}")),
-                    );
-                    None
+            (Oracle::Native, None) => {
+                match native::run(&binary, &spec.args, &spec.env, &spec.stdin) {
+                    Ok(n) => Some(n),
+                    Err(e) => {
+                        entry.set(
+                            "native",
+                            Status::Fail,
+                            label(format!("cannot run natively: {e}")),
+                        );
+                        None
+                    }
                 }
-            },
-            Oracle::Golden => {
+            }
+            (Oracle::Golden, _) => {
                 entry.set(
                     "native",
                     Status::Skip,
@@ -162,8 +173,8 @@ fn run_program(
         };
         let mut reference: Option<Outcome> = None;
         for ex in executors {
-            if tcg_host && ex.name() == "kvm" {
-                entry.set(ex.name(), Status::Skip, TCG_HOST.into());
+            if let (Some(why), "kvm") = (unjudged, ex.name()) {
+                entry.set(ex.name(), Status::Skip, why.into());
                 continue;
             }
             let outcome = match ex.run(&spec) {
@@ -188,6 +199,7 @@ fn run_program(
                 (None, Oracle::Golden) => {
                     golden_difference(paths, program.name, &outcome.stdout, opts.bless)
                 }
+                (None, Oracle::Native) if program.needs_host_sha() => self_check(&outcome),
                 (None, Oracle::Native) => None,
             }
             .or_else(|| {
@@ -213,6 +225,18 @@ fn run_program(
         }
     }
     entry
+}
+
+/// Without a native run, a program that checks itself (known answers)
+/// must exit 0 without writing to stderr.
+fn self_check(outcome: &Outcome) -> Option<String> {
+    (outcome.status() != 0 || !outcome.stderr.is_empty()).then(|| {
+        format!(
+            "the program's own checks failed: status {}, stderr {:?}",
+            outcome.status(),
+            String::from_utf8_lossy(&outcome.stderr)
+        )
+    })
 }
 
 fn golden_difference(paths: &Paths, name: &str, stdout: &[u8], bless: bool) -> Option<String> {

@@ -20,7 +20,7 @@ use qvm_common::address_space::MemoryChange;
 use qvm_common::cpu_profile;
 use qvm_common::engine::{
     fault_for_vector, visible, Access, Engine, EngineError, EntryState, Exit, Fault, Supervisor,
-    SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
+    SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_FTW, INITIAL_MXCSR, INITIAL_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
 use unicorn_engine::{
@@ -420,6 +420,10 @@ impl Engine for EmuEngine {
             .map_err(backend_error)?;
         self.uc
             .reg_write(FPCW, u64::from(INITIAL_FCW))
+            .map_err(backend_error)?;
+        // Unicorn's reset marks every x87 register valid.
+        self.uc
+            .reg_write(FPTAG, u64::from(INITIAL_FTW))
             .map_err(backend_error)?;
         self.uc
             .reg_write(MXCSR, u64::from(INITIAL_MXCSR))

@@ -392,7 +392,7 @@ pub const FEATURES: &[Feature] = &[
     hazard(Id::Serialize, "SERIALIZE", "", l7(Edx, 14), Fail,
         "no effect on hosts that have it (Alder Lake, Sapphire Rapids and later), #UD elsewhere and in the emulator; no intercept"),
     hazard(Id::Sha, "SHA", "SHA1*, SHA256* (legacy encodings)", l7(Ebx, 29), Fail,
-        "no control hides it on KVM: it runs on hosts that have it (Goldmont, Ice Lake, Zen and later), #UD on Skylake to Cascade Lake servers, in CI's nested KVM (QEMU 7.2's TCG) and in the emulator, which does not implement it. qvm: not advertised"),
+        "no control hides it on KVM: it runs on hosts that have it (Goldmont, Ice Lake, Zen and later) and in the emulator, which computes it as they do; #UD on Skylake to Cascade Lake servers and in CI's nested KVM (QEMU 7.2's TCG). qvm: not advertised"),
     hazard(Id::Clflushopt, "CLFLUSHOPT", "", l7(Ebx, 23), Fail,
         "no architectural result where present (the emulator runs it, checking the address), #UD on hosts without it; no intercept"),
     hazard(Id::Clwb, "CLWB", "", l7(Ebx, 24), Fail, "as CLFLUSHOPT; Ice Lake and Zen 2 and later have it"),

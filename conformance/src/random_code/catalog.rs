@@ -188,15 +188,33 @@ const REQUIRED_MNEMONICS: &[Mnemonic] = {
         Aesimc,
         Aeskeygenassist,
         Pclmulqdq,
-        // SHA is a hazard, not required (docs/cpu-profile.md): the emulator
-        // does not implement it.
+        // SHA is a hazard, not required (docs/cpu-profile.md): hosts
+        // without it raise #UD. `sha_forms` has it.
     ]
 };
 
 const REQUIRED_FEATURES: &[CpuidFeature] = {
     use CpuidFeature::*;
-    &[BMI1, BMI2, ADX, MOVBE, LZCNT, POPCNT, AES, PCLMULQDQ, SHA]
+    &[BMI1, BMI2, ADX, MOVBE, LZCNT, POPCNT, AES, PCLMULQDQ]
 };
+
+/// The SHA extensions' legacy forms (their VEX forms need AVX, hidden):
+/// the emulator computes them as CPUs that have them do.
+pub fn sha_forms() -> &'static [Code] {
+    static FORMS: OnceLock<Vec<Code>> = OnceLock::new();
+    FORMS.get_or_init(|| {
+        Code::values()
+            .filter(|&code| {
+                let op = code.op_code();
+                op.is_instruction()
+                    && op.mode64()
+                    && code.encoding() == EncodingKind::Legacy
+                    && code.cpuid_features() == [CpuidFeature::SHA]
+                    && (0..op.op_count()).all(|i| fillable(op.op_kind(i)))
+            })
+            .collect()
+    })
+}
 
 /// Forms of the required families: legacy encodings, and the VEX ones of
 /// BMI1 and BMI2 (their AES and PCLMULQDQ VEX forms need AVX, hidden).
@@ -500,5 +518,18 @@ mod tests {
         assert!(vex.contains(&Code::VEX_Vpaddd_xmm_xmm_xmmm128));
         assert!(vex.contains(&Code::VEX_Vzeroupper));
         assert!(!vex.contains(&Code::VEX_Andn_r32_r32_rm32));
+        assert_eq!(
+            sha_forms(),
+            [
+                Code::Sha1nexte_xmm_xmmm128,
+                Code::Sha1msg1_xmm_xmmm128,
+                Code::Sha1msg2_xmm_xmmm128,
+                Code::Sha256rnds2_xmm_xmmm128,
+                Code::Sha256msg1_xmm_xmmm128,
+                Code::Sha256msg2_xmm_xmmm128,
+                Code::Sha1rnds4_xmm_xmmm128_imm8,
+            ]
+        );
+        assert!(!required.iter().any(|c| sha_forms().contains(c)));
     }
 }

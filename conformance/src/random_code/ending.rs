@@ -127,26 +127,49 @@ fn target(rng: &mut Rng, memory: Memory) -> u64 {
     memory.scratch + 16 * rng.below(120) + memory.misalign.unwrap_or(0)
 }
 
+/// A form of `forms` (the `choice`th) whose memory operand is half the
+/// time aligned, half at another offset: the aligned half shows that a
+/// fault is about alignment, not the instruction.
+fn access_at_any_alignment(
+    forms: &[Code],
+    choice: u32,
+    rng: &mut Rng,
+    memory: Memory,
+) -> Option<Vec<Instruction>> {
+    let misalign = if rng.below(2) == 0 {
+        0
+    } else {
+        1 + rng.below(15)
+    };
+    let memory = Memory {
+        misalign: Some(misalign),
+        ..memory
+    };
+    let code = *forms.get(choice as usize % forms.len().max(1))?;
+    form(code, rng, memory)
+}
+
 /// The ending of a sequence of `kind` and what it is compared with.
 pub(crate) fn ending(kind: Kind, draw: Draw, memory: Memory) -> Option<(Group, Expect)> {
     let mut rng = Rng::new(draw.bits);
     match kind {
         Kind::Privileged => privileged(draw.form, &mut rng, memory),
         Kind::SseAlign => {
-            // Half aligned, half at another offset: the aligned half shows
-            // that a fault is about alignment, not the instruction.
-            let misalign = if rng.below(2) == 0 {
-                0
+            let group =
+                access_at_any_alignment(catalog::memory_forms(), draw.form, &mut rng, memory)?;
+            Some((group.into(), Expect::Native))
+        }
+        Kind::HazardShaAlign => {
+            // Mostly with RFLAGS.AC set: a SHA operand need not be aligned
+            // unless AC asks for it.
+            let access =
+                access_at_any_alignment(catalog::sha_forms(), draw.form, &mut rng, memory)?;
+            let mut group = if rng.below(4) == 0 {
+                Vec::new()
             } else {
-                1 + rng.below(15)
+                set_alignment_check().instructions
             };
-            let memory = Memory {
-                misalign: Some(misalign),
-                ..memory
-            };
-            let forms = catalog::memory_forms();
-            let code = *forms.get(draw.form as usize % forms.len())?;
-            let group = form(code, &mut rng, memory)?;
+            group.extend(access);
             Some((group.into(), Expect::Native))
         }
         Kind::Vex => {
@@ -514,7 +537,12 @@ mod tests {
     /// Ending kinds end in their instruction nearly always.
     #[test]
     fn endings_are_generated() {
-        for kind in [Kind::Privileged, Kind::SseAlign, Kind::Vex] {
+        for kind in [
+            Kind::Privileged,
+            Kind::SseAlign,
+            Kind::Vex,
+            Kind::HazardShaAlign,
+        ] {
             let ended = (0..200)
                 .filter(|&seed| {
                     let ending = Draw {

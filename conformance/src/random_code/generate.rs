@@ -49,17 +49,39 @@ impl Oracle {
     /// operand ran in the nested VM; a CPU raises #GP), so against it those kinds are
     /// not drawn. The emulator variant checks them against the real CPU.
     pub fn judges(self, kind: Kind) -> bool {
-        !(self == Oracle::QemuTcg
-            && matches!(
-                kind,
-                Kind::AlignCheck
-                    | Kind::SseAlign
-                    | Kind::X87
-                    | Kind::X87Transcendental
-                    | Kind::Mxcsr
-                    | Kind::Required
-            ))
+        self.cannot_judge(kind).is_none()
     }
+
+    /// Why this CPU cannot be the oracle for `kind`, if it cannot (see
+    /// [`Oracle::judges`]). The SHA kinds need a host CPU with SHA: QEMU
+    /// 7.2's TCG has none, nor have Intel server cores before Ice Lake.
+    pub fn cannot_judge(self, kind: Kind) -> Option<&'static str> {
+        match self {
+            Oracle::QemuTcg if kind.uses_sha() => Some("QEMU 7.2's TCG has no SHA extensions"),
+            Oracle::QemuTcg
+                if matches!(
+                    kind,
+                    Kind::AlignCheck
+                        | Kind::SseAlign
+                        | Kind::X87
+                        | Kind::X87Transcendental
+                        | Kind::Mxcsr
+                        | Kind::Required
+                ) =>
+            {
+                Some("QEMU's TCG shares bugs the emulator had")
+            }
+            Oracle::Hardware if kind.uses_sha() && !host_has_sha() => {
+                Some("the host CPU has no SHA extensions (CPUID 7.0:EBX[29] clear)")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Whether the CPU this test runs on executes the SHA extensions.
+fn host_has_sha() -> bool {
+    std::arch::is_x86_feature_detected!("sha")
 }
 
 /// One random instruction: which kind, and the bits its operands come
@@ -668,10 +690,15 @@ fn nth(forms: &[Code], index: u32) -> Option<Code> {
     forms.get(index as usize % forms.len().max(1)).copied()
 }
 
-/// Half of the draws a form of the *required* families, the other half
-/// base instructions that feed and consume them. QEMU 7.2's TCG (CI's
-/// nested VM) has no SHA extensions: against it SHA is not drawn.
-fn required(draw: Draw, memory: Memory) -> Option<Vec<Instruction>> {
+/// Half of the draws a form of `forms`, the other half base instructions
+/// that feed and consume them. `any_alignment`: a third of the forms'
+/// memory operands are at a random offset from a 16-byte boundary.
+fn mixed(
+    draw: Draw,
+    memory: Memory,
+    forms: &[Code],
+    any_alignment: bool,
+) -> Option<Vec<Instruction>> {
     if draw.form % 2 == 1 {
         return instructions(
             Draw {
@@ -681,8 +708,17 @@ fn required(draw: Draw, memory: Memory) -> Option<Vec<Instruction>> {
             memory,
         );
     }
-    let code = nth(catalog::required_forms(), draw.form / 2)?;
-    form(code, &mut Rng::new(draw.bits), memory)
+    let code = nth(forms, draw.form / 2)?;
+    let mut rng = Rng::new(draw.bits);
+    let memory = if any_alignment && rng.below(3) == 0 {
+        Memory {
+            misalign: Some(rng.below(16)),
+            ..memory
+        }
+    } else {
+        memory
+    };
+    form(code, &mut rng, memory)
 }
 
 /// An x87 control word with every exception masked and the given
@@ -832,7 +868,9 @@ pub fn generate(
     }
     for (i, &draw) in draws.iter().enumerate() {
         let group = match kind {
-            Kind::Required => required(draw, memory),
+            Kind::Required => mixed(draw, memory, catalog::required_forms(), false),
+            // SHA's m128 operand need not be aligned.
+            Kind::HazardSha => mixed(draw, memory, catalog::sha_forms(), true),
             Kind::Mxcsr => nth(catalog::sse_float_forms(), draw.form)
                 .and_then(|code| form(code, &mut Rng::new(draw.bits), memory)),
             Kind::X87 => x87_draw(draw, memory, false),
@@ -854,7 +892,7 @@ pub fn generate(
             // epilogue's aligned stores must still pass.
             out.push(ending::set_alignment_check(), oracle);
         }
-        Kind::Privileged | Kind::SseAlign | Kind::Vex => {
+        Kind::Privileged | Kind::SseAlign | Kind::Vex | Kind::HazardShaAlign => {
             if let Some((group, expect)) = ending::ending(kind, ending, memory) {
                 if out.push(group, oracle) {
                     out.expect = expect;
@@ -884,9 +922,10 @@ mod tests {
     use super::*;
 
     const NO_ENDING: Draw = Draw { form: 0, bits: 0 };
-    const BODY_KINDS: [Kind; 5] = [
+    const BODY_KINDS: [Kind; 6] = [
         Kind::Base,
         Kind::Required,
+        Kind::HazardSha,
         Kind::X87,
         Kind::X87Transcendental,
         Kind::Mxcsr,

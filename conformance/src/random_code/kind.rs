@@ -13,8 +13,12 @@ pub enum Kind {
     /// (the original test), MXCSR exception flags masked.
     Base,
     /// The CPU profile's *required* families (BMI1, BMI2, ADX, MOVBE,
-    /// LZCNT, POPCNT, AES-NI, PCLMULQDQ, SHA) mixed with base draws.
+    /// LZCNT, POPCNT, AES-NI, PCLMULQDQ) mixed with base draws.
     Required,
+    /// The SHA extensions (a hazard: hosts without them raise #UD) mixed
+    /// with base draws, memory operands at any alignment. Drawn only when
+    /// the host CPU has SHA.
+    HazardSha,
     /// x87 arithmetic under a random precision and rounding control; the
     /// status word, tag word, the 80-bit registers and MXCSR unmasked.
     X87,
@@ -33,12 +37,17 @@ pub enum Kind {
     /// Ends in a VEX, EVEX or XOP instruction (BMI1/BMI2 aside), which
     /// qvm must refuse with #UD although the host CPU runs it.
     Vex,
+    /// Ends in a SHA instruction whose memory operand is aligned or not,
+    /// mostly after setting RFLAGS.AC (#AC when misaligned). Drawn only
+    /// when the host CPU has SHA.
+    HazardShaAlign,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Base,
         Kind::Required,
+        Kind::HazardSha,
         Kind::X87,
         Kind::X87Transcendental,
         Kind::Mxcsr,
@@ -46,6 +55,7 @@ impl Kind {
         Kind::SseAlign,
         Kind::AlignCheck,
         Kind::Vex,
+        Kind::HazardShaAlign,
     ];
 
     /// The name `QVM_RANDOM_KINDS` and reports use.
@@ -53,6 +63,7 @@ impl Kind {
         match self {
             Kind::Base => "base",
             Kind::Required => "required",
+            Kind::HazardSha => "hazard-sha",
             Kind::X87 => "x87",
             Kind::X87Transcendental => "x87-transcendental",
             Kind::Mxcsr => "mxcsr",
@@ -60,6 +71,7 @@ impl Kind {
             Kind::SseAlign => "sse-align",
             Kind::AlignCheck => "align-check",
             Kind::Vex => "vex",
+            Kind::HazardShaAlign => "hazard-sha-align",
         }
     }
 
@@ -67,8 +79,14 @@ impl Kind {
     pub fn is_ending(self) -> bool {
         matches!(
             self,
-            Kind::Privileged | Kind::SseAlign | Kind::AlignCheck | Kind::Vex
+            Kind::Privileged | Kind::SseAlign | Kind::AlignCheck | Kind::Vex | Kind::HazardShaAlign
         )
+    }
+
+    /// Whether the kind draws SHA instructions, which only a host CPU with
+    /// SHA can judge.
+    pub fn uses_sha(self) -> bool {
+        matches!(self, Kind::HazardSha | Kind::HazardShaAlign)
     }
 
     /// Whether MXCSR's exception flags are left out of the comparison.
@@ -82,6 +100,8 @@ impl Kind {
 
     /// Kinds drawn when `QVM_RANDOM_KINDS` is unset: all but the x87
     /// transcendentals, whose results are a hazard (vendor approximations).
+    /// The SHA kinds are among them: a run skips them, saying so, when the
+    /// host CPU cannot judge them (`Oracle::cannot_judge`).
     pub fn defaults() -> Vec<Kind> {
         Kind::ALL
             .into_iter()
@@ -146,5 +166,10 @@ mod tests {
             .contains("unknown kind"));
         assert!(Kind::parse_list(" , ").is_err());
         assert!(!Kind::defaults().contains(&Kind::X87Transcendental));
+        assert!(Kind::defaults().contains(&Kind::HazardSha));
+        assert_eq!(
+            Kind::parse_list("hazard-sha-align,hazard-sha").unwrap(),
+            vec![Kind::HazardSha, Kind::HazardShaAlign]
+        );
     }
 }

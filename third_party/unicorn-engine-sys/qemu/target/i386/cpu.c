@@ -631,7 +631,7 @@ static CPUCacheInfo legacy_l3_cache = {
           CPUID_7_0_EBX_BMI1 | CPUID_7_0_EBX_BMI2 | CPUID_7_0_EBX_ADX | \
           CPUID_7_0_EBX_PCOMMIT | CPUID_7_0_EBX_CLFLUSHOPT |            \
           CPUID_7_0_EBX_CLWB | CPUID_7_0_EBX_MPX | CPUID_7_0_EBX_FSGSBASE | \
-          CPUID_7_0_EBX_ERMS)
+          CPUID_7_0_EBX_ERMS | CPUID_7_0_EBX_SHA_NI)
           /* missing:
           CPUID_7_0_EBX_HLE, CPUID_7_0_EBX_AVX2,
           CPUID_7_0_EBX_INVPCID, CPUID_7_0_EBX_RTM,
@@ -3785,7 +3785,9 @@ static X86CPUDefinition builtin_x86_defs[] = {
      * cannot hide these from a guest. The guest never sees this model's
      * CPUID (qvm answers CPUID from its profile); the translator uses it to
      * decide which instructions exist. AMD's vendor makes SYSENTER and
-     * SYSEXIT #UD in 64-bit mode, as on the AMD hosts qvm is measured on. */
+     * SYSEXIT #UD in 64-bit mode, as on the AMD hosts qvm is measured on.
+     * SHA is translated as the CPUs that have it run it, although qvm's
+     * profile does not advertise it (a hazard: older hosts raise #UD). */
     {
         .name = "qvm",
         .level = 7,
@@ -3808,7 +3810,8 @@ static X86CPUDefinition builtin_x86_defs[] = {
             CPUID_EXT3_LAHF_LM | CPUID_EXT3_ABM,
         .features[FEAT_7_0_EBX] =
             CPUID_7_0_EBX_BMI1 | CPUID_7_0_EBX_BMI2 | CPUID_7_0_EBX_ADX |
-            CPUID_7_0_EBX_CLFLUSHOPT | CPUID_7_0_EBX_CLWB,
+            CPUID_7_0_EBX_CLFLUSHOPT | CPUID_7_0_EBX_CLWB |
+            CPUID_7_0_EBX_SHA_NI,
         .xlevel = 0x80000008,
         .model_id = "qvm deterministic x86-64 CPU",
     },

@@ -2443,6 +2443,156 @@ void glue(helper_aeskeygenassist, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
     d->L(1) = (d->L(0) << 24 | d->L(0) >> 8) ^ ctrl;
     d->L(3) = (d->L(2) << 24 | d->L(2) >> 8) ^ ctrl;
 }
+
+/* qvm: SHA extensions (legacy encodings), after the SDM's pseudocode.
+ * QEMU 5.0 has none (QEMU 9.1 added them). Dword 3 of an XMM register is
+ * the SDM's [127:96]. Each helper reads both operands into locals before
+ * writing: the destination may also be the source (or, for SHA256RNDS2,
+ * XMM0). */
+
+static inline uint32_t sha1_f(int fn, uint32_t b, uint32_t c, uint32_t d)
+{
+    switch (fn) {
+    case 0:
+        return (b & c) ^ (~b & d);
+    case 2:
+        return (b & c) ^ (b & d) ^ (c & d);
+    default: /* 1 and 3 */
+        return b ^ c ^ d;
+    }
+}
+
+static const uint32_t sha1_k[4] = {
+    0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6
+};
+
+void glue(helper_sha1rnds4, SUFFIX)(CPUX86State *env, Reg *d, Reg *s,
+                                    uint32_t ctrl)
+{
+    int fn = ctrl & 3;
+    uint32_t a = d->L(3), b = d->L(2), c = d->L(1), dd = d->L(0);
+    uint32_t w[4] = { s->L(3), s->L(2), s->L(1), s->L(0) };
+    uint32_t e = 0; /* W0 already holds E (from SHA1NEXTE) */
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        uint32_t t = sha1_f(fn, b, c, dd) + rol32(a, 5) + w[i] + e +
+                     sha1_k[fn];
+        e = dd;
+        dd = c;
+        c = rol32(b, 30);
+        b = a;
+        a = t;
+    }
+    d->L(3) = a;
+    d->L(2) = b;
+    d->L(1) = c;
+    d->L(0) = dd;
+}
+
+void glue(helper_sha1nexte, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
+{
+    uint32_t top = rol32(d->L(3), 30) + s->L(3);
+
+    d->L(0) = s->L(0);
+    d->L(1) = s->L(1);
+    d->L(2) = s->L(2);
+    d->L(3) = top;
+}
+
+void glue(helper_sha1msg1, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
+{
+    uint32_t w0 = d->L(3), w1 = d->L(2), w2 = d->L(1), w3 = d->L(0);
+    uint32_t w4 = s->L(3), w5 = s->L(2);
+
+    d->L(3) = w2 ^ w0;
+    d->L(2) = w3 ^ w1;
+    d->L(1) = w4 ^ w2;
+    d->L(0) = w5 ^ w3;
+}
+
+void glue(helper_sha1msg2, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
+{
+    uint32_t w13 = s->L(2), w14 = s->L(1), w15 = s->L(0);
+    uint32_t w16 = rol32(d->L(3) ^ w13, 1);
+    uint32_t w17 = rol32(d->L(2) ^ w14, 1);
+    uint32_t w18 = rol32(d->L(1) ^ w15, 1);
+    uint32_t w19 = rol32(d->L(0) ^ w16, 1);
+
+    d->L(3) = w16;
+    d->L(2) = w17;
+    d->L(1) = w18;
+    d->L(0) = w19;
+}
+
+static inline uint32_t sha256_sigma0(uint32_t x)
+{
+    return ror32(x, 7) ^ ror32(x, 18) ^ (x >> 3);
+}
+
+static inline uint32_t sha256_sigma1(uint32_t x)
+{
+    return ror32(x, 17) ^ ror32(x, 19) ^ (x >> 10);
+}
+
+void glue(helper_sha256rnds2, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
+{
+    uint32_t wk[2] = { env->xmm_regs[0].ZMM_L(0), env->xmm_regs[0].ZMM_L(1) };
+    uint32_t a = s->L(3), b = s->L(2), c = d->L(3), dd = d->L(2);
+    uint32_t e = s->L(1), f = s->L(0), g = d->L(1), h = d->L(0);
+    uint32_t a1 = 0, e1 = 0;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        uint32_t ch = (e & f) ^ (~e & g);
+        uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
+        uint32_t sum0 = ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22);
+        uint32_t sum1 = ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25);
+        uint32_t t = ch + sum1 + wk[i] + h;
+
+        h = g;
+        g = f;
+        f = e;
+        e = t + dd;
+        dd = c;
+        c = b;
+        b = a;
+        a = t + maj + sum0;
+        if (i == 0) {
+            a1 = a;
+            e1 = e;
+        }
+    }
+    d->L(3) = a;
+    d->L(2) = a1;
+    d->L(1) = e;
+    d->L(0) = e1;
+}
+
+void glue(helper_sha256msg1, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
+{
+    uint32_t w0 = d->L(0), w1 = d->L(1), w2 = d->L(2), w3 = d->L(3);
+    uint32_t w4 = s->L(0);
+
+    d->L(3) = w3 + sha256_sigma0(w4);
+    d->L(2) = w2 + sha256_sigma0(w3);
+    d->L(1) = w1 + sha256_sigma0(w2);
+    d->L(0) = w0 + sha256_sigma0(w1);
+}
+
+void glue(helper_sha256msg2, SUFFIX)(CPUX86State *env, Reg *d, Reg *s)
+{
+    uint32_t w14 = s->L(2), w15 = s->L(3);
+    uint32_t w16 = d->L(0) + sha256_sigma1(w14);
+    uint32_t w17 = d->L(1) + sha256_sigma1(w15);
+    uint32_t w18 = d->L(2) + sha256_sigma1(w16);
+    uint32_t w19 = d->L(3) + sha256_sigma1(w17);
+
+    d->L(0) = w16;
+    d->L(1) = w17;
+    d->L(2) = w18;
+    d->L(3) = w19;
+}
 #endif
 
 #undef SHIFT

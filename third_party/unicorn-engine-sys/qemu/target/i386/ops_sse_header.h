@@ -344,6 +344,16 @@ DEF_HELPER_3(glue(aesenclast, SUFFIX), void, env, Reg, Reg)
 DEF_HELPER_3(glue(aesimc, SUFFIX), void, env, Reg, Reg)
 DEF_HELPER_4(glue(aeskeygenassist, SUFFIX), void, env, Reg, Reg, i32)
 DEF_HELPER_4(glue(pclmulqdq, SUFFIX), void, env, Reg, Reg, i32)
+
+/* qvm: SHA extensions. They touch XMM registers only, which are env
+ * memory, not TCG globals. */
+DEF_HELPER_FLAGS_4(glue(sha1rnds4, SUFFIX), TCG_CALL_NO_RWG, void, env, Reg, Reg, i32)
+DEF_HELPER_FLAGS_3(glue(sha1nexte, SUFFIX), TCG_CALL_NO_RWG, void, env, Reg, Reg)
+DEF_HELPER_FLAGS_3(glue(sha1msg1, SUFFIX), TCG_CALL_NO_RWG, void, env, Reg, Reg)
+DEF_HELPER_FLAGS_3(glue(sha1msg2, SUFFIX), TCG_CALL_NO_RWG, void, env, Reg, Reg)
+DEF_HELPER_FLAGS_3(glue(sha256rnds2, SUFFIX), TCG_CALL_NO_RWG, void, env, Reg, Reg)
+DEF_HELPER_FLAGS_3(glue(sha256msg1, SUFFIX), TCG_CALL_NO_RWG, void, env, Reg, Reg)
+DEF_HELPER_FLAGS_3(glue(sha256msg2, SUFFIX), TCG_CALL_NO_RWG, void, env, Reg, Reg)
 #endif
 
 #undef SHIFT

@@ -3720,6 +3720,70 @@ static bool gen_gvec_shift_imm(DisasContext *s, CPUX86State *env, int b,
     }
 }
 
+/* qvm: the SHA extensions: NP 0F 38 C8-CD and NP 0F 3A CC (SHA1RNDS4).
+ * Without a prefix, QEMU's 0F 38/0F 3A tables hold MMX forms; these work
+ * on XMM registers and leave the x87/MMX state alone. */
+static bool is_sha_opcode(int b, int op)
+{
+    return (b == 0x38 && op >= 0xc8 && op <= 0xcd) ||
+           (b == 0x3a && op == 0xcc);
+}
+
+/* qvm: one SHA instruction, its third opcode byte `op` already read. The
+ * m128 operand need not be aligned (no #GP, measured on AMD EPYC); with
+ * RFLAGS.AC a misaligned one is #AC, as gen_ldo_env_A0 checks. */
+static void gen_sha(CPUX86State *env, DisasContext *s, int b, int op,
+                    int rex_r)
+{
+    TCGContext *tcg_ctx = s->uc->tcg_ctx;
+    int modrm = x86_ldub_code(env, s);
+    int reg = ((modrm >> 3) & 7) | rex_r;
+    int dofs = offsetof(CPUX86State, xmm_regs[reg]);
+    int sofs;
+
+    if (b == 0x3a) {
+        s->rip_offset = 1; /* the immediate follows a RIP-relative operand */
+    }
+    if ((modrm >> 6) == 3) {
+        sofs = offsetof(CPUX86State, xmm_regs[(modrm & 7) | REX_B(s)]);
+    } else {
+        sofs = offsetof(CPUX86State, xmm_t0);
+        gen_lea_modrm(env, s, modrm);
+        gen_ldo_env_A0(s, sofs, false);
+    }
+    tcg_gen_addi_ptr(tcg_ctx, s->ptr0, tcg_ctx->cpu_env, dofs);
+    tcg_gen_addi_ptr(tcg_ctx, s->ptr1, tcg_ctx->cpu_env, sofs);
+    if (b == 0x3a) {
+        TCGv_i32 ctrl = tcg_const_i32(tcg_ctx, x86_ldub_code(env, s));
+
+        gen_helper_sha1rnds4_xmm(tcg_ctx, tcg_ctx->cpu_env, s->ptr0, s->ptr1,
+                                 ctrl);
+        tcg_temp_free_i32(tcg_ctx, ctrl);
+        return;
+    }
+    switch (op) {
+    case 0xc8:
+        gen_helper_sha1nexte_xmm(tcg_ctx, tcg_ctx->cpu_env, s->ptr0, s->ptr1);
+        break;
+    case 0xc9:
+        gen_helper_sha1msg1_xmm(tcg_ctx, tcg_ctx->cpu_env, s->ptr0, s->ptr1);
+        break;
+    case 0xca:
+        gen_helper_sha1msg2_xmm(tcg_ctx, tcg_ctx->cpu_env, s->ptr0, s->ptr1);
+        break;
+    case 0xcb: /* the round constants plus message words come in XMM0 */
+        gen_helper_sha256rnds2_xmm(tcg_ctx, tcg_ctx->cpu_env, s->ptr0,
+                                   s->ptr1);
+        break;
+    case 0xcc:
+        gen_helper_sha256msg1_xmm(tcg_ctx, tcg_ctx->cpu_env, s->ptr0, s->ptr1);
+        break;
+    default: /* 0xcd */
+        gen_helper_sha256msg2_xmm(tcg_ctx, tcg_ctx->cpu_env, s->ptr0, s->ptr1);
+        break;
+    }
+}
+
 static void gen_sse(CPUX86State *env, DisasContext *s, int b,
                     target_ulong pc_start, int rex_r)
 {
@@ -3792,13 +3856,23 @@ static void gen_sse(CPUX86State *env, DisasContext *s, int b,
         gen_helper_emms(tcg_ctx, tcg_ctx->cpu_env);
         return;
     }
+    modrm = x86_ldub_code(env, s);
+    /* qvm: SHA, when the model has it (before MMX state is prepared: SHA
+     * does not touch it). */
+    if (b1 == 0 && is_sha_opcode(b, modrm) &&
+        (s->cpuid_7_0_ebx_features & CPUID_7_0_EBX_SHA_NI)) {
+        if (!(s->flags & HF_OSFXSR_MASK) || (s->prefix & PREFIX_LOCK)) {
+            goto illegal_op;
+        }
+        gen_sha(env, s, b, modrm, rex_r);
+        return;
+    }
     /* prepare MMX state (XXX: optimize by storing fptt and fptags in
        the static cpu state) */
     if (!is_xmm) {
         gen_helper_enter_mmx(tcg_ctx, tcg_ctx->cpu_env);
     }
 
-    modrm = x86_ldub_code(env, s);
     reg = ((modrm >> 3) & 7);
     if (is_xmm)
         reg |= rex_r;
