@@ -113,6 +113,8 @@ const CASES: &[(&str, Result<&str, i32>)] = &[
     ("mov_ds_kernel", Err(SIGSEGV)),
     ("iretq_to_kernel", Err(SIGSEGV)),
     ("read_gdt", Err(SIGSEGV)),
+    ("read_noncanonical", Err(SIGSEGV)),
+    ("write_noncanonical", Err(SIGSEGV)),
 ];
 
 /// Cases whose native outcome depends on the host CPU's vendor or model,
@@ -219,7 +221,15 @@ on_every_backend! {
 
     fn faults_name_their_kind_and_instruction(backend) {
         let Some(bin) = build(C_GLIBC, "c/cpl3.c") else { return };
-        for (name, kind) in [("cli", "general_protection"), ("ac_load4", "alignment"), ("movaps8", "general_protection"), ("sysenter", "invalid_opcode")] {
+        for (name, kind) in [
+            ("cli", "general_protection"),
+            ("ac_load4", "alignment"),
+            ("movaps8", "general_protection"),
+            ("sysenter", "invalid_opcode"),
+            ("read_noncanonical", "general_protection"),
+            ("write_noncanonical", "general_protection"),
+            ("read_gdt", "memory"),
+        ] {
             if backend == Backend::Kvm && nested_under_tcg() && tcg_cannot_run(name) {
                 eprintln!("SKIPPED on KVM over QEMU's TCG: {name}");
                 continue;

@@ -128,6 +128,9 @@ ASM1(verw_user_ds, "mov $0x2b, %%eax; verw %%ax; setz %b0; movzbl %b0, %k0", "r"
 ASM0(mov_ds_kernel, "mov $0x10, %%eax; mov %%ax, %%ds")
 ASM0(iretq_to_kernel, "push $0x18; push $0x2000; push $0x202; push $0x10; push $0; iretq")
 ASM0(read_gdt, "movabs $0xffffff8000000000, %%rax; mov (%%rax), %%rax")
+/* a non-canonical address is #GP, not a page fault */
+ASM0(read_noncanonical, "movabs $0x8000000000000000, %%rax; mov (%%rax), %%rax")
+ASM0(write_noncanonical, "movabs $0x0000800000000000, %%rax; movb $1, (%%rax)")
 /* TSC_AUX in the high half, the TSC's low 32 bits in the low half */
 ASM1(rdtscp, "rdtscp; shl $32, %%rcx; mov %%eax, %k0; or %%rcx, %0", "r"(buf))
 ASM1(fences, "lfence; sfence; mfence; clflush (%1); prefetchw (%1); xor %k0, %k0", "r"(buf))
@@ -151,7 +154,7 @@ static const struct { const char *name; case_fn fn; } cases[] = {
     C(aesenc) C(pclmulqdq) C(test_f7_1) C(fences) C(clflushopt_clwb) C(rdtscp)
     C(mov_ds_ss) C(mov_es_user32) C(lretq) C(iretq_same_privilege)
     C(lar_user_ds) C(lar_tss) C(lsl_user_cs) C(verw_user_ds) C(mov_ds_kernel)
-    C(iretq_to_kernel) C(read_gdt)
+    C(iretq_to_kernel) C(read_gdt) C(read_noncanonical) C(write_noncanonical)
 };
 
 int main(int argc, char **argv) {

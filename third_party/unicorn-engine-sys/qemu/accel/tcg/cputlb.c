@@ -1565,6 +1565,9 @@ load_helper(CPUArchState *env, target_ulong addr, TCGMemOpIdx oi,
         handled = false;
         // if there is already an unhandled eror, skip callbacks.
         if (uc->invalid_error == UC_ERR_OK) {
+            /* qvm: the unmapped hooks get the address the guest used, not
+             * the physical one, which is truncated to 52 bits for the
+             * kernel half of the address space. */
             if (code_read) {
                 // code fetching  
                 error_code = UC_ERR_FETCH_UNMAPPED;
@@ -1578,7 +1581,7 @@ load_helper(CPUArchState *env, target_ulong addr, TCGMemOpIdx oi,
                         synced = true;
                     }
                     JIT_CALLBACK_GUARD_VAR(handled,
-                                           ((uc_cb_eventmem_t)hook->callback)(uc, UC_MEM_FETCH_UNMAPPED, paddr, size, 0, hook->user_data));
+                                           ((uc_cb_eventmem_t)hook->callback)(uc, UC_MEM_FETCH_UNMAPPED, addr, size, 0, hook->user_data));
                     if (handled)
                         break;
 
@@ -1599,7 +1602,7 @@ load_helper(CPUArchState *env, target_ulong addr, TCGMemOpIdx oi,
                         synced = true;
                     }
                     JIT_CALLBACK_GUARD_VAR(handled, 
-                                           ((uc_cb_eventmem_t)hook->callback)(uc, UC_MEM_READ_UNMAPPED, paddr, size, 0, hook->user_data));
+                                           ((uc_cb_eventmem_t)hook->callback)(uc, UC_MEM_READ_UNMAPPED, addr, size, 0, hook->user_data));
                     if (handled)
                         break;
 
@@ -2230,7 +2233,7 @@ store_helper(CPUArchState *env, target_ulong addr, uint64_t val,
                 synced = true;
             }
             JIT_CALLBACK_GUARD_VAR(handled,
-                                   ((uc_cb_eventmem_t)hook->callback)(uc, UC_MEM_WRITE_UNMAPPED, paddr, size, val, hook->user_data));
+                                   ((uc_cb_eventmem_t)hook->callback)(uc, UC_MEM_WRITE_UNMAPPED, addr, size, val, hook->user_data));
             if (handled)
                 break;
 

@@ -374,6 +374,13 @@ static int handle_mmu_fault(CPUState *cs, vaddr addr, int size,
         if (!(env->hflags & HF_LMA_MASK)) {
             /* Without long mode we can only address 32bits in real mode */
             pte = (uint32_t)pte;
+        } else if ((int64_t)addr >> 47 != 0 && (int64_t)addr >> 47 != -1) {
+            /* qvm: unicorn runs long mode without page tables; a
+             * non-canonical address is still #GP, as with paging (and on
+             * KVM), not an unmapped page. */
+            env->error_code = 0;
+            cs->exception_index = EXCP0D_GPF;
+            return 1;
         }
 #endif
         prot = PAGE_READ | PAGE_WRITE | PAGE_EXEC;
