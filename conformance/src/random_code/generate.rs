@@ -820,6 +820,17 @@ impl Generated {
         if !encodable(&group.instructions) {
             return false;
         }
+        // QEMU 7.2's TCG rebuilds RFLAGS after CMPXCHG8B/16B from stale
+        // lazy state: in the nested VM even reserved and high bits came out
+        // set. Against it they are not drawn at all.
+        if oracle == Oracle::QemuTcg
+            && group
+                .instructions
+                .iter()
+                .any(|i| matches!(i.mnemonic(), Mnemonic::Cmpxchg8b | Mnemonic::Cmpxchg16b))
+        {
+            return false;
+        }
         let mut undefined = self.undefined_flags;
         for ins in &group.instructions {
             if eflags(ins.rflags_read()) & undefined != 0 {
