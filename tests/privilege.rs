@@ -153,7 +153,7 @@ fn tcg_cannot_run(name: &str) -> bool {
 }
 
 fn nested_under_tcg() -> bool {
-    std::env::var("QVM_HOST_CPU").is_ok_and(|v| v == "qemu-tcg")
+    qvm_conformance::native::host_cpu_is_qemu_tcg()
 }
 
 fn expected_run(name: &str, outcome: Result<&str, i32>) -> (i32, String) {
@@ -166,7 +166,7 @@ fn expected_run(name: &str, outcome: Result<&str, i32>) -> (i32, String) {
 /// The host is a usable oracle: a real AMD CPU, not CI's nested VM (whose
 /// "CPU" is QEMU's TCG, which has no alignment checking).
 fn host_is_an_oracle() -> bool {
-    std::env::var("QVM_HOST_CPU").map_or(true, |v| v != "qemu-tcg")
+    !nested_under_tcg()
         && std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| c.contains("AuthenticAMD"))
 }
 

@@ -169,7 +169,7 @@ on_every_backend! {
     }
 
     fn floating_point_traps_and_flags_as_the_cpu(backend) {
-        if backend == Backend::Kvm && qvm_conformance::corpus::Oracle::host_cpu_is_qemu_tcg() {
+        if backend == Backend::Kvm && qvm_conformance::native::host_cpu_is_qemu_tcg() {
             // KVM here runs on QEMU 7.2's TCG, which neither traps (#XM,
             // #MF) nor refuses reserved MXCSR bits as CPUs do.
             eprintln!("SKIPPED on KVM over QEMU's TCG: its floating-point traps are not the hardware's");

@@ -22,14 +22,6 @@ pub enum Oracle {
     Golden,
 }
 
-impl Oracle {
-    /// `QVM_HOST_CPU=qemu-tcg` (set by ci/kvm-in-qemu.sh): this host's CPU
-    /// is QEMU's TCG, not hardware.
-    pub fn host_cpu_is_qemu_tcg() -> bool {
-        std::env::var("QVM_HOST_CPU").is_ok_and(|v| v == "qemu-tcg")
-    }
-}
-
 /// Standard input of a case, generated so the corpus needs no data files.
 #[derive(Clone, Copy, Debug)]
 pub enum Stdin {
@@ -110,12 +102,6 @@ impl Program {
     pub fn needs_host_sha(&self) -> bool {
         SHA_SOURCES.contains(&self.source)
     }
-}
-
-/// Whether this host's CPU executes the SHA extensions. CPUID may report
-/// them under QEMU's TCG, which does not implement them.
-pub fn host_cpu_has_sha() -> bool {
-    std::arch::is_x86_feature_detected!("sha") && !Oracle::host_cpu_is_qemu_tcg()
 }
 
 /// The cases every language program runs.

@@ -61,3 +61,16 @@ pub fn run_command(mut cmd: Command, stdin: &[u8]) -> std::io::Result<NativeRun>
         stderr: out.stderr,
     })
 }
+
+/// Whether this host's CPU is QEMU's TCG rather than hardware:
+/// `QVM_HOST_CPU=qemu-tcg`, which ci/kvm-in-qemu.sh sets in its nested VM.
+/// There native runs, and KVM inside the VM, share QEMU's bugs.
+pub fn host_cpu_is_qemu_tcg() -> bool {
+    std::env::var("QVM_HOST_CPU").is_ok_and(|v| v == "qemu-tcg")
+}
+
+/// Whether this host's CPU executes the SHA extensions. CPUID may report
+/// them under QEMU's TCG, which does not implement them.
+pub fn host_cpu_has_sha() -> bool {
+    std::arch::is_x86_feature_detected!("sha") && !host_cpu_is_qemu_tcg()
+}

@@ -9,7 +9,7 @@ use qvm_common::call::{CallSpec, Outcome};
 use qvm_common::contract::BlockContext;
 
 use crate::compare::{native_difference, outcome_difference};
-use crate::corpus::{self, Oracle, Program};
+use crate::corpus::{Oracle, Program};
 use crate::coverage::Coverage;
 use crate::native;
 use crate::report::{Entry, Report, Status};
@@ -127,9 +127,9 @@ fn run_program(
     // CPU without SHA raises #UD on it (corpus::SHA_SOURCES).
     const TCG_HOST: &str = "this host's CPU is QEMU's TCG (CI's nested VM), whose x87 and SSE exception flags and traps are not the hardware's: judged on real hardware only";
     const NO_SHA: &str = "this host's CPU has no SHA extensions (a hazard: #UD natively and on KVM); the emulator's run is judged by the program's known-answer checks";
-    let unjudged = if program.needs_real_fpu() && Oracle::host_cpu_is_qemu_tcg() {
+    let unjudged = if program.needs_real_fpu() && native::host_cpu_is_qemu_tcg() {
         Some(TCG_HOST)
-    } else if program.needs_host_sha() && !corpus::host_cpu_has_sha() {
+    } else if program.needs_host_sha() && !native::host_cpu_has_sha() {
         Some(NO_SHA)
     } else {
         None

@@ -32,12 +32,6 @@ use unicorn_engine::{
 const NAME: &str = "emu";
 const CR4_OSFXSR: u64 = 1 << 9;
 const CR4_OSXMMEXCPT: u64 = 1 << 10;
-/// Linux's user code and stack selectors (`__USER_CS`, `__USER_DS`), the
-/// values the KVM engine's GDT gives the contract. In 64-bit mode qvm's
-/// unicorn loads a flat descriptor whose DPL is the selector's RPL, and the
-/// CPL follows SS: writing these puts the CPU at CPL 3.
-const USER_CS: u64 = 0x33;
-const USER_SS: u64 = 0x2b;
 
 /// State the hooks share with [`EmuEngine::run`]. Boxed so its address is
 /// stable: raw C hooks receive it as user data.
@@ -407,10 +401,14 @@ impl Engine for EmuEngine {
         for reg in zero {
             self.uc.reg_write(reg, 0).map_err(backend_error)?;
         }
-        // In 64-bit mode unicorn stores these selectors without loading a
-        // descriptor: they matter only to a contract that reads them, which
-        // must see Linux's values (DS and ES are null on Linux too).
-        for (reg, selector) in [(CS, USER_CS), (SS, USER_SS), (DS, 0), (ES, 0)] {
+        // Linux's user code and stack selectors (`__USER_CS`, `__USER_DS`),
+        // from the shared GDT; DS and ES are null, as on Linux. In 64-bit
+        // mode qvm's unicorn loads a flat CS or SS descriptor whose DPL is
+        // the selector's RPL, and the CPL follows SS: writing these puts the
+        // CPU at CPL 3.
+        let user_cs = u64::from(visible::selector::USER_CS);
+        let user_ss = u64::from(visible::selector::USER_DS);
+        for (reg, selector) in [(CS, user_cs), (SS, user_ss), (DS, 0), (ES, 0)] {
             self.uc.reg_write(reg, selector).map_err(backend_error)?;
         }
         self.uc.reg_write(RIP, entry.rip).map_err(backend_error)?;

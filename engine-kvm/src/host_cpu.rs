@@ -64,20 +64,7 @@ mod tests {
     fn table() -> Vec<kvm_cpuid_entry2> {
         cpu_profile::leaves()
             .into_iter()
-            .map(|(leaf, r)| kvm_cpuid_entry2 {
-                function: leaf,
-                index: 0,
-                flags: if leaf == 7 {
-                    KVM_CPUID_FLAG_SIGNIFCANT_INDEX
-                } else {
-                    0
-                },
-                eax: r.eax,
-                ebx: r.ebx,
-                ecx: r.ecx,
-                edx: r.edx,
-                ..Default::default()
-            })
+            .map(|(leaf, r)| crate::cpuid_entry(leaf, r))
             .collect()
     }
 

@@ -397,26 +397,31 @@ fn opcode_after_prefixes(bytes: &[u8]) -> &[u8] {
     bytes.get(prefixes..).unwrap_or_default()
 }
 
+/// One leaf of the shared CPU profile as a KVM CPUID entry (subleaf 0;
+/// leaf 7 is indexed by subleaf).
+fn cpuid_entry(leaf: u32, r: cpu_profile::CpuidResult) -> kvm_bindings::kvm_cpuid_entry2 {
+    kvm_bindings::kvm_cpuid_entry2 {
+        function: leaf,
+        index: 0,
+        flags: if leaf == 7 {
+            KVM_CPUID_FLAG_SIGNIFCANT_INDEX
+        } else {
+            0
+        },
+        eax: r.eax,
+        ebx: r.ebx,
+        ecx: r.ecx,
+        edx: r.edx,
+        ..Default::default()
+    }
+}
+
 /// The shared CPU profile as a KVM CPUID table.
 fn cpuid_table() -> Result<CpuId, String> {
     let mut cpuid = CpuId::new(0).map_err(|e| format!("CPUID table: {e:?}"))?;
     for (leaf, r) in cpu_profile::leaves() {
-        let entry = kvm_bindings::kvm_cpuid_entry2 {
-            function: leaf,
-            index: 0,
-            flags: if leaf == 7 {
-                KVM_CPUID_FLAG_SIGNIFCANT_INDEX
-            } else {
-                0
-            },
-            eax: r.eax,
-            ebx: r.ebx,
-            ecx: r.ecx,
-            edx: r.edx,
-            ..Default::default()
-        };
         cpuid
-            .push(entry)
+            .push(cpuid_entry(leaf, r))
             .map_err(|e| format!("CPUID table: {e:?}"))?;
     }
     if cpuid.as_slice().len() > KVM_MAX_CPUID_ENTRIES {
