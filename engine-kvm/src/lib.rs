@@ -333,23 +333,26 @@ impl KvmEngine {
         }
         if vector == vector::GENERAL_PROTECTION {
             let bytes = self.user_bytes(rip, MAX_INSTRUCTION).unwrap_or_default();
-            // Intel CPUs fault SYSENTER in 64-bit mode with #GP (no
-            // SYSENTER_CS); AMD's, the emulator's and Linux-on-AMD's answer
-            // is #UD, which every host gives this way.
-            if opcode_after_prefixes(&bytes).starts_with(&[0x0f, 0x34]) {
-                return Ok(Some(Exit::Fault(Fault::InvalidOpcode { rip })));
-            }
-            let len = match bytes.as_slice() {
-                [0x0f, 0x31, ..] => Some(2u64),
-                [0x0f, 0x01, 0xf9, ..] => Some(3u64),
+            let opcode = opcode_after_prefixes(&bytes);
+            let prefixes = (bytes.len() - opcode.len()) as u64;
+            // RDTSC and RDTSCP, with any prefixes (the emulator runs `66 0F
+            // 31` as RDTSC too), trap under CR4.TSD; so does SYSENTER on
+            // Intel CPUs in 64-bit mode (#GP, no SYSENTER_CS), where AMD's,
+            // the emulator's and Linux-on-AMD's answer is #UD.
+            let len = match opcode {
+                [0x0f, 0x34, ..] => {
+                    return Ok(Some(Exit::Fault(Fault::InvalidOpcode { rip })));
+                }
+                [0x0f, 0x31, ..] => Some(prefixes + 2),
+                [0x0f, 0x01, 0xf9, ..] => Some(prefixes + 3),
                 _ => None,
             };
             if let Some(len) = len {
                 let tsc = supervisor.rdtsc();
                 regs.rax = tsc & 0xffff_ffff;
                 regs.rdx = tsc >> 32;
-                if len == 3 {
-                    regs.rcx = 0; // TSC_AUX: CPU 0
+                if opcode.starts_with(&[0x0f, 0x01]) {
+                    regs.rcx = 0; // RDTSCP's TSC_AUX: CPU 0
                 }
                 self.set_regs(&regs)?;
                 self.sys.write_u64(rip_at, rip + len).map_err(err)?;
@@ -360,20 +363,22 @@ impl KvmEngine {
     }
 
     /// Reads up to `len` bytes of user memory at `va` through the page
-    /// tables, stopping at the first unmapped byte (an instruction may
-    /// straddle a page).
+    /// tables, a page at a time, stopping at the first unmapped page (an
+    /// instruction may straddle a page).
     fn user_bytes(&self, va: u64, len: usize) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(len);
-        for i in 0..len as u64 {
-            let Some((gpa, flags)) = self.tables.translate(&self.sys, va.wrapping_add(i)) else {
+        while out.len() < len {
+            let at = va.wrapping_add(out.len() as u64);
+            let Some((gpa, flags)) = self.tables.translate(&self.sys, at) else {
                 break;
             };
             if flags & USER == 0 {
                 break;
             }
-            let mut b = [0u8];
-            self.memory.read(gpa, &mut b).ok()?;
-            out.push(b[0]);
+            let in_page = (PAGE - (at & (PAGE - 1))) as usize;
+            let start = out.len();
+            out.resize(start + in_page.min(len - start), 0);
+            self.memory.read(gpa, out.get_mut(start..)?).ok()?;
         }
         Some(out)
     }
