@@ -115,6 +115,13 @@ const CASES: &[(&str, Result<&str, i32>)] = &[
     ("read_gdt", Err(SIGSEGV)),
     ("read_noncanonical", Err(SIGSEGV)),
     ("write_noncanonical", Err(SIGSEGV)),
+    ("lock_cpuid", Err(SIGILL)),
+    ("lock_mov", Err(SIGILL)),
+    ("lock_add_register", Err(SIGILL)),
+    ("lock_cmp_memory", Err(SIGILL)),
+    ("lock_rdtsc", Err(SIGILL)),
+    ("lock_rmw_memory", Ok("ffffffffffffffe6")),
+    ("rdtsc_prefixed", Ok("0")),
 ];
 
 /// Cases whose native outcome depends on the host CPU's vendor or model,

@@ -128,6 +128,15 @@ ASM1(verw_user_ds, "mov $0x2b, %%eax; verw %%ax; setz %b0; movzbl %b0, %k0", "r"
 ASM0(mov_ds_kernel, "mov $0x10, %%eax; mov %%ax, %%ds")
 ASM0(iretq_to_kernel, "push $0x18; push $0x2000; push $0x202; push $0x10; push $0; iretq")
 ASM0(read_gdt, "movabs $0xffffff8000000000, %%rax; mov (%%rax), %%rax")
+/* LOCK: only read-modify-write instructions with a memory destination */
+ASM0(lock_cpuid, ".byte 0xf0, 0x0f, 0xa2")
+ASM0(lock_mov, ".byte 0xf0, 0x89, 0xc0")
+ASM0(lock_add_register, ".byte 0xf0, 0x01, 0xc0")
+ASM0(lock_cmp_memory, "mov %0, %%rax; .byte 0xf0, 0x83, 0x38, 0x01") /* lock cmp dword [rax], 1 */
+ASM0(lock_rdtsc, ".byte 0xf0, 0x0f, 0x31")
+ASM1(lock_rmw_memory, "movq $5, (%1); lock addq $3, (%1); lock btsq $4, (%1); lock incq (%1); lock notq (%1); mov (%1), %0", "r"(buf))
+/* a prefix does not stop RDTSC (the value is the clock: not printed) */
+ASM0(rdtsc_prefixed, ".byte 0x66, 0x0f, 0x31; .byte 0x48, 0x0f, 0x31; .byte 0x66, 0x0f, 0x01, 0xf9")
 /* a non-canonical address is #GP, not a page fault */
 ASM0(read_noncanonical, "movabs $0x8000000000000000, %%rax; mov (%%rax), %%rax")
 ASM0(write_noncanonical, "movabs $0x0000800000000000, %%rax; movb $1, (%%rax)")
@@ -155,6 +164,8 @@ static const struct { const char *name; case_fn fn; } cases[] = {
     C(mov_ds_ss) C(mov_es_user32) C(lretq) C(iretq_same_privilege)
     C(lar_user_ds) C(lar_tss) C(lsl_user_cs) C(verw_user_ds) C(mov_ds_kernel)
     C(iretq_to_kernel) C(read_gdt) C(read_noncanonical) C(write_noncanonical)
+    C(lock_cpuid) C(lock_mov) C(lock_add_register) C(lock_cmp_memory) C(lock_rdtsc)
+    C(lock_rmw_memory) C(rdtsc_prefixed)
 };
 
 int main(int argc, char **argv) {

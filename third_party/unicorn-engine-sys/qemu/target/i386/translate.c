@@ -206,6 +206,54 @@ static inline MemOp qvm_ac(DisasContext *s, MemOp op)
     return op;
 }
 
+static inline uint8_t x86_ldub_code(CPUX86State *env, DisasContext *s);
+
+/* qvm: LOCK is #UD on every instruction but the read-modify-write ones
+ * that allow it, and on those too with a register destination. QEMU 5.0
+ * ran LOCK CPUID, LOCK MOV, LOCK RDTSC, LOCK RET... Opcode `b` is decoded
+ * (0x1xx for 0F xx); its ModRM byte, if any, is next. */
+static bool qvm_lock_allowed(CPUX86State *env, DisasContext *s, int b)
+{
+    int modrm, op;
+
+    switch (b) {
+    case 0x00: case 0x01: case 0x08: case 0x09: /* ADD, OR */
+    case 0x10: case 0x11: case 0x18: case 0x19: /* ADC, SBB */
+    case 0x20: case 0x21: case 0x28: case 0x29: /* AND, SUB */
+    case 0x30: case 0x31:                       /* XOR */
+    case 0x80: case 0x81: case 0x83:            /* group 1 */
+    case 0x86: case 0x87:                       /* XCHG */
+    case 0xf6: case 0xf7: case 0xfe: case 0xff: /* NOT, NEG, INC, DEC */
+    case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: /* BTS, BTR, BTC */
+    case 0x1b0: case 0x1b1:                     /* CMPXCHG */
+    case 0x1c0: case 0x1c1:                     /* XADD */
+    case 0x1c7:                                 /* CMPXCHG8B/16B */
+        break;
+    default:
+        return false;
+    }
+    modrm = x86_ldub_code(env, s);
+    s->pc--; /* the ModRM byte is decoded again by the instruction */
+    if ((modrm >> 6) == 3) {
+        return false;
+    }
+    op = (modrm >> 3) & 7;
+    switch (b) {
+    case 0x80: case 0x81: case 0x83:
+        return op != 7; /* not CMP */
+    case 0xf6: case 0xf7:
+        return op == 2 || op == 3; /* NOT, NEG */
+    case 0xfe: case 0xff:
+        return op <= 1; /* INC, DEC */
+    case 0x1ba:
+        return op >= 5; /* BTS, BTR, BTC with an immediate */
+    case 0x1c7:
+        return op == 1; /* CMPXCHG8B/16B */
+    default:
+        return true;
+    }
+}
+
 static void gen_eob(DisasContext *s);
 static void gen_jr(DisasContext *s, TCGv dest);
 static void gen_jmp(DisasContext *s, target_ulong eip);
@@ -5603,6 +5651,9 @@ static target_ulong disas_insn(DisasContext *s, CPUState *cpu)
 
     /* now check op code */
  reswitch:
+    if ((prefixes & PREFIX_LOCK) && b != 0x0f && !qvm_lock_allowed(env, s, b)) {
+        goto illegal_op;
+    }
     switch(b) {
     case 0x0f:
         /**************************/
