@@ -14,9 +14,19 @@ pub use backend::{BackendChoice, RunError};
 pub use qvm_common::call::{CallSpec, Outcome, ProgramImage};
 pub use qvm_common::contract::BlockContext;
 
-/// Runs one call on the chosen backend.
+/// Runs one call on the chosen backend. A metered call (a gas limit in
+/// `spec`) needs an engine that counts instructions exactly: `Auto` then
+/// means the emulator, and `Kvm` is refused (docs/gas.md).
 pub fn run(spec: &CallSpec, choice: BackendChoice) -> Result<Outcome, RunError> {
+    let metered = spec.gas_limit.is_some();
+    if metered && choice == BackendChoice::Kvm {
+        return Err(qvm_common::call::CallError::NotMetered("kvm").into());
+    }
     let process = qvm_common::call::Process::new(spec)?;
+    let choice = match choice {
+        BackendChoice::Auto if metered => BackendChoice::Emu,
+        other => other,
+    };
     let mut engine = backend::create(choice, process.memory())?;
     Ok(process.run(&mut engine)?)
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use qvm::units::{parse_block_hash, parse_memory};
+use qvm::units::{parse_block_hash, parse_gas_limit, parse_memory};
 use qvm::{BackendChoice, BlockContext, CallSpec, ProgramImage};
 use qvm_common::layout::DEFAULT_MEMORY_LIMIT;
 
@@ -107,6 +107,12 @@ struct CallArgs {
     /// Memory limit for the call, e.g. 256M or 1G (default 256M).
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory: Option<u64>,
+    /// Gas limit (docs/gas.md): the call is killed, out of gas, when its
+    /// instructions and kernel work would pass it. Default 100_000_000_000.
+    /// `none` runs unmetered, which KVM needs: it cannot count
+    /// instructions exactly, so a metered call runs on the emulator.
+    #[arg(long, value_name = "N|none", value_parser = parse_gas_limit)]
+    gas_limit: Option<qvm::units::GasLimitArg>,
     /// The contract (a static x86-64 Linux ELF executable), then its
     /// arguments. Everything after CONTRACT belongs to the contract, even
     /// words that look like qvm's options: a node that forwards a user's
@@ -254,6 +260,10 @@ fn call_spec(call: CallArgs, trace: bool) -> Result<CallSpec, String> {
     };
     spec.memory_limit = memory_limit;
     spec.trace = trace;
+    spec.gas_limit = call.gas_limit.map_or(
+        Some(qvm_common::kernel::gas::DEFAULT_GAS_LIMIT),
+        |g| g.0,
+    );
     Ok(spec)
 }
 
@@ -270,6 +280,11 @@ fn run(args: RunArgs) -> Result<u8, String> {
         // the call: ignore write failures like a pipe's EPIPE.
         let _ = std::io::stdout().lock().write_all(&outcome.stdout);
         let _ = std::io::stderr().lock().write_all(&outcome.stderr);
+        if let Some(reason) = outcome.kill_reason {
+            // qvm ended the call itself: say why, after the contract's own
+            // output, since the status alone (137) looks like a crash.
+            let _ = writeln!(std::io::stderr().lock(), "qvm: call killed: {reason}");
+        }
     }
     Ok(status)
 }
@@ -281,8 +296,16 @@ fn summary(o: &qvm::Outcome) -> String {
         (None, Some(sig)) => format!("killed by {sig}"),
         (None, None) => "no status".into(),
     };
+    let gas = match o.gas.used {
+        Some(used) => format!(", {used} gas"),
+        None => String::new(),
+    };
+    let killed = match o.kill_reason {
+        Some(reason) => format!(" ({reason})"),
+        None => String::new(),
+    };
     format!(
-        "{end}, {} bytes stdout, {} bytes stderr, {} syscalls",
+        "{end}{killed}, {} bytes stdout, {} bytes stderr, {} syscalls{gas}",
         o.stdout.len(),
         o.stderr.len(),
         o.syscalls
@@ -299,7 +322,10 @@ fn diff(args: DiffArgs) -> Result<u8, String> {
                 println!("{}: {}", outcome.backend, summary(&outcome));
                 runs.push(outcome);
             }
-            Err(qvm::RunError::Engine(e @ qvm_common::engine::EngineError::Unavailable(..))) => {
+            Err(
+                e @ (qvm::RunError::Engine(qvm_common::engine::EngineError::Unavailable(..))
+                | qvm::RunError::Call(qvm_common::call::CallError::NotMetered(_))),
+            ) => {
                 println!(
                     "{}: skipped ({e})",
                     if choice == BackendChoice::Kvm {

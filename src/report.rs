@@ -5,11 +5,12 @@
 use base64::Engine as _;
 use qvm_common::call::{FaultReport, MemoryReport, Outcome, RefusedSyscall};
 use qvm_common::contract::StateChanges;
+use qvm_common::kernel::gas::GasReport;
 use qvm_common::kernel::TraceEntry;
 use serde::Serialize;
 
 /// Version of the document's schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -32,6 +33,7 @@ struct Document<'a> {
     syscalls: u64,
     refused_syscalls: &'a [RefusedSyscall],
     memory: MemoryReport,
+    gas: GasReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     trace: Option<&'a [TraceEntry]>,
 }
@@ -69,6 +71,7 @@ pub fn to_json(outcome: &Outcome) -> String {
         syscalls: outcome.syscalls,
         refused_syscalls: &outcome.refused,
         memory: outcome.memory,
+        gas: outcome.gas,
         trace: outcome.trace.as_deref(),
     };
     // Serializing plain data with string keys cannot fail.

@@ -34,6 +34,33 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// A `--gas-limit` value: a number, or none (unmetered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GasLimitArg(pub Option<u64>);
+
+/// Parses a gas limit: a number of gas units (digits, `_` allowed between
+/// them), or `none` for an unmetered call.
+pub fn parse_gas_limit(text: &str) -> Result<GasLimitArg, String> {
+    parse_gas_number(text).map(GasLimitArg)
+}
+
+fn parse_gas_number(text: &str) -> Result<Option<u64>, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let digits: String = t.chars().filter(|&c| c != '_').collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || t.starts_with('_') {
+        return Err(format!(
+            "invalid gas limit '{text}' (expected a number such as 1_000_000, or none)"
+        ));
+    }
+    digits
+        .parse()
+        .map(Some)
+        .map_err(|_| format!("gas limit '{text}' is too large (at most {})", u64::MAX))
+}
+
 /// Parses a 32-byte block hash given as 64 hex digits (optional 0x).
 pub fn parse_block_hash(text: &str) -> Result<[u8; 32], String> {
     let t = text.strip_prefix("0x").unwrap_or(text);
@@ -65,6 +92,21 @@ mod tests {
             "18446744073709551615G",
         ] {
             assert!(parse_memory(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn gas_limits() {
+        assert_eq!(parse_gas_limit("none"), Ok(GasLimitArg(None)));
+        assert_eq!(parse_gas_limit("NONE"), Ok(GasLimitArg(None)));
+        assert_eq!(parse_gas_limit("0"), Ok(GasLimitArg(Some(0))));
+        assert_eq!(parse_gas_limit("1_000_000"), Ok(GasLimitArg(Some(1_000_000))));
+        assert_eq!(
+            parse_gas_limit("18446744073709551615"),
+            Ok(GasLimitArg(Some(u64::MAX)))
+        );
+        for bad in ["", "_1", "1e9", "-5", "18446744073709551616", "12 34", "1G"] {
+            assert!(parse_gas_limit(bad).is_err(), "{bad}");
         }
     }
 

@@ -7,6 +7,7 @@
 //! [`MemoryChange`]s that the engine applies before the guest runs again:
 //! only accessible, backed ranges are ever visible to an engine.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -128,6 +129,9 @@ pub struct AddressSpace {
     frames: FrameAllocator,
     areas: BTreeMap<u64, Area>,
     changes: Vec<MemoryChange>,
+    /// Bytes copied between guest memory and the kernel by `read`,
+    /// `write` and `read_cstr` (gas charges them).
+    copied: Cell<u64>,
 }
 
 impl AddressSpace {
@@ -139,7 +143,24 @@ impl AddressSpace {
             frames,
             areas: BTreeMap::new(),
             changes: Vec::new(),
+            copied: Cell::new(0),
         }
+    }
+
+    /// Bytes the kernel has copied from and to guest memory so far
+    /// (successful `read`, `write` and `read_cstr` calls; a string counts
+    /// its bytes and its NUL).
+    pub fn copied(&self) -> u64 {
+        self.copied.get()
+    }
+
+    fn count_copy(&self, n: usize) {
+        self.copied.set(self.copied.get().saturating_add(n as u64));
+    }
+
+    /// Checks that `[addr, addr + len)` is mapped writable, copying nothing.
+    pub fn check_writable(&self, addr: u64, len: u64) -> Result<(), MmError> {
+        self.pieces(addr, len, Prot::WRITE).map(|_| ())
     }
 
     /// The guest memory arena.
@@ -553,6 +574,12 @@ impl AddressSpace {
 
     /// Copies guest memory at `addr` into `buf` (copy_from_user).
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), MmError> {
+        self.read_uncounted(addr, buf)?;
+        self.count_copy(buf.len());
+        Ok(())
+    }
+
+    fn read_uncounted(&self, addr: u64, buf: &mut [u8]) -> Result<(), MmError> {
         let mut off = 0usize;
         for p in self.pieces(addr, buf.len() as u64, Prot::READ)? {
             let n = p.len as usize;
@@ -587,6 +614,7 @@ impl AddressSpace {
             self.memory.write(p.gpa, chunk).map_err(|_| MmError::Host)?;
             off += n;
         }
+        self.count_copy(buf.len());
         Ok(())
     }
 
@@ -623,14 +651,17 @@ impl AddressSpace {
             // unmapped page past the terminator.
             let page_left = (PAGE_SIZE - at % PAGE_SIZE) as usize;
             let n = page_left.min(max - out.len());
-            let chunk = self.read_vec(at, n)?;
+            let mut chunk = vec![0u8; n];
+            self.read_uncounted(at, &mut chunk)?;
             if let Some(pos) = chunk.iter().position(|&b| b == 0) {
                 out.extend_from_slice(&chunk[..pos]);
+                self.count_copy(out.len() + 1);
                 return Ok(out);
             }
             out.extend_from_slice(&chunk);
             at = at.checked_add(n as u64).ok_or(MmError::Fault)?;
         }
+        self.count_copy(out.len());
         Err(MmError::Invalid)
     }
 

@@ -13,6 +13,8 @@ use crate::elf::{self, ElfError};
 use crate::engine::{Access, Engine, EngineError, Exit, Fault};
 use crate::guest_memory::{GuestMemory, MemoryError};
 use crate::kernel::files::EXE_DIR;
+use crate::kernel::gas::{GasLimit, GasReport, DEFAULT_GAS_LIMIT};
+use crate::engine::Supervisor as _;
 use crate::kernel::{signal_name, table, Kernel, KernelConfig, Termination, TraceEntry};
 use crate::layout::{page_align_up, DEFAULT_MEMORY_LIMIT};
 use crate::process_image::{self, LoadError};
@@ -36,6 +38,9 @@ pub struct CallSpec {
     pub memory_limit: u64,
     /// Record every syscall.
     pub trace: bool,
+    /// Gas limit (`docs/gas.md`); None runs unmetered, which only an
+    /// engine that cannot count instructions (KVM) needs.
+    pub gas_limit: GasLimit,
 }
 
 impl CallSpec {
@@ -51,6 +56,7 @@ impl CallSpec {
             block: BlockContext::default(),
             memory_limit: DEFAULT_MEMORY_LIMIT,
             trace: false,
+            gas_limit: Some(DEFAULT_GAS_LIMIT),
         }
     }
 }
@@ -101,6 +107,11 @@ pub enum CallError {
     Engine(#[from] EngineError),
     #[error("the engine stopped but the process has not ended (engine bug)")]
     NoTermination,
+    #[error(
+        "backend {0} cannot meter a call: it does not count instructions exactly \
+         (docs/gas.md); use the emulator, or --gas-limit none"
+    )]
+    NotMetered(&'static str),
 }
 
 /// A fault, for reports.
@@ -169,6 +180,7 @@ pub struct Outcome {
     pub syscalls: u64,
     pub refused: Vec<RefusedSyscall>,
     pub memory: MemoryReport,
+    pub gas: GasReport,
     pub trace: Option<Vec<TraceEntry>>,
 }
 
@@ -226,6 +238,7 @@ impl Process {
                 brk_start: loaded.brk_start,
                 exe_path,
                 trace: spec.trace,
+                gas_limit: spec.gas_limit,
             },
         );
         Ok(Process {
@@ -242,10 +255,14 @@ impl Process {
 
     /// Runs the process to its end on `engine`.
     pub fn run(mut self, engine: &mut dyn Engine) -> Result<Outcome, CallError> {
+        if self.kernel.instruction_limit().is_some() && !engine.counts_instructions() {
+            return Err(CallError::NotMetered(engine.name()));
+        }
         let initial = self.kernel.space().visible();
         self.kernel.space_mut().take_changes();
         engine.apply(&initial)?;
         engine.reset(self.entry)?;
+        self.kernel.charge_initial_memory();
         while self.kernel.termination().is_none() {
             match engine.run(&mut self.kernel)? {
                 Exit::Stopped => {
@@ -254,12 +271,14 @@ impl Process {
                     }
                 }
                 Exit::Fault(f) => self.kernel.fault(f),
+                Exit::InstructionLimit => self.kernel.out_of_gas(),
             }
         }
-        Ok(self.finish(engine.name()))
+        let instructions = engine.instructions();
+        Ok(self.finish(engine.name(), instructions))
     }
 
-    fn finish(mut self, backend: &'static str) -> Outcome {
+    fn finish(mut self, backend: &'static str, instructions: Option<u64>) -> Outcome {
         let (exit_code, signal, fault) = match self.kernel.termination() {
             Some(Termination::Exited(code)) => (Some(code), None, None),
             Some(Termination::Signaled { signal, fault }) => {
@@ -301,6 +320,7 @@ impl Process {
                 limit: self.kernel.space().limit(),
                 peak: self.kernel.space().peak_committed(),
             },
+            gas: self.kernel.gas_report(instructions),
             trace: self.kernel.take_trace(),
         }
     }

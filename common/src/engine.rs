@@ -13,6 +13,9 @@ use crate::address_space::MemoryChange;
 pub struct SyscallRequest {
     pub nr: u64,
     pub args: [u64; 6],
+    /// Instructions retired so far, this `syscall` included; None on an
+    /// engine that does not count them.
+    pub instructions: Option<u64>,
 }
 
 /// What the engine does after the kernel handled a syscall.
@@ -104,6 +107,10 @@ pub enum Exit {
     Stopped,
     /// The guest faulted.
     Fault(Fault),
+    /// The guest retired as many instructions as the supervisor's
+    /// [`Supervisor::instruction_limit`] allows and was stopped before the
+    /// next one.
+    InstructionLimit,
 }
 
 /// Engine failures: never the guest's fault, always qvm's or the host's.
@@ -123,6 +130,11 @@ pub trait Supervisor {
     fn take_memory_changes(&mut self) -> Vec<MemoryChange>;
     /// The deterministic time-stamp counter value for an RDTSC/RDTSCP.
     fn rdtsc(&mut self) -> u64;
+    /// The instruction count the guest may reach but not pass (metering);
+    /// None for no limit. Asked when `run` starts and after every syscall.
+    fn instruction_limit(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Initial register state of a new process.
@@ -235,6 +247,17 @@ pub trait Engine {
     fn apply(&mut self, changes: &[MemoryChange]) -> Result<(), EngineError>;
     /// Sets the registers of a freshly exec'd process.
     fn reset(&mut self, entry: EntryState) -> Result<(), EngineError>;
-    /// Runs the guest until the supervisor stops it or it faults.
+    /// Runs the guest until the supervisor stops it, it faults or it
+    /// reaches the supervisor's instruction limit.
     fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError>;
+    /// Whether this engine counts retired instructions exactly
+    /// (`docs/gas.md`), and so can meter a call.
+    fn counts_instructions(&self) -> bool {
+        false
+    }
+    /// Instructions retired since `reset`; None when the engine does not
+    /// count them.
+    fn instructions(&self) -> Option<u64> {
+        None
+    }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use qvm_common::call::Outcome;
+use qvm_common::kernel::TraceEntry;
 
 /// The first field where two runs differ.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,9 +94,17 @@ pub fn outcome_difference(a: &Outcome, b: &Outcome) -> Option<Difference> {
     check!("syscalls", a.syscalls, b.syscalls);
     check!("refused_syscalls", a.refused, b.refused);
     check!("memory", a.memory, b.memory);
+    // Gas wherever both backends meter (KVM does not count instructions).
+    if a.gas.instructions.is_some() && b.gas.instructions.is_some() {
+        check!("gas", a.gas, b.gas);
+    }
     match (&a.trace, &b.trace) {
         (Some(ta), Some(tb)) => {
-            if let Some(i) = ta.iter().zip(tb).position(|(x, y)| x != y) {
+            if let Some(i) = ta
+                .iter()
+                .zip(tb)
+                .position(|(x, y)| !same_trace_entry(x, y))
+            {
                 return Some(Difference::new(format!("trace[{i}]"), &ta[i], &tb[i]));
             }
             check!("trace length", ta.len(), tb.len());
@@ -104,6 +113,16 @@ pub fn outcome_difference(a: &Outcome, b: &Outcome) -> Option<Difference> {
         _ => check!("trace presence", a.trace.is_some(), b.trace.is_some()),
     }
     None
+}
+
+/// Two trace entries agree: the same syscall, arguments and result, and the
+/// same instruction count where both backends count.
+fn same_trace_entry(x: &TraceEntry, y: &TraceEntry) -> bool {
+    (x.nr, x.args, x.result) == (y.nr, y.args, y.result)
+        && match (x.instructions, y.instructions) {
+            (Some(i), Some(j)) => i == j,
+            _ => true,
+        }
 }
 
 /// The first difference between a native run and a qvm outcome: status,
@@ -121,7 +140,7 @@ mod tests {
     use super::*;
     use qvm_common::call::MemoryReport;
     use qvm_common::contract::StateChanges;
-    use qvm_common::kernel::TraceEntry;
+    use qvm_common::kernel::gas::GasReport;
 
     fn outcome(stdout: &[u8]) -> Outcome {
         Outcome {
@@ -137,11 +156,17 @@ mod tests {
             syscalls: 3,
             refused: Vec::new(),
             memory: MemoryReport { limit: 1, peak: 1 },
+            gas: GasReport {
+                limit: None,
+                used: Some(1040),
+                instructions: Some(40),
+            },
             trace: Some(vec![TraceEntry {
                 nr: 1,
                 name: "write",
                 args: [1, 2, 3, 0, 0, 0],
                 result: 3,
+                instructions: Some(40),
             }]),
         }
     }
@@ -169,6 +194,28 @@ mod tests {
         assert_eq!(outcome_difference(&a, &c).unwrap().field, "trace[0]");
         c.exit_code = Some(1);
         assert_eq!(outcome_difference(&a, &c).unwrap().field, "exit_code");
+    }
+
+    #[test]
+    fn gas_is_compared_only_where_both_backends_count() {
+        let a = outcome(b"x\n");
+        let mut kvm = Outcome {
+            backend: "kvm",
+            gas: GasReport {
+                limit: None,
+                used: None,
+                instructions: None,
+            },
+            ..a.clone()
+        };
+        kvm.trace.as_mut().unwrap()[0].instructions = None;
+        assert_eq!(outcome_difference(&a, &kvm), None);
+        let mut b = a.clone();
+        b.gas.instructions = Some(41);
+        assert_eq!(outcome_difference(&a, &b).unwrap().field, "gas");
+        let mut c = a.clone();
+        c.trace.as_mut().unwrap()[0].instructions = Some(39);
+        assert_eq!(outcome_difference(&a, &c).unwrap().field, "trace[0]");
     }
 
     #[test]

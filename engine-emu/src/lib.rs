@@ -53,6 +53,8 @@ pub struct EmuEngine {
     uc: Uc<'static>,
     state: Box<HookState>,
     memory: Arc<GuestMemory>,
+    /// Whether translated code counts instructions (docs/gas.md).
+    metering: bool,
 }
 
 fn backend_error(what: impl std::fmt::Display) -> EngineError {
@@ -126,19 +128,37 @@ fn on_syscall(uc: &mut Uc<'_>, memory: &GuestMemory) {
             read(uc, RegisterX86::R8),
             read(uc, RegisterX86::R9),
         ],
+        // The block that ends with `syscall` has counted it already.
+        instructions: Some(read(uc, RegisterX86::QVM_INSNS)),
     };
     // SAFETY: hooks only run inside `run`, with `state` live.
-    let handled =
-        unsafe { with_supervisor(state, |s| (s.syscall(request), s.take_memory_changes())) };
+    let handled = unsafe {
+        with_supervisor(state, |s| {
+            (
+                s.syscall(request),
+                s.take_memory_changes(),
+                s.instruction_limit(),
+            )
+        })
+    };
     // SAFETY: as above; no other reference to the state is live here.
     let st = unsafe { &mut *state };
-    let Some((action, changes)) = handled else {
+    let Some((action, changes, limit)) = handled else {
         st.error = Some("syscall hook ran without a supervisor".into());
         let _ = uc.emu_stop();
         return;
     };
     if let Err(e) = apply_changes(uc, memory, &changes) {
         st.error = Some(format!("cannot apply memory change: {e:?}"));
+        let _ = uc.emu_stop();
+        return;
+    }
+    // The kernel's work takes gas too: the instruction limit shrinks.
+    if uc
+        .reg_write(RegisterX86::QVM_INSN_LIMIT, limit.unwrap_or(u64::MAX))
+        .is_err()
+    {
+        st.error = Some("cannot set the instruction limit".into());
         let _ = uc.emu_stop();
         return;
     }
@@ -306,7 +326,23 @@ impl EmuEngine {
         })
         .map_err(backend_error)?;
         install_raw_hooks(&mut uc, state_ptr).map_err(backend_error)?;
-        Ok(EmuEngine { uc, state, memory })
+        Ok(EmuEngine {
+            uc,
+            state,
+            memory,
+            metering: true,
+        })
+    }
+
+    /// Translates code without the instruction counter: such an engine
+    /// cannot meter a call. Only for measuring what counting costs
+    /// (benches); call it before anything runs.
+    pub fn without_metering(mut self) -> Result<Self, EngineError> {
+        self.uc
+            .reg_write(RegisterX86::QVM_METERING, 0)
+            .map_err(backend_error)?;
+        self.metering = false;
+        Ok(self)
     }
 }
 
@@ -387,6 +423,15 @@ impl Engine for EmuEngine {
         NAME
     }
 
+    fn counts_instructions(&self) -> bool {
+        self.metering
+    }
+
+    fn instructions(&self) -> Option<u64> {
+        self.metering
+            .then(|| read(&self.uc, RegisterX86::QVM_INSNS))
+    }
+
     fn apply(&mut self, changes: &[MemoryChange]) -> Result<(), EngineError> {
         apply_changes(&mut self.uc, &self.memory, changes)
             .map_err(|e| backend_error(format!("memory change: {e:?}")))
@@ -437,6 +482,9 @@ impl Engine for EmuEngine {
             .reg_write(CR0, visible::CR0 & !visible::cr0::PG)
             .map_err(backend_error)?;
         self.write_descriptor_tables().map_err(backend_error)?;
+        self.uc
+            .reg_write(QVM_INSNS, 0)
+            .map_err(backend_error)?;
         Ok(())
     }
 
@@ -450,6 +498,10 @@ impl Engine for EmuEngine {
             supervisor: NonNull::new(raw),
             ..HookState::default()
         };
+        let limit = supervisor.instruction_limit().unwrap_or(u64::MAX);
+        self.uc
+            .reg_write(RegisterX86::QVM_INSN_LIMIT, limit)
+            .map_err(backend_error)?;
         let rip = read(&self.uc, RegisterX86::RIP);
         // until = 0: never next to hot code, so no translated block is
         // invalidated when emulation stops.
@@ -463,6 +515,9 @@ impl Engine for EmuEngine {
         }
         if self.state.stopped {
             return Ok(Exit::Stopped);
+        }
+        if read(&self.uc, RegisterX86::QVM_INSNS_EXHAUSTED) != 0 {
+            return Ok(Exit::InstructionLimit);
         }
         let rip = read(&self.uc, RegisterX86::RIP);
         match result {

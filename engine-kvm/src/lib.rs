@@ -262,6 +262,8 @@ impl KvmEngine {
         let request = SyscallRequest {
             nr: regs.rax,
             args: [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
+            // KVM cannot count instructions exactly (docs/gas.md).
+            instructions: None,
         };
         let action = supervisor.syscall(request);
         let changes = supervisor.take_memory_changes();

@@ -4,6 +4,7 @@
 //! is deterministic.
 
 pub mod files;
+pub mod gas;
 pub mod identity;
 mod mm;
 mod signals;
@@ -19,6 +20,7 @@ use crate::contract::BlockContext;
 use crate::engine::{Fault, Supervisor, SyscallAction, SyscallRequest};
 use crate::random::Entropy;
 use files::Files;
+use gas::{GasLimit, GasMeter, GasReport, KILL_OUT_OF_GAS};
 use identity::{Limits, PID, PPID};
 use mm::Brk;
 use signals::SignalState;
@@ -94,6 +96,10 @@ pub struct TraceEntry {
     pub args: [u64; 6],
     /// The value returned to the guest as a signed number (-errno on error).
     pub result: i64,
+    /// Instructions retired before the syscall returned, the `syscall`
+    /// itself included; absent on engines that do not count them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<u64>,
 }
 
 /// What the kernel knows when a call starts.
@@ -105,6 +111,8 @@ pub struct KernelConfig {
     /// Target of `/proc/self/exe`.
     pub exe_path: Vec<u8>,
     pub trace: bool,
+    /// Gas limit (`docs/gas.md`); None for none.
+    pub gas_limit: GasLimit,
 }
 
 /// The kernel of one call.
@@ -129,6 +137,7 @@ pub struct Kernel {
     syscalls: u64,
     refused: BTreeMap<u64, u64>,
     trace: Option<Vec<TraceEntry>>,
+    gas: GasMeter,
 }
 
 impl Kernel {
@@ -161,6 +170,7 @@ impl Kernel {
             syscalls: 0,
             refused: BTreeMap::new(),
             trace: config.trace.then(Vec::new),
+            gas: GasMeter::new(config.gas_limit),
         }
     }
 
@@ -207,6 +217,27 @@ impl Kernel {
     /// The trace, if tracing was asked for.
     pub fn take_trace(&mut self) -> Option<Vec<TraceEntry>> {
         self.trace.take()
+    }
+
+    /// Charges the memory committed before the contract runs (its image
+    /// and stack); the call is out of gas at once if that passes the limit.
+    pub fn charge_initial_memory(&mut self) {
+        let cost = self.gas.page_cost(self.space.peak_committed());
+        if self.gas.charge(0, cost).is_err() {
+            self.out_of_gas();
+        }
+    }
+
+    /// The engine stopped at the instruction limit: no gas left for the
+    /// next instruction.
+    pub fn out_of_gas(&mut self) {
+        self.gas.exhaust();
+        self.kill(KILL_OUT_OF_GAS);
+    }
+
+    /// The call's gas, given the engine's instruction count.
+    pub fn gas_report(&self, instructions: Option<u64>) -> GasReport {
+        self.gas.report(instructions)
     }
 
     /// Records a fault the guest did not survive.
@@ -419,7 +450,7 @@ impl Kernel {
         let len = a[1].min((1 << 25) - 1) as usize;
         let mut buf = vec![0u8; len];
         // Check the buffer first so a bad pointer does not consume entropy.
-        self.space.read(a[0], &mut buf)?;
+        self.space.check_writable(a[0], len as u64)?;
         self.entropy.fill(&mut buf);
         self.space.write(a[0], &buf)?;
         Ok(len as u64)
@@ -429,6 +460,7 @@ impl Kernel {
 impl Supervisor for Kernel {
     fn syscall(&mut self, req: SyscallRequest) -> SyscallAction {
         self.syscalls += 1;
+        let copied_before = self.space.copied();
         let result = match self.dispatch(req.nr, &req.args) {
             Some(r) => r,
             None => {
@@ -450,7 +482,22 @@ impl Supervisor for Kernel {
                 name: table::name(req.nr),
                 args: req.args,
                 result: value as i64,
+                instructions: req.instructions,
             });
+        }
+        // The syscall's cost, after it ran: what it copied and committed
+        // is known only then (docs/gas.md).
+        let copied = self.space.copied().saturating_sub(copied_before);
+        let cost = self.gas.syscall_cost(copied, self.space.peak_committed());
+        if self
+            .gas
+            .charge(req.instructions.unwrap_or(0), cost)
+            .is_err()
+        {
+            // Out of gas overrides an exit the syscall made: the call
+            // did not pay for it.
+            self.termination = None;
+            self.out_of_gas();
         }
         if self.termination.is_some() {
             return SyscallAction::Stop;
@@ -468,6 +515,10 @@ impl Supervisor for Kernel {
 
     fn rdtsc(&mut self) -> u64 {
         self.tsc()
+    }
+
+    fn instruction_limit(&self) -> Option<u64> {
+        self.gas.instruction_limit()
     }
 }
 

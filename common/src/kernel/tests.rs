@@ -27,6 +27,7 @@ fn kernel() -> Kernel {
         brk_start: 0x50_0000,
         exe_path: b"/contract/prog".to_vec(),
         trace: true,
+        gas_limit: None,
     };
     Kernel::new(space, config)
 }
@@ -34,7 +35,11 @@ fn kernel() -> Kernel {
 fn call(k: &mut Kernel, nr: u64, args: &[u64]) -> i64 {
     let mut a = [0u64; 6];
     a[..args.len()].copy_from_slice(args);
-    match k.syscall(SyscallRequest { nr, args: a }) {
+    match k.syscall(SyscallRequest {
+        nr,
+        args: a,
+        instructions: None,
+    }) {
         SyscallAction::Return { value, .. } => value as i64,
         SyscallAction::Stop => i64::MIN,
     }

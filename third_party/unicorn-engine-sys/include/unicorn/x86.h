@@ -338,6 +338,16 @@ typedef enum uc_x86_reg {
     UC_X86_REG_FDS,
     UC_X86_REG_FOP,
     UC_X86_REG_QVM_GDT, // qvm: the bytes of the GDT (uc_x86_qvm_gdt)
+    // qvm: instruction metering (uint64_t each). INSNS: instructions
+    // retired; writing it sets the count (the limit stays). INSN_LIMIT: the
+    // count at which emulation stops before the next instruction.
+    // INSNS_EXHAUSTED (read only): 1 when emulation stopped at the limit.
+    // METERING: 0 to translate without counting (set before any code
+    // runs; benchmarks only).
+    UC_X86_REG_QVM_INSNS,
+    UC_X86_REG_QVM_INSN_LIMIT,
+    UC_X86_REG_QVM_INSNS_EXHAUSTED,
+    UC_X86_REG_QVM_METERING,
     UC_X86_REG_ENDING // <-- mark the end of the list of registers
 } uc_x86_reg;
 

@@ -2748,8 +2748,8 @@ void tcg_gen_exit_tb(TCGContext *tcg_ctx, TranslationBlock *tb, unsigned idx)
         //    val = 0;
         //}
     } else {
-        /* This is an exit via the exitreq label.  */
-        tcg_debug_assert(idx == TB_EXIT_REQUESTED);
+        /* This is an exit via the exitreq label, or qvm's budget exit.  */
+        tcg_debug_assert(idx == TB_EXIT_REQUESTED || idx == TB_EXIT_QVM_BUDGET);
     }
 
     tcg_gen_op1i(tcg_ctx, INDEX_op_exit_tb, val);

@@ -505,6 +505,29 @@ static inline bool cpu_handle_interrupt(CPUState *cpu,
     return false;
 }
 
+#ifdef TARGET_I386
+/* qvm: block `tb` did not start because the instruction budget is shorter
+ * than it (gen_tb_start): give its length back, then run exactly what is
+ * left as a one-off block of that many instructions, or, with nothing
+ * left, stop emulation at this instruction boundary. */
+static void qvm_budget_short(CPUState *cpu, TranslationBlock *tb)
+{
+    CPUArchState *env = cpu->env_ptr;
+
+    env->qvm_insns_left += tb->icount;
+    if (env->qvm_insns_left > 0) {
+        /* The one-off block is shorter than `tb`, so at most
+         * TCG_MAX_INSNS: it fits CF_COUNT_MASK. */
+        cpu_exec_nocache(cpu, (int)MIN(env->qvm_insns_left, CF_COUNT_MASK),
+                         tb, true);
+        return;
+    }
+    env->qvm_insns_exhausted = 1;
+    cpu->uc->stop_request = true;
+    cpu_exit(cpu);
+}
+
+#endif
 static inline void cpu_loop_exec_tb(CPUState *cpu, TranslationBlock *tb,
                                     TranslationBlock **last_tb, int *tb_exit)
 {
@@ -516,6 +539,13 @@ static inline void cpu_loop_exec_tb(CPUState *cpu, TranslationBlock *tb,
     cpu->uc->last_tb = tb; // Trace the last tb we executed.
     tb = (TranslationBlock *)(ret & ~TB_EXIT_MASK);
     *tb_exit = ret & TB_EXIT_MASK;
+#ifdef TARGET_I386
+    if (*tb_exit == TB_EXIT_QVM_BUDGET) {
+        qvm_budget_short(cpu, tb);
+        *last_tb = NULL;
+        return;
+    }
+#endif
     if (*tb_exit != TB_EXIT_REQUESTED) {
         *last_tb = tb;
         return;

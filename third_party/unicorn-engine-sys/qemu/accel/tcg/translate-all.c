@@ -312,6 +312,13 @@ static int cpu_restore_state_from_tb(CPUState *cpu, TranslationBlock *tb,
            and shift if to the number of actually executed instructions */
         cpu_neg(cpu)->icount_decr.u16.low += num_insns - i;
     }
+#ifdef TARGET_I386
+    if (reset_icount) {
+        /* qvm: the block took its whole length from the budget when it
+         * started; instruction i and those after it did not retire. */
+        env->qvm_insns_left += num_insns - i;
+    }
+#endif
     restore_state_to_opc(env, tb, data);
 
     return 0;

@@ -33,6 +33,31 @@ static inline void gen_io_end(TCGContext *tcg_ctx)
 static inline void gen_tb_start(TCGContext *tcg_ctx, TranslationBlock *tb)
 {
 #ifdef TARGET_I386
+    /* qvm: instruction metering (docs/gas.md). Take the block's length
+     * (patched in gen_tb_end) from the budget before anything runs; when
+     * that leaves it negative, exit with TB_EXIT_QVM_BUDGET, and
+     * cpu_loop_exec_tb gives the length back and runs exactly what is
+     * left. Exceptions give back what they kept from retiring
+     * (cpu_restore_state_from_tb, helper_raise_exception). This comes
+     * before the exit-request test: an exit taken there unwinds through
+     * cpu_restore_state, which gives the whole block back. */
+    tcg_ctx->qvm_icount_insn = NULL;
+    if (!((CPUArchState *)tcg_ctx->uc->cpu->env_ptr)->qvm_metering_off) {
+        TCGv_i64 left = tcg_temp_new_i64(tcg_ctx);
+        TCGv_i64 len = tcg_temp_new_i64(tcg_ctx);
+        tcg_ctx->qvm_budget_label = gen_new_label(tcg_ctx);
+        tcg_gen_ld_i64(tcg_ctx, left, tcg_ctx->cpu_env,
+                       offsetof(CPUArchState, qvm_insns_left));
+        tcg_gen_movi_i64(tcg_ctx, len, 0xdeadbeef);
+        tcg_ctx->qvm_icount_insn = tcg_last_op(tcg_ctx);
+        tcg_gen_sub_i64(tcg_ctx, left, left, len);
+        tcg_gen_st_i64(tcg_ctx, left, tcg_ctx->cpu_env,
+                       offsetof(CPUArchState, qvm_insns_left));
+        tcg_gen_brcondi_i64(tcg_ctx, TCG_COND_LT, left, 0,
+                            tcg_ctx->qvm_budget_label);
+        tcg_temp_free_i64(tcg_ctx, left);
+        tcg_temp_free_i64(tcg_ctx, len);
+    }
     /* qvm: call the helper only when an exit is requested, as upstream
      * QEMU tests icount_decr inline: a call at the start of every block
      * was 3-10% of run time. x86 has no delay-slot temporary live here,
@@ -72,6 +97,13 @@ static inline void gen_tb_end(TCGContext *tcg_ctx, TranslationBlock *tb, int num
          * the actual insn count.  */
         tcg_set_insn_param(tcg_ctx->icount_start_insn, 1, num_insns);
     }
+#ifdef TARGET_I386
+    if (tcg_ctx->qvm_icount_insn) {
+        tcg_set_insn_param(tcg_ctx->qvm_icount_insn, 1, num_insns);
+        gen_set_label(tcg_ctx, tcg_ctx->qvm_budget_label);
+        tcg_gen_exit_tb(tcg_ctx, tb, TB_EXIT_QVM_BUDGET);
+    }
+#endif
 
     tcg_gen_exit_tb(tcg_ctx, tb, TB_EXIT_REQUESTED);
 }

@@ -690,6 +690,10 @@ struct TCGContext {
     TBContext tb_ctx;
     /* qemu/include/exec/gen-icount.h */
     TCGOp *icount_start_insn;
+    /* qvm: the movi of the block length in gen_tb_start, and the label of
+     * the block's exit when the instruction budget is short. */
+    TCGOp *qvm_icount_insn;
+    TCGLabel *qvm_budget_label;
     /* qemu/tcg/tcg.c */
     GHashTable *helper_table;
     GHashTable *custom_helper_infos; // To support inline hooks.
@@ -1351,6 +1355,9 @@ static inline unsigned get_mmuidx(TCGMemOpIdx oi)
 #define TB_EXIT_IDX1      1
 #define TB_EXIT_IDXMAX    1
 #define TB_EXIT_REQUESTED 3
+/* qvm: the block did not start: the instruction budget is shorter than
+ * the block (gen_tb_start). */
+#define TB_EXIT_QVM_BUDGET 2
 
 #ifdef HAVE_TCG_QEMU_TB_EXEC
 uintptr_t tcg_qemu_tb_exec(CPUArchState *env, uint8_t *tb_ptr);

@@ -4509,6 +4509,9 @@ static void x86_cpu_reset(CPUState *dev)
     memset(env, 0, offsetof(CPUX86State, end_reset_fields));
 
     env->old_exception = -1;
+    /* qvm: no instruction limit until one is set */
+    env->qvm_insns_limit = INT64_MAX;
+    env->qvm_insns_left = INT64_MAX;
 
     /* init to reset state */
 

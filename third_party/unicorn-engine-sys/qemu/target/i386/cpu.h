@@ -1443,6 +1443,16 @@ typedef struct CPUX86State {
      * seg_helper.c, qvm_gdt_slot); empty until the engine writes it. */
     uint32_t qvm_gdt_size;
     uint8_t qvm_gdt[128];
+    /* qvm: instruction metering (docs/gas.md). Every translated block
+     * subtracts its length from qvm_insns_left when it starts and exits
+     * before running when that goes negative; an exception gives back the
+     * instructions it kept from retiring. Retired = limit - left. */
+    int64_t qvm_insns_left;
+    int64_t qvm_insns_limit;
+    /* qvm: a block could not start for lack of budget: emulation stopped. */
+    uint8_t qvm_insns_exhausted;
+    /* qvm: translate blocks without the counter (benchmarks only). */
+    uint8_t qvm_metering_off;
 
     /*
      * YMM is not supported by QEMU at all

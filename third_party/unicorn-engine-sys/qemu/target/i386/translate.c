@@ -10034,7 +10034,11 @@ static void i386_tr_init_disas_context(DisasContextBase *dcbase, CPUState *cpu)
        record/replay modes and there will always be an
        additional step for ecx=0 when icount is enabled.
      */
-    dc->repz_opt = !dc->jmp_opt && !(tb_cflags(dc->base.tb) & CF_USE_ICOUNT);
+    /* qvm: always leave a REP string instruction when its last iteration
+     * brings RCX to 0, rather than jumping back to test RCX again: each
+     * run of the instruction's block is then exactly one iteration (or
+     * the RCX = 0 case), which is how metering counts it (docs/gas.md). */
+    dc->repz_opt = 1;
 #if 0
     /* check addseg logic */
     if (!dc->addseg && (dc->vm86 || !dc->pe || !dc->code32))
@@ -10103,17 +10107,15 @@ static void i386_tr_translate_insn(DisasContextBase *dcbase, CPUState *cpu)
            the flag and abort the translation to give the irqs a
            chance to happen */
         dc->base.is_jmp = DISAS_TOO_MANY;
-    } else if ((tb_cflags(dc->base.tb) & CF_USE_ICOUNT)
-               && ((pc_next & TARGET_PAGE_MASK)
+    } else if (((pc_next & TARGET_PAGE_MASK)
                    != ((pc_next + TARGET_MAX_INSN_SIZE - 1)
                        & TARGET_PAGE_MASK)
                    || (pc_next & ~TARGET_PAGE_MASK) == 0)) {
-        /* Do not cross the boundary of the pages in icount mode,
-           it can cause an exception. Do it only when boundary is
-           crossed by the first instruction in the block.
-           If current instruction already crossed the bound - it's ok,
-           because an exception hasn't stopped this code.
-         */
+        /* qvm: never let a block run onto another page (QEMU did this
+           in icount mode only): fetching the next page can fault while the
+           block is translated, before its first instructions have run,
+           which would lose their effects and their count. An instruction
+           that crosses a page boundary is always first in its block. */
         dc->base.is_jmp = DISAS_TOO_MANY;
     } else if ((pc_next - dc->base.pc_first) >= (TARGET_PAGE_SIZE - 32)) {
         dc->base.is_jmp = DISAS_TOO_MANY;

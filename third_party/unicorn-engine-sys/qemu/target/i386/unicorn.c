@@ -250,6 +250,22 @@ uc_err reg_read(void *_env, int mode, unsigned int regid, void *value,
     switch (regid) {
     default:
         break;
+    case UC_X86_REG_QVM_INSNS:
+        CHECK_REG_TYPE(uint64_t);
+        *(uint64_t *)value = (uint64_t)(env->qvm_insns_limit - env->qvm_insns_left);
+        return ret;
+    case UC_X86_REG_QVM_INSN_LIMIT:
+        CHECK_REG_TYPE(uint64_t);
+        *(uint64_t *)value = (uint64_t)env->qvm_insns_limit;
+        return ret;
+    case UC_X86_REG_QVM_INSNS_EXHAUSTED:
+        CHECK_REG_TYPE(uint64_t);
+        *(uint64_t *)value = env->qvm_insns_exhausted;
+        return ret;
+    case UC_X86_REG_QVM_METERING:
+        CHECK_REG_TYPE(uint64_t);
+        *(uint64_t *)value = !env->qvm_metering_off;
+        return ret;
     case UC_X86_REG_FP0:
     case UC_X86_REG_FP1:
     case UC_X86_REG_FP2:
@@ -1133,6 +1149,32 @@ uc_err reg_write(void *_env, int mode, unsigned int regid, const void *value,
         env->fpregs[regid - UC_X86_REG_FP0].d = cpu_set_fp80(mant, upper);
         return ret;
     }
+    case UC_X86_REG_QVM_INSNS: {
+        /* Counts are kept below 2^63 so the signed budget cannot wrap. */
+        CHECK_REG_TYPE(uint64_t);
+        int64_t retired = (int64_t)MIN(*(const uint64_t *)value, (uint64_t)INT64_MAX);
+        env->qvm_insns_left = env->qvm_insns_limit > retired
+                                  ? env->qvm_insns_limit - retired : 0;
+        env->qvm_insns_limit = MAX(env->qvm_insns_limit, retired);
+        env->qvm_insns_exhausted = 0;
+        return ret;
+    }
+    case UC_X86_REG_QVM_INSN_LIMIT: {
+        CHECK_REG_TYPE(uint64_t);
+        int64_t retired = env->qvm_insns_limit - env->qvm_insns_left;
+        int64_t limit = (int64_t)MIN(*(const uint64_t *)value, (uint64_t)INT64_MAX);
+        if (limit < retired) {
+            limit = retired;
+        }
+        env->qvm_insns_limit = limit;
+        env->qvm_insns_left = limit - retired;
+        env->qvm_insns_exhausted = 0;
+        return ret;
+    }
+    case UC_X86_REG_QVM_METERING:
+        CHECK_REG_TYPE(uint64_t);
+        env->qvm_metering_off = *(const uint64_t *)value == 0;
+        return ret;
     case UC_X86_REG_QVM_GDT: {
         CHECK_REG_TYPE(uc_x86_qvm_gdt);
         const uc_x86_qvm_gdt *gdt = value;
