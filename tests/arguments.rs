@@ -36,15 +36,6 @@ fn expected(words: &[&str]) -> String {
     words.iter().map(|w| format!("[{w}]\n")).collect()
 }
 
-fn qvm_command(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(qvm_bin()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 on_every_backend! {
     fn run_passes_options_after_the_contract_to_it(backend) {
     let Some(bin) = build(C_GLIBC, "c/args.c") else { return };

@@ -140,6 +140,9 @@ const ETXTBSY: i32 = 26;
 fn on_backend(program: &Program, choice: BackendChoice) -> Result<Run, String> {
     let mut spec = CallSpec::new(program.elf.clone(), "random-code");
     spec.memory_limit = 16 << 20;
+    if choice == BackendChoice::Kvm {
+        spec.gas_limit = None; // KVM cannot meter (docs/gas.md)
+    }
     let outcome = qvm::run(&spec, choice).map_err(|e| format!("qvm: {e}"))?;
     Ok(Run::from_outcome(&outcome))
 }

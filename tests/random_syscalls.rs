@@ -108,6 +108,9 @@ fn run(elf: &[u8], choice: BackendChoice) -> Result<Outcome, String> {
     spec.memory_limit = 16 << 20;
     spec.stdin = b"some input\n".to_vec();
     spec.trace = true;
+    if choice == BackendChoice::Kvm {
+        spec.gas_limit = None; // KVM cannot meter (docs/gas.md)
+    }
     qvm::run(&spec, choice).map_err(|e| format!("qvm failed instead of the call: {e}"))
 }
 
