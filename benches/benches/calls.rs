@@ -132,45 +132,6 @@ fn benchmarks(c: &mut Criterion) {
         group(c, name, &call, &backends, slow);
     }
 
-    // What exact instruction counting costs the emulator (docs/gas.md):
-    // the same build, with translated code that counts and without.
-    for (name, source, arg) in [
-        ("metering-sha256-16MiB", "benches/contracts/sha256.c", "16"),
-        ("metering-qsort-1M", "benches/contracts/qsort.c", "1000000"),
-    ] {
-        let call = spec(&contract(C_GLIBC, source), name, &[arg], 256 * MIB);
-        metering_group(c, name, &call);
-    }
-}
-
-/// One program on the emulator, metered and with the counter compiled out
-/// of its translated code (`EmuEngine::without_metering`).
-fn metering_group(c: &mut Criterion, name: &str, spec: &CallSpec) {
-    let mut g = c.benchmark_group(name);
-    g.sample_size(10).measurement_time(Duration::from_secs(20));
-    g.bench_function("counted", |b| {
-        b.iter(|| {
-            let outcome = qvm::run(spec, BackendChoice::Emu).expect("call");
-            assert_eq!(outcome.exit_code, Some(0), "{name}");
-            outcome
-        })
-    });
-    let unmetered = CallSpec {
-        gas_limit: None,
-        ..spec.clone()
-    };
-    g.bench_function("uncounted", |b| {
-        b.iter(|| {
-            let process = qvm_common::call::Process::new(&unmetered).expect("load");
-            let mut engine = qvm_engine_emu::EmuEngine::new(process.memory().clone())
-                .and_then(|e| e.without_metering())
-                .expect("engine");
-            let outcome = process.run(&mut engine).expect("call");
-            assert_eq!(outcome.exit_code, Some(0), "{name}");
-            outcome
-        })
-    });
-    g.finish();
 }
 
 criterion_group!(benches, benchmarks);

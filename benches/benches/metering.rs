@@ -1,0 +1,92 @@
+//! What exact instruction counting costs the emulator (docs/gas.md): the
+//! same build, translated code with the counter and without it
+//! (`EmuEngine::without_metering`), runs interleaved round by round so a
+//! noisy host shifts both alike. Prints the medians and their ratio.
+//!
+//!   cargo bench -p qvm-benches --bench metering [-- ROUNDS]   # default 7
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use qvm::{BackendChoice, CallSpec};
+use qvm_conformance::toolchain::{self, C_GLIBC};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn contract(source: &str) -> Vec<u8> {
+    let dir = root().join("target/bench-contracts").join(C_GLIBC.name);
+    let bin = toolchain::build(C_GLIBC, &root().join(source), &dir)
+        .unwrap_or_else(|e| panic!("building {source}: {e}"));
+    std::fs::read(&bin).unwrap_or_else(|e| panic!("reading {}: {e}", bin.display()))
+}
+
+fn counted(spec: &CallSpec) -> Duration {
+    let t = Instant::now();
+    let o = qvm::run(spec, BackendChoice::Emu).expect("call");
+    let d = t.elapsed();
+    assert_eq!(o.exit_code, Some(0));
+    d
+}
+
+fn uncounted(spec: &CallSpec) -> Duration {
+    let t = Instant::now();
+    let process = qvm_common::call::Process::new(spec).expect("load");
+    let mut engine = qvm_engine_emu::EmuEngine::new(process.memory().clone())
+        .and_then(|e| e.without_metering())
+        .expect("engine");
+    let o = process.run(&mut engine).expect("call");
+    let d = t.elapsed();
+    assert_eq!(o.exit_code, Some(0));
+    d
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(7);
+    println!("| workload | counted (median) | uncounted (median) | overhead |");
+    println!("|---|---|---|---|");
+    for (name, source, arg) in [
+        ("sha256 16 MiB", "benches/contracts/sha256.c", "16"),
+        ("qsort 1M", "benches/contracts/qsort.c", "1000000"),
+        ("hello", "tests/contracts/hello.c", ""),
+    ] {
+        let mut spec = CallSpec::new(contract(source), "bench");
+        if !arg.is_empty() {
+            spec.args = vec![arg.as_bytes().to_vec()];
+        }
+        let unmetered = CallSpec {
+            gas_limit: None,
+            ..spec.clone()
+        };
+        // One untimed warm-up of each.
+        counted(&spec);
+        uncounted(&unmetered);
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            eprintln!("metering: {name}: round {}/{rounds}", round + 1);
+            if round % 2 == 0 {
+                on.push(counted(&spec));
+                off.push(uncounted(&unmetered));
+            } else {
+                off.push(uncounted(&unmetered));
+                on.push(counted(&spec));
+            }
+        }
+        let (on, off) = (median(on), median(off));
+        println!(
+            "| {name} | {:.1} ms | {:.1} ms | {:+.1}% |",
+            on.as_secs_f64() * 1e3,
+            off.as_secs_f64() * 1e3,
+            (on.as_secs_f64() / off.as_secs_f64() - 1.0) * 100.0
+        );
+    }
+}
