@@ -201,15 +201,15 @@ fn bad_options() {
 fn explicit_hardware_backend_fails_cleanly_or_runs() {
     let Some(hello) = static_hello() else { return };
     let path = file(&hello);
-    let out = Command::new(qvm_bin())
-        .args(["run", "--backend", "kvm", &path])
-        .output()
-        .unwrap();
+    // Metered (the default), KVM refuses before it looks for /dev/kvm.
+    assert_error(
+        &["run", "--backend", "kvm", &path],
+        "backend kvm cannot meter a call",
+    );
+    let unmetered = ["run", "--backend", "kvm", "--gas-limit", "none", &path];
+    let out = Command::new(qvm_bin()).args(unmetered).output().unwrap();
     if out.status.code() == Some(125) {
-        assert_error(
-            &["run", "--backend", "kvm", &path],
-            "backend kvm is not available",
-        );
+        assert_error(&unmetered, "backend kvm is not available");
     } else {
         assert_eq!(out.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("hello"));
