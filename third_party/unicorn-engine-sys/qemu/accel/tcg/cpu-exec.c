@@ -108,10 +108,11 @@ static inline tcg_target_ulong cpu_tb_exec(CPUState *cpu, TranslationBlock *itb)
 
 /* Execute the code without caching the generated code. An interpreter
    could be used if available. */
-static void cpu_exec_nocache(CPUState *cpu, int max_cycles,
-                             TranslationBlock *orig_tb, bool ignore_icount)
+static uintptr_t cpu_exec_nocache(CPUState *cpu, int max_cycles,
+                                  TranslationBlock *orig_tb, bool ignore_icount)
 {
     TranslationBlock *tb;
+    uintptr_t ret;
     uint32_t cflags = curr_cflags() | CF_NOCACHE;
 
     if (ignore_icount) {
@@ -129,12 +130,20 @@ static void cpu_exec_nocache(CPUState *cpu, int max_cycles,
     mmap_unlock();
 
     /* execute the generated code */
-    cpu_tb_exec(cpu, tb);
+    ret = cpu_tb_exec(cpu, tb);
+#ifdef TARGET_I386
+    if ((ret & TB_EXIT_MASK) == TB_EXIT_QVM_BUDGET) {
+        /* qvm: an exit was requested before it started: give back what
+         * its start took (see qvm_budget_short). */
+        qvm_give_back(cpu->env_ptr, tb->icount);
+    }
+#endif
 
     mmap_lock();
     tb_phys_invalidate(cpu->uc->tcg_ctx, tb, -1);
     mmap_unlock();
     tcg_tb_remove(cpu->uc->tcg_ctx, tb);
+    return ret;
 }
 
 struct tb_desc {
@@ -506,20 +515,31 @@ static inline bool cpu_handle_interrupt(CPUState *cpu,
 }
 
 #ifdef TARGET_I386
-/* qvm: block `tb` did not start because the instruction budget is shorter
- * than it (gen_tb_start): give its length back, then run exactly what is
- * left as a one-off block of that many instructions, or, with nothing
- * left, stop emulation at this instruction boundary. */
+/* qvm: block `tb` did not start (gen_tb_start): an exit was requested, or
+ * the decrementer is shorter than the block. The block stored the
+ * decrement before it branched, so give its length back first (16-bit
+ * arithmetic undoes the wrap). Then: for an exit request, return to the
+ * main loop, which handles it; with enough budget behind the decrementer,
+ * refill it; else run exactly what is left as a one-off block of that
+ * many instructions, or, with nothing left, stop emulation at this
+ * instruction boundary. */
 static void qvm_budget_short(CPUState *cpu, TranslationBlock *tb)
 {
     CPUArchState *env = cpu->env_ptr;
+    int64_t left;
 
-    env->qvm_insns_left += tb->icount;
-    if (env->qvm_insns_left > 0) {
-        /* The one-off block is shorter than `tb`, so at most
-         * TCG_MAX_INSNS: it fits CF_COUNT_MASK. */
-        cpu_exec_nocache(cpu, (int)MIN(env->qvm_insns_left, CF_COUNT_MASK),
-                         tb, true);
+    qvm_give_back(env, tb->icount);
+    if ((int32_t)cpu_neg(cpu)->icount_decr.u32 < 0) {
+        return;
+    }
+    left = qvm_insns_left(env);
+    qvm_set_insns_left(env, left);
+    if (left >= tb->icount) {
+        return;
+    }
+    if (left > 0) {
+        /* Fewer than the block's length, so at most TCG_MAX_INSNS. */
+        cpu_exec_nocache(cpu, (int)left, tb, true);
         return;
     }
     env->qvm_insns_exhausted = 1;

@@ -180,17 +180,6 @@ void HELPER(check_exit_request)(void *p, uint32_t in_delay_slot) {
 
         if (uc->skip_sync_pc_on_exit) {
             uc->skip_sync_pc_on_exit = false;
-#ifdef TARGET_I386
-            {
-                /* qvm: the block took its length from the instruction
-                 * budget (gen_tb_start) but does not run: give it back, as
-                 * cpu_restore_state does on the other path. */
-                TranslationBlock *tb = tcg_tb_lookup(uc->tcg_ctx, GETPC());
-                if (tb) {
-                    ((CPUArchState *)uc->cpu->env_ptr)->qvm_insns_left += tb->icount;
-                }
-            }
-#endif
             cpu_loop_exit(uc->cpu);
         } else {
             cpu_loop_exit_restore(uc->cpu, GETPC());

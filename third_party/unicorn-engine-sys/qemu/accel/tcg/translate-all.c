@@ -316,7 +316,7 @@ static int cpu_restore_state_from_tb(CPUState *cpu, TranslationBlock *tb,
     if (reset_icount) {
         /* qvm: the block took its whole length from the budget when it
          * started; instruction i and those after it did not retire. */
-        env->qvm_insns_left += num_insns - i;
+        qvm_give_back(env, num_insns - i);
     }
 #endif
     restore_state_to_opc(env, tb, data);

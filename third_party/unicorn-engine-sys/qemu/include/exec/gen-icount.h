@@ -33,42 +33,46 @@ static inline void gen_io_end(TCGContext *tcg_ctx)
 static inline void gen_tb_start(TCGContext *tcg_ctx, TranslationBlock *tb)
 {
 #ifdef TARGET_I386
-    /* qvm: instruction metering (docs/gas.md). Take the block's length
-     * (patched in gen_tb_end) from the budget before anything runs; when
-     * that leaves it negative, exit with TB_EXIT_QVM_BUDGET, and
-     * cpu_loop_exec_tb gives the length back and runs exactly what is
-     * left. Exceptions give back what they kept from retiring
-     * (cpu_restore_state_from_tb, helper_raise_exception). This comes
-     * before the exit-request test: an exit taken there unwinds through
-     * cpu_restore_state, which gives the whole block back. */
+    /* qvm: instruction metering (docs/gas.md), QEMU's icount scheme: one
+     * 32-bit word holds an exit request (high half, set from any thread)
+     * and the instruction decrementer (low half). Subtract the block's
+     * length (patched in gen_tb_end) and store the low half; a negative
+     * result means an exit request or a short budget: exit with
+     * TB_EXIT_QVM_BUDGET before running anything, and qvm_budget_short
+     * (cpu-exec.c) gives the length back and sorts it out. Storing before
+     * the branch keeps the value out of a local temporary. */
     tcg_ctx->qvm_icount_insn = NULL;
     if (!((CPUArchState *)tcg_ctx->uc->cpu->env_ptr)->qvm_metering_off) {
-        TCGv_i64 left = tcg_temp_new_i64(tcg_ctx);
-        TCGv_i64 len = tcg_temp_new_i64(tcg_ctx);
+        TCGv_i32 count = tcg_temp_new_i32(tcg_ctx);
+        TCGv_i32 len = tcg_temp_new_i32(tcg_ctx);
         tcg_ctx->qvm_budget_label = gen_new_label(tcg_ctx);
-        tcg_gen_ld_i64(tcg_ctx, left, tcg_ctx->cpu_env,
-                       offsetof(CPUArchState, qvm_insns_left));
-        tcg_gen_movi_i64(tcg_ctx, len, 0xdeadbeef);
+        tcg_gen_ld_i32(tcg_ctx, count, tcg_ctx->cpu_env,
+                       offsetof(ArchCPU, neg.icount_decr.u32) -
+                       offsetof(ArchCPU, env));
+        tcg_gen_movi_i32(tcg_ctx, len, 0xdeadbeef);
         tcg_ctx->qvm_icount_insn = tcg_last_op(tcg_ctx);
-        tcg_gen_sub_i64(tcg_ctx, left, left, len);
-        tcg_gen_st_i64(tcg_ctx, left, tcg_ctx->cpu_env,
-                       offsetof(CPUArchState, qvm_insns_left));
-        tcg_gen_brcondi_i64(tcg_ctx, TCG_COND_LT, left, 0,
+        tcg_gen_sub_i32(tcg_ctx, count, count, len);
+        tcg_gen_st16_i32(tcg_ctx, count, tcg_ctx->cpu_env,
+                         offsetof(ArchCPU, neg.icount_decr.u16.low) -
+                         offsetof(ArchCPU, env));
+        tcg_gen_brcondi_i32(tcg_ctx, TCG_COND_LT, count, 0,
                             tcg_ctx->qvm_budget_label);
-        tcg_temp_free_i64(tcg_ctx, left);
-        tcg_temp_free_i64(tcg_ctx, len);
+        tcg_temp_free_i32(tcg_ctx, count);
+        tcg_temp_free_i32(tcg_ctx, len);
+        return;
     }
-    /* qvm: call the helper only when an exit is requested, as upstream
-     * QEMU tests icount_decr inline: a call at the start of every block
-     * was 3-10% of run time. x86 has no delay-slot temporary live here,
-     * so branching at the start of the block is safe. */
+    /* Without the counter: call the helper only when an exit is
+     * requested, as upstream QEMU tests icount_decr inline: a call at the
+     * start of every block was 3-10% of run time. x86 has no delay-slot
+     * temporary live here, so branching at the start of the block is
+     * safe. */
     TCGLabel *skip = gen_new_label(tcg_ctx);
-    TCGv_i32 count = tcg_temp_new_i32(tcg_ctx);
-    tcg_gen_ld_i32(tcg_ctx, count, tcg_ctx->cpu_env,
+    TCGv_i32 pending = tcg_temp_new_i32(tcg_ctx);
+    tcg_gen_ld_i32(tcg_ctx, pending, tcg_ctx->cpu_env,
                    offsetof(ArchCPU, neg.icount_decr.u32) -
                    offsetof(ArchCPU, env));
-    tcg_gen_brcondi_i32(tcg_ctx, TCG_COND_GE, count, 0, skip);
-    tcg_temp_free_i32(tcg_ctx, count);
+    tcg_gen_brcondi_i32(tcg_ctx, TCG_COND_GE, pending, 0, skip);
+    tcg_temp_free_i32(tcg_ctx, pending);
 #endif
     TCGv_ptr puc = tcg_const_ptr(tcg_ctx, tcg_ctx->uc);
     TCGv_i32 tmp = tcg_const_i32(tcg_ctx, 0);

@@ -4511,7 +4511,7 @@ static void x86_cpu_reset(CPUState *dev)
     env->old_exception = -1;
     /* qvm: no instruction limit until one is set */
     env->qvm_insns_limit = INT64_MAX;
-    env->qvm_insns_left = INT64_MAX;
+    qvm_set_insns_left(env, INT64_MAX);
 
     /* init to reset state */
 

@@ -35,7 +35,7 @@ void helper_raise_exception(CPUX86State *env, int exception_index)
 {
     /* qvm: only translated code calls this (gen_exception), for a fault
      * of the block's last instruction, which therefore did not retire. */
-    env->qvm_insns_left += 1;
+    qvm_give_back(env, 1);
     raise_exception(env, exception_index);
 }
 

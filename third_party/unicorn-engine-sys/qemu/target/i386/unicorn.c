@@ -252,7 +252,7 @@ uc_err reg_read(void *_env, int mode, unsigned int regid, void *value,
         break;
     case UC_X86_REG_QVM_INSNS:
         CHECK_REG_TYPE(uint64_t);
-        *(uint64_t *)value = (uint64_t)(env->qvm_insns_limit - env->qvm_insns_left);
+        *(uint64_t *)value = (uint64_t)(env->qvm_insns_limit - qvm_insns_left(env));
         return ret;
     case UC_X86_REG_QVM_INSN_LIMIT:
         CHECK_REG_TYPE(uint64_t);
@@ -1153,21 +1153,20 @@ uc_err reg_write(void *_env, int mode, unsigned int regid, const void *value,
         /* Counts are kept below 2^63 so the signed budget cannot wrap. */
         CHECK_REG_TYPE(uint64_t);
         int64_t retired = (int64_t)MIN(*(const uint64_t *)value, (uint64_t)INT64_MAX);
-        env->qvm_insns_left = env->qvm_insns_limit > retired
-                                  ? env->qvm_insns_limit - retired : 0;
         env->qvm_insns_limit = MAX(env->qvm_insns_limit, retired);
+        qvm_set_insns_left(env, env->qvm_insns_limit - retired);
         env->qvm_insns_exhausted = 0;
         return ret;
     }
     case UC_X86_REG_QVM_INSN_LIMIT: {
         CHECK_REG_TYPE(uint64_t);
-        int64_t retired = env->qvm_insns_limit - env->qvm_insns_left;
+        int64_t retired = env->qvm_insns_limit - qvm_insns_left(env);
         int64_t limit = (int64_t)MIN(*(const uint64_t *)value, (uint64_t)INT64_MAX);
         if (limit < retired) {
             limit = retired;
         }
         env->qvm_insns_limit = limit;
-        env->qvm_insns_left = limit - retired;
+        qvm_set_insns_left(env, limit - retired);
         env->qvm_insns_exhausted = 0;
         return ret;
     }
