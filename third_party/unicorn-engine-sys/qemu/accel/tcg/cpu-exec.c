@@ -516,11 +516,10 @@ static inline bool cpu_handle_interrupt(CPUState *cpu,
 
 #ifdef TARGET_I386
 /* qvm: block `tb` did not start (gen_tb_start): an exit was requested, or
- * the decrementer is shorter than the block. The block stored the
- * decrement before it branched, so give its length back first (16-bit
- * arithmetic undoes the wrap). Then: for an exit request, return to the
- * main loop, which handles it; with enough budget behind the decrementer,
- * refill it; else run exactly what is left as a one-off block of that
+ * the budget word is shorter than the block. The block stored the
+ * decrement before it branched, so give its length back first. Then: for
+ * an exit request, return to the main loop, which handles it; with enough
+ * budget behind the word, refill it; else run exactly what is left as a one-off block of that
  * many instructions, or, with nothing left, stop emulation at this
  * instruction boundary. */
 static void qvm_budget_short(CPUState *cpu, TranslationBlock *tb)

@@ -33,32 +33,35 @@ static inline void gen_io_end(TCGContext *tcg_ctx)
 static inline void gen_tb_start(TCGContext *tcg_ctx, TranslationBlock *tb)
 {
 #ifdef TARGET_I386
-    /* qvm: instruction metering (docs/gas.md), QEMU's icount scheme: one
-     * 32-bit word holds an exit request (high half, set from any thread)
-     * and the instruction decrementer (low half). Subtract the block's
-     * length (patched in gen_tb_end) and store the low half; a negative
-     * result means an exit request or a short budget: exit with
-     * TB_EXIT_QVM_BUDGET before running anything, and qvm_budget_short
-     * (cpu-exec.c) gives the length back and sorts it out. Storing before
-     * the branch keeps the value out of a local temporary. */
+    /* qvm: instruction metering (docs/gas.md). Subtract the block's
+     * length (patched in gen_tb_end) from the budget and store it; exit
+     * with TB_EXIT_QVM_BUDGET before running anything when the budget went
+     * negative or an exit is requested (icount_decr negative): one branch
+     * on the sign of their OR. qvm_budget_short (cpu-exec.c) gives the
+     * length back and sorts it out. Storing before the branch keeps the
+     * value out of a local temporary. */
     tcg_ctx->qvm_icount_insn = NULL;
     if (!((CPUArchState *)tcg_ctx->uc->cpu->env_ptr)->qvm_metering_off) {
-        TCGv_i32 count = tcg_temp_new_i32(tcg_ctx);
+        TCGv_i32 budget = tcg_temp_new_i32(tcg_ctx);
         TCGv_i32 len = tcg_temp_new_i32(tcg_ctx);
+        TCGv_i32 exit_request = tcg_temp_new_i32(tcg_ctx);
         tcg_ctx->qvm_budget_label = gen_new_label(tcg_ctx);
-        tcg_gen_ld_i32(tcg_ctx, count, tcg_ctx->cpu_env,
-                       offsetof(ArchCPU, neg.icount_decr.u32) -
-                       offsetof(ArchCPU, env));
+        tcg_gen_ld_i32(tcg_ctx, budget, tcg_ctx->cpu_env,
+                       offsetof(CPUArchState, qvm_insns_budget));
         tcg_gen_movi_i32(tcg_ctx, len, 0xdeadbeef);
         tcg_ctx->qvm_icount_insn = tcg_last_op(tcg_ctx);
-        tcg_gen_sub_i32(tcg_ctx, count, count, len);
-        tcg_gen_st16_i32(tcg_ctx, count, tcg_ctx->cpu_env,
-                         offsetof(ArchCPU, neg.icount_decr.u16.low) -
-                         offsetof(ArchCPU, env));
-        tcg_gen_brcondi_i32(tcg_ctx, TCG_COND_LT, count, 0,
+        tcg_gen_sub_i32(tcg_ctx, budget, budget, len);
+        tcg_gen_st_i32(tcg_ctx, budget, tcg_ctx->cpu_env,
+                       offsetof(CPUArchState, qvm_insns_budget));
+        tcg_gen_ld_i32(tcg_ctx, exit_request, tcg_ctx->cpu_env,
+                       offsetof(ArchCPU, neg.icount_decr.u32) -
+                       offsetof(ArchCPU, env));
+        tcg_gen_or_i32(tcg_ctx, budget, budget, exit_request);
+        tcg_gen_brcondi_i32(tcg_ctx, TCG_COND_LT, budget, 0,
                             tcg_ctx->qvm_budget_label);
-        tcg_temp_free_i32(tcg_ctx, count);
+        tcg_temp_free_i32(tcg_ctx, budget);
         tcg_temp_free_i32(tcg_ctx, len);
+        tcg_temp_free_i32(tcg_ctx, exit_request);
         return;
     }
     /* Without the counter: call the helper only when an exit is

@@ -1443,11 +1443,14 @@ typedef struct CPUX86State {
      * seg_helper.c, qvm_gdt_slot); empty until the engine writes it. */
     uint32_t qvm_gdt_size;
     uint8_t qvm_gdt[128];
-    /* qvm: instruction metering (docs/gas.md). The budget is QEMU's
-     * icount decrementer, neg.icount_decr.u16.low (at most 0xffff, which
-     * each translated block decrements by its length when it starts, as
-     * QEMU's icount does), plus qvm_insns_extra: instructions left =
-     * low + extra, retired = limit - left. */
+    /* qvm: instruction metering (docs/gas.md). Each translated block
+     * subtracts its length from qvm_insns_budget when it starts (a word of
+     * its own, so the block's store never meets another thread's exit
+     * request, and never a load of another size: a 16-bit store then a
+     * 32-bit load, as QEMU's icount does with icount_decr, stalls store
+     * forwarding at every block). Instructions left = budget + extra,
+     * retired = limit - left. */
+    int32_t qvm_insns_budget;
     int64_t qvm_insns_extra;
     int64_t qvm_insns_limit;
     /* qvm: a block could not start for lack of budget: emulation stopped. */
@@ -2175,31 +2178,30 @@ void x86_update_hflags(CPUX86State* env);
 int uc_check_cpu_x86_load_seg(CPUX86State *env, int seg_reg, int sel);
 X86CPU *cpu_x86_init(struct uc_struct *uc);
 
-/* qvm: instruction metering (docs/gas.md); see qvm_insns_extra. */
-#define QVM_INSNS_LOW_MAX 0xffff
+/* qvm: instruction metering (docs/gas.md); see qvm_insns_budget. */
+#define QVM_INSNS_BUDGET_MAX INT32_MAX
 
 /* Instructions the budget still allows. */
 static inline int64_t qvm_insns_left(CPUX86State *env)
 {
-    return (int64_t)env_neg(env)->icount_decr.u16.low + env->qvm_insns_extra;
+    return (int64_t)env->qvm_insns_budget + env->qvm_insns_extra;
 }
 
 /* Sets the instructions the budget allows, loading what fits into the
- * decrementer that translated blocks test. */
+ * word translated blocks decrement. */
 static inline void qvm_set_insns_left(CPUX86State *env, int64_t left)
 {
-    uint16_t low = left > QVM_INSNS_LOW_MAX ? QVM_INSNS_LOW_MAX
-                                            : (left > 0 ? (uint16_t)left : 0);
-    env_neg(env)->icount_decr.u16.low = low;
-    env->qvm_insns_extra = left > low ? left - low : 0;
+    int32_t budget = left > QVM_INSNS_BUDGET_MAX ? QVM_INSNS_BUDGET_MAX
+                                                 : (left > 0 ? (int32_t)left : 0);
+    env->qvm_insns_budget = budget;
+    env->qvm_insns_extra = left > budget ? left - budget : 0;
 }
 
 /* Gives back `n` instructions a block took from the budget when it started
- * but did not retire (an exception). The block took them from the
- * decrementer, so they fit there. */
+ * but did not retire. */
 static inline void qvm_give_back(CPUX86State *env, int n)
 {
-    env_neg(env)->icount_decr.u16.low += n;
+    env->qvm_insns_budget += n;
 }
 
 #endif /* I386_CPU_H */
