@@ -34,6 +34,13 @@ struct Document<'a> {
     memory: MemoryReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     trace: Option<&'a [TraceEntry]>,
+    /// Syscalls after the trace's first MAX_ENTRIES, counted only.
+    #[serde(skip_serializing_if = "is_zero")]
+    trace_dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Text when the bytes are UTF-8, else base64.
@@ -70,6 +77,7 @@ pub fn to_json(outcome: &Outcome) -> String {
         refused_syscalls: &outcome.refused,
         memory: outcome.memory,
         trace: outcome.trace.as_deref(),
+        trace_dropped: outcome.trace_dropped,
     };
     // Serializing plain data with string keys cannot fail.
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))

@@ -17,6 +17,7 @@ use crate::kernel::{signal_name, table, Kernel, KernelConfig, Termination, Trace
 use crate::layout::{page_align_up, DEFAULT_MEMORY_LIMIT};
 use crate::process_image::{self, LoadError};
 use crate::random::{call_id, Entropy};
+use crate::watchdog::{TIMEOUT_KILL_REASON, TIMEOUT_STATUS};
 
 /// Everything that defines a call. Two calls with equal specs have
 /// identical outcomes on every backend.
@@ -34,8 +35,11 @@ pub struct CallSpec {
     pub block: BlockContext,
     /// Memory limit in bytes (rounded up to a page).
     pub memory_limit: u64,
-    /// Record every syscall.
+    /// Record every syscall (the first [`crate::kernel::trace::MAX_ENTRIES`]).
     pub trace: bool,
+    /// The host's safety net: end the call after this much wall-clock time
+    /// (not a deterministic verdict; see [`crate::watchdog`]).
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl CallSpec {
@@ -51,6 +55,7 @@ impl CallSpec {
             block: BlockContext::default(),
             memory_limit: DEFAULT_MEMORY_LIMIT,
             trace: false,
+            timeout: None,
         }
     }
 }
@@ -170,16 +175,28 @@ pub struct Outcome {
     pub refused: Vec<RefusedSyscall>,
     pub memory: MemoryReport,
     pub trace: Option<Vec<TraceEntry>>,
+    /// Syscalls made after the trace was full, not in `trace`.
+    pub trace_dropped: u64,
 }
 
 impl Outcome {
-    /// The status a shell would see: the exit code, or 128 + signal.
+    /// The status a shell would see: the exit code, or 128 + signal; 124
+    /// ([`TIMEOUT_STATUS`]) when the host's timeout ended the call.
     pub fn status(&self) -> i32 {
+        if self.timed_out() {
+            return TIMEOUT_STATUS;
+        }
         match (self.exit_code, self.signal) {
             (Some(code), _) => code,
             (None, Some(sig)) => 128 + sig,
             (None, None) => 125,
         }
+    }
+
+    /// Whether `--timeout` ended the call: the host's decision, not the
+    /// contract's result.
+    pub fn timed_out(&self) -> bool {
+        self.kill_reason == Some(TIMEOUT_KILL_REASON)
     }
 
     /// The signal's name, if any.
@@ -193,6 +210,8 @@ pub struct Process {
     kernel: Kernel,
     memory: Arc<GuestMemory>,
     entry: crate::engine::EntryState,
+    timeout: Option<std::time::Duration>,
+    timed_out: bool,
 }
 
 impl Process {
@@ -232,6 +251,8 @@ impl Process {
             kernel,
             memory,
             entry: loaded.entry,
+            timeout: spec.timeout,
+            timed_out: false,
         })
     }
 
@@ -246,6 +267,7 @@ impl Process {
         self.kernel.space_mut().take_changes();
         engine.apply(&initial)?;
         engine.reset(self.entry)?;
+        engine.set_deadline(self.timeout.map(|t| std::time::Instant::now() + t));
         while self.kernel.termination().is_none() {
             match engine.run(&mut self.kernel)? {
                 Exit::Stopped => {
@@ -254,6 +276,10 @@ impl Process {
                     }
                 }
                 Exit::Fault(f) => self.kernel.fault(f),
+                Exit::TimedOut => {
+                    self.timed_out = true;
+                    break;
+                }
             }
         }
         Ok(self.finish(engine.name()))
@@ -261,6 +287,8 @@ impl Process {
 
     fn finish(mut self, backend: &'static str) -> Outcome {
         let (exit_code, signal, fault) = match self.kernel.termination() {
+            // Cut short by the host: killed, as timeout -s KILL would.
+            _ if self.timed_out => (None, Some(9), None),
             Some(Termination::Exited(code)) => (Some(code), None, None),
             Some(Termination::Signaled { signal, fault }) => {
                 (None, Some(signal), fault.map(FaultReport::from))
@@ -290,7 +318,11 @@ impl Process {
             exit_code,
             signal,
             fault,
-            kill_reason: self.kernel.kill_reason(),
+            kill_reason: if self.timed_out {
+                Some(TIMEOUT_KILL_REASON)
+            } else {
+                self.kernel.kill_reason()
+            },
             stdout,
             stderr,
             failed,
@@ -301,6 +333,7 @@ impl Process {
                 limit: self.kernel.space().limit(),
                 peak: self.kernel.space().peak_committed(),
             },
+            trace_dropped: self.kernel.trace_dropped(),
             trace: self.kernel.take_trace(),
         }
     }

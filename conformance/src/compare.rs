@@ -99,6 +99,7 @@ pub fn outcome_difference(a: &Outcome, b: &Outcome) -> Option<Difference> {
                 return Some(Difference::new(format!("trace[{i}]"), &ta[i], &tb[i]));
             }
             check!("trace length", ta.len(), tb.len());
+            check!("trace_dropped", a.trace_dropped, b.trace_dropped);
         }
         (None, None) => {}
         _ => check!("trace presence", a.trace.is_some(), b.trace.is_some()),
@@ -143,6 +144,7 @@ mod tests {
                 args: [1, 2, 3, 0, 0, 0],
                 result: 3,
             }]),
+            trace_dropped: 0,
         }
     }
 

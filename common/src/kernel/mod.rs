@@ -9,6 +9,7 @@ mod mm;
 mod signals;
 pub mod table;
 pub mod time;
+pub mod trace;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,7 @@ use mm::Brk;
 use signals::SignalState;
 pub use signals::{signal_for, signal_name};
 use time::VirtualClock;
+use trace::Trace;
 
 /// A Linux errno value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,7 +130,7 @@ pub struct Kernel {
     kill_reason: Option<&'static str>,
     syscalls: u64,
     refused: BTreeMap<u64, u64>,
-    trace: Option<Vec<TraceEntry>>,
+    trace: Option<Trace>,
 }
 
 impl Kernel {
@@ -160,7 +162,7 @@ impl Kernel {
             kill_reason: None,
             syscalls: 0,
             refused: BTreeMap::new(),
-            trace: config.trace.then(Vec::new),
+            trace: config.trace.then(Trace::default),
         }
     }
 
@@ -206,7 +208,12 @@ impl Kernel {
 
     /// The trace, if tracing was asked for.
     pub fn take_trace(&mut self) -> Option<Vec<TraceEntry>> {
-        self.trace.take()
+        self.trace.take().map(Trace::into_entries)
+    }
+
+    /// Syscalls made after the trace was full (see [`trace::MAX_ENTRIES`]).
+    pub fn trace_dropped(&self) -> u64 {
+        self.trace.as_ref().map_or(0, Trace::dropped)
     }
 
     /// Records a fault the guest did not survive.
