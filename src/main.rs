@@ -293,25 +293,44 @@ fn timeout_line(timeout: Option<std::time::Duration>) -> String {
     )
 }
 
+/// qvm's own stdout and stderr, as a sink for the contract's output.
+struct HostStreams;
+
+impl qvm_common::kernel::output::OutputSink for HostStreams {
+    fn write(&mut self, stream: qvm_common::kernel::output::Stream, bytes: &[u8]) {
+        use qvm_common::kernel::output::Stream;
+        // A closed stdout/stderr is the reader's choice, not an error of
+        // the call: ignore write failures like a pipe's EPIPE. Flushed at
+        // once, so the output appears as the contract writes it.
+        let _ = match stream {
+            Stream::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes).and_then(|()| out.flush())
+            }
+            Stream::Stderr => std::io::stderr().lock().write_all(bytes),
+        };
+    }
+}
+
 fn run(args: RunArgs) -> Result<u8, String> {
     let timeout = args.call.timeout;
     let spec = call_spec(args.call, args.trace)?;
-    let outcome = qvm::run(&spec, args.backend).map_err(|e| e.to_string())?;
-    let status = outcome.status().clamp(0, 255) as u8;
-    if args.json {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", qvm::report::to_json(&outcome))
-            .map_err(|e| format!("cannot write output: {e}"))?;
-    } else {
-        // A closed stdout/stderr is the reader's choice, not an error of
-        // the call: ignore write failures like a pipe's EPIPE.
-        let _ = std::io::stdout().lock().write_all(&outcome.stdout);
-        let _ = std::io::stderr().lock().write_all(&outcome.stderr);
+    if !args.json {
+        // Pass-through: the contract's output goes out as it is written.
+        let outcome = qvm::run_streaming(&spec, args.backend, Box::new(HostStreams))
+            .map_err(|e| e.to_string())?;
         if outcome.timed_out() {
             eprintln!("{}", timeout_line(timeout));
         }
+        return Ok(outcome.status().clamp(0, 255) as u8);
     }
-    Ok(status)
+    let outcome = qvm::run(&spec, args.backend).map_err(|e| e.to_string())?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    qvm::report::write_json(&outcome, &mut out)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write output: {e}"))?;
+    Ok(outcome.status().clamp(0, 255) as u8)
 }
 
 /// One line describing an outcome.

@@ -256,6 +256,13 @@ impl Process {
         })
     }
 
+    /// Passes the contract's stdout and stderr to `sink` as they are
+    /// written: the outcome's `stdout`, `stderr` and `state` stay empty.
+    /// What the contract sees is the same either way.
+    pub fn stream_output(&mut self, sink: Box<dyn crate::kernel::output::OutputSink>) {
+        self.kernel.set_output_sink(sink);
+    }
+
     /// The guest memory an engine must map.
     pub fn memory(&self) -> &Arc<GuestMemory> {
         &self.memory
@@ -297,7 +304,8 @@ impl Process {
         };
         let stdout = self.kernel.stdout().to_vec();
         let stderr = self.kernel.stderr().to_vec();
-        let failed = exit_code != Some(0) || !stderr.is_empty();
+        let failed =
+            exit_code != Some(0) || self.kernel.written(crate::kernel::output::Stream::Stderr) > 0;
         let state = if failed {
             StateChanges::default()
         } else {

@@ -6,6 +6,7 @@
 pub mod files;
 pub mod identity;
 mod mm;
+pub mod output;
 mod signals;
 pub mod table;
 pub mod time;
@@ -186,14 +187,28 @@ impl Kernel {
         self.kill_reason
     }
 
-    /// Everything written to stdout.
+    /// Everything written to stdout (nothing when an output sink took it).
     pub fn stdout(&self) -> &[u8] {
-        &self.files.stdout
+        self.files.stdout.kept()
     }
 
-    /// Everything written to stderr.
+    /// Everything written to stderr (nothing when an output sink took it).
     pub fn stderr(&self) -> &[u8] {
-        &self.files.stderr
+        self.files.stderr.kept()
+    }
+
+    /// How many bytes the contract wrote to `stream`, kept or passed on.
+    pub fn written(&self, stream: output::Stream) -> usize {
+        match stream {
+            output::Stream::Stdout => self.files.stdout.written(),
+            output::Stream::Stderr => self.files.stderr.written(),
+        }
+    }
+
+    /// Passes stdout and stderr to `sink` as they are written instead of
+    /// keeping them.
+    pub fn set_output_sink(&mut self, sink: Box<dyn output::OutputSink>) {
+        self.files.sink = Some(sink);
     }
 
     /// Number of syscalls made.
