@@ -302,8 +302,7 @@ impl Process {
             }
             None => (None, None, None),
         };
-        let stdout = self.kernel.stdout().to_vec();
-        let stderr = self.kernel.stderr().to_vec();
+        let (stdout, stderr) = self.kernel.take_output();
         let failed =
             exit_code != Some(0) || self.kernel.written(crate::kernel::output::Stream::Stderr) > 0;
         let state = if failed {

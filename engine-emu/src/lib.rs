@@ -26,9 +26,9 @@ use qvm_common::engine::{
 use qvm_common::guest_memory::GuestMemory;
 use qvm_common::watchdog::Watchdog;
 use unicorn_engine::{
-    uc_ctl, uc_emu_stop, uc_engine, ControlType, uc_error, uc_hook, uc_hook_add, uc_reg_read, uc_reg_write, uc_x86_mmr,
-    uc_x86_qvm_gdt, Arch, HookType, MemType, Mode, Prot, RegisterX86, Unicorn, X86CpuModel,
-    X86Insn,
+    uc_ctl, uc_emu_stop, uc_engine, uc_error, uc_hook, uc_hook_add, uc_reg_read, uc_reg_write,
+    uc_x86_mmr, uc_x86_qvm_gdt, Arch, ControlType, HookType, MemType, Mode, Prot, RegisterX86,
+    Unicorn, X86CpuModel, X86Insn,
 };
 
 const NAME: &str = "emu";

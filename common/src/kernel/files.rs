@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::output::{Output, OutputSink, Stream};
 pub use super::output::MAX_OUTPUT;
+use super::output::{Output, OutputSink, Stream};
 use super::{Errno, Kernel, SysResult};
 /// Most file descriptors open at once (RLIMIT_NOFILE).
 pub const MAX_FDS: i32 = 1024;

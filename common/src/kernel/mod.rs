@@ -197,6 +197,12 @@ impl Kernel {
         self.files.stderr.kept()
     }
 
+    /// Takes the kept stdout and stderr (moved, not copied: up to 64 MiB
+    /// each).
+    pub fn take_output(&mut self) -> (Vec<u8>, Vec<u8>) {
+        (self.files.stdout.take_kept(), self.files.stderr.take_kept())
+    }
+
     /// How many bytes the contract wrote to `stream`, kept or passed on.
     pub fn written(&self, stream: output::Stream) -> usize {
         match stream {

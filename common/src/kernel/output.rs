@@ -60,6 +60,11 @@ impl Output {
         &self.kept
     }
 
+    /// Takes the kept bytes, leaving none.
+    pub fn take_kept(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.kept)
+    }
+
     /// How many bytes were written.
     pub fn written(&self) -> usize {
         self.written
