@@ -139,6 +139,7 @@ const ETXTBSY: i32 = 26;
 
 fn on_backend(program: &Program, choice: BackendChoice) -> Result<Run, String> {
     let mut spec = CallSpec::new(program.elf.clone(), "random-code");
+    spec.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
     spec.memory_limit = 16 << 20;
     let outcome = qvm::run(&spec, choice).map_err(|e| format!("qvm: {e}"))?;
     Ok(Run::from_outcome(&outcome))

@@ -13,6 +13,7 @@ use support::*;
 fn run(backend: Backend, code: &[u8]) -> Outcome {
     let elf = test_elf::with_code(code);
     let mut spec = CallSpec::new(elf, "raw");
+    spec.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
     spec.memory_limit = 16 << 20;
     spec.trace = true;
     let on = |choice| qvm::run(&spec, choice).unwrap();

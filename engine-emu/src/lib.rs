@@ -584,6 +584,10 @@ mod tests {
     }
 
     fn run(code: &[u8]) -> (Exit, Recorder) {
+        run_until(code, None)
+    }
+
+    fn run_until(code: &[u8], deadline: Option<Instant>) -> (Exit, Recorder) {
         let memory = Arc::new(GuestMemory::new(1 << 20).unwrap());
         memory.write(0, code).unwrap();
         let mut engine = EmuEngine::new(memory).unwrap();
@@ -602,9 +606,44 @@ mod tests {
                 rsp: 0,
             })
             .unwrap();
+        engine.set_deadline(deadline);
         let mut rec = Recorder::default();
         let exit = engine.run(&mut rec).unwrap();
         (exit, rec)
+    }
+
+    #[test]
+    fn a_deadline_stops_a_spinning_guest_and_only_that() {
+        let cases: &[(&str, &[u8], bool)] = &[
+            ("jmp .", &[0xeb, 0xfe], true),
+            // mov eax, 39; syscall; jmp back
+            (
+                "getpid loop",
+                &[0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7],
+                true,
+            ),
+            // mov eax, 60; syscall
+            ("exit", &[0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05], false),
+        ];
+        for &(what, code, times_out) in cases {
+            let start = Instant::now();
+            let deadline = start + std::time::Duration::from_millis(200);
+            let (exit, _) = run_until(code, Some(deadline));
+            let expected = if times_out {
+                Exit::TimedOut
+            } else {
+                Exit::Stopped
+            };
+            assert_eq!(exit, expected, "{what}");
+            assert!(
+                start.elapsed().as_secs() < 5,
+                "{what}: {:?}",
+                start.elapsed()
+            );
+        }
+        // A deadline already past ends the run before the guest starts.
+        let (exit, rec) = run_until(&[0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05], Some(Instant::now()));
+        assert_eq!((exit, rec.calls.len()), (Exit::TimedOut, 0));
     }
 
     #[test]

@@ -189,8 +189,14 @@ fn qvm_once(
     stdin: &[u8],
 ) -> Run {
     let mut cmd = Command::new(qvm_bin());
-    cmd.args(["run", "--backend", backend.as_str()])
-        .args(options);
+    cmd.args(["run", "--backend", backend.as_str()]);
+    // A contract that hangs (KVM does not meter) fails instead of hanging
+    // CI: the host's safety net, far above any test's run.
+    if !options.contains(&"--timeout") {
+        let secs = qvm_conformance::runner::CALL_TIMEOUT.as_secs().to_string();
+        cmd.args(["--timeout", &secs]);
+    }
+    cmd.args(options);
     for (k, v) in env {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
