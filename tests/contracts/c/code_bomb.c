@@ -1,12 +1,14 @@
 /* A JIT-style bomb: generates argv[1] MiB (default 64) of fresh code,
- * `xor eax, eax` then `add eax, 1` over and over and `ret`, and runs it
- * once. Every byte is new code, so the emulator translates all of it: its
+ * `xor eax, eax`, then `add eax, [rdi]` over and over, then `ret`, and
+ * runs it once with rdi pointing at a 1. Every byte is new code, and each
+ * 2-byte load becomes tens of bytes of host code in the emulator (its TLB
+ * check), so the emulator translates many times the guest's size: its
  * buffer of translated code must stay bounded (it flushes when full). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
-typedef unsigned (*fn)(void);
+typedef unsigned (*fn)(const unsigned *one);
 
 int main(int argc, char **argv)
 {
@@ -17,16 +19,16 @@ int main(int argc, char **argv)
         perror("mmap");
         return 1;
     }
-    size_t adds = size / 3;
+    size_t adds = size / 2;
     code[0] = 0x31; /* xor eax, eax */
     code[1] = 0xc0;
     for (size_t i = 0; i < adds; i++) {
-        code[2 + 3 * i] = 0x83; /* add eax, 1 */
-        code[3 + 3 * i] = 0xc0;
-        code[4 + 3 * i] = 0x01;
+        code[2 + 2 * i] = 0x03; /* add eax, [rdi] */
+        code[3 + 2 * i] = 0x07;
     }
-    code[2 + 3 * adds] = 0xc3; /* ret */
-    unsigned got = ((fn)code)();
+    code[2 + 2 * adds] = 0xc3; /* ret */
+    static const unsigned one = 1;
+    unsigned got = ((fn)code)(&one);
     printf("%u adds ran\n", got);
     return got == (unsigned)adds ? 0 : 2;
 }
