@@ -10,6 +10,9 @@
 //! a late signal after a run ended finds nothing registered (or another
 //! run, which sees a spurious EINTR and carries on: its own watchdog has
 //! not fired).
+//!
+//! The first KVM run with a deadline installs a process-wide handler for
+//! SIGRTMIN: a program that embeds qvm must leave that signal to it.
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
