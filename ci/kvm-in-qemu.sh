@@ -25,6 +25,11 @@
 #    test failed, a binary exited non-zero, the VM timed out or gave no
 #    results, or no test ran at all.
 #
+# KVM does not meter instructions, so a contract that hangs on it would hang
+# the VM until KVM_QEMU_TIMEOUT: every call the tests make carries
+# `--timeout` (runner::CALL_TIMEOUT, 300 s), which ends it and fails the
+# test instead.
+#
 # Options and environment:
 #   --no-build          use the existing list instead of building
 #   --list FILE         list of test binaries (also KVM_TEST_LIST)

@@ -71,6 +71,13 @@ impl Engine for AnyEngine {
         }
     }
 
+    fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        match self {
+            AnyEngine::Emu(e) => e.set_deadline(deadline),
+            AnyEngine::Kvm(e) => e.set_deadline(deadline),
+        }
+    }
+
     fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
         match self {
             AnyEngine::Emu(e) => e.run(supervisor),

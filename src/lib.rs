@@ -30,3 +30,16 @@ pub fn run(spec: &CallSpec, choice: BackendChoice) -> Result<Outcome, RunError> 
     let mut engine = backend::create(choice, process.memory())?;
     Ok(process.run(&mut engine)?)
 }
+
+/// Runs one call, passing its stdout and stderr to `sink` as the contract
+/// writes them; the outcome's `stdout`, `stderr` and `state` stay empty.
+pub fn run_streaming(
+    spec: &CallSpec,
+    choice: BackendChoice,
+    sink: Box<dyn qvm_common::kernel::output::OutputSink>,
+) -> Result<Outcome, RunError> {
+    let mut process = qvm_common::call::Process::new(spec)?;
+    process.stream_output(sink);
+    let mut engine = backend::create(choice, process.memory())?;
+    Ok(process.run(&mut engine)?)
+}

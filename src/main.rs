@@ -13,6 +13,8 @@ use qvm_common::layout::DEFAULT_MEMORY_LIMIT;
 
 /// Exit status for qvm's own errors (as opposed to the contract's).
 const QVM_ERROR: u8 = 125;
+/// Most bytes `qvm check` reads (the largest memory limit a call may have).
+const CHECK_INPUT_LIMIT: u64 = 64 << 30;
 
 #[derive(Parser)]
 #[command(
@@ -113,6 +115,11 @@ struct CallArgs {
     /// instructions exactly, so a metered call runs on the emulator.
     #[arg(long, value_name = "N|none", value_parser = parse_gas_limit)]
     gas_limit: Option<qvm::units::GasLimitArg>,
+    /// The host's safety net: end the call after SECONDS of wall-clock
+    /// time (decimals allowed). Such a call ends with status 124 and a
+    /// kill_reason saying so: the host's limit, not a deterministic verdict.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<std::time::Duration>,
     /// The contract (a static x86-64 Linux ELF executable), then its
     /// arguments. Everything after CONTRACT belongs to the contract, even
     /// words that look like qvm's options: a node that forwards a user's
@@ -164,6 +171,14 @@ struct DiffArgs {
     call: CallArgs,
 }
 
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("'{text}' is not a positive number of seconds"))
+}
+
 fn parse_env(text: &str) -> Result<OsString, String> {
     match text.split_once('=') {
         Some((k, _)) if !k.is_empty() => Ok(OsString::from(text)),
@@ -178,7 +193,7 @@ fn map_contract(path: &Path, limit: u64) -> Result<ProgramImage, String> {
     let (file, meta) = open_input("contract", path, limit)?;
     if !meta.is_file() || meta.len() == 0 {
         // Pipes and devices cannot be mapped, nor can an empty file.
-        return read_all("contract", path, file).map(ProgramImage::from);
+        return read_all("contract", path, file, limit).map(ProgramImage::from);
     }
     // SAFETY: a read-only mapping of a regular file, only read while the
     // process is built. Like any program that maps its input, qvm relies
@@ -190,7 +205,7 @@ fn map_contract(path: &Path, limit: u64) -> Result<ProgramImage, String> {
 
 fn read_file(what: &str, path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     let (file, _) = open_input(what, path, limit)?;
-    read_all(what, path, file)
+    read_all(what, path, file, limit)
 }
 
 /// Opens an input file: not a directory, and no larger than `limit`.
@@ -217,10 +232,20 @@ fn open_input(
     Ok((file, meta))
 }
 
-fn read_all(what: &str, path: &Path, mut file: std::fs::File) -> Result<Vec<u8>, String> {
+/// Reads the whole input, at most `limit` bytes: a pipe, FIFO or device
+/// (`/dev/zero`) has no size to check beforehand, so past the limit it is
+/// refused like a regular file that is too large.
+fn read_all(what: &str, path: &Path, file: std::fs::File, limit: u64) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
         .map_err(|e| read_error(what, path, &e))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{what} {} gives more than the {limit} byte memory limit (not a regular file: read until the limit)",
+            path.display()
+        ));
+    }
     Ok(bytes)
 }
 
@@ -264,34 +289,68 @@ fn call_spec(call: CallArgs, trace: bool) -> Result<CallSpec, String> {
         Some(qvm_common::kernel::gas::DEFAULT_GAS_LIMIT),
         |g| g.0,
     );
+    spec.timeout = call.timeout;
     Ok(spec)
 }
 
-fn run(args: RunArgs) -> Result<u8, String> {
-    let spec = call_spec(args.call, args.trace)?;
-    let outcome = qvm::run(&spec, args.backend).map_err(|e| e.to_string())?;
-    let status = outcome.status().clamp(0, 255) as u8;
-    if args.json {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", qvm::report::to_json(&outcome))
-            .map_err(|e| format!("cannot write output: {e}"))?;
-    } else {
+/// The one stderr line of a call that `--timeout` ended.
+fn timeout_line(timeout: Option<std::time::Duration>) -> String {
+    format!(
+        "qvm: timeout: the call ran past --timeout {}s of the host's wall clock and was killed; \
+         this is the host's limit, not a deterministic verdict (status {})",
+        timeout.map_or(0.0, |t| t.as_secs_f64()),
+        qvm_common::watchdog::TIMEOUT_STATUS
+    )
+}
+
+/// qvm's own stdout and stderr, as a sink for the contract's output.
+struct HostStreams;
+
+impl qvm_common::kernel::output::OutputSink for HostStreams {
+    fn write(&mut self, stream: qvm_common::kernel::output::Stream, bytes: &[u8]) {
+        use qvm_common::kernel::output::Stream;
         // A closed stdout/stderr is the reader's choice, not an error of
-        // the call: ignore write failures like a pipe's EPIPE.
-        let _ = std::io::stdout().lock().write_all(&outcome.stdout);
-        let _ = std::io::stderr().lock().write_all(&outcome.stderr);
-        if let Some(reason) = outcome.kill_reason {
+        // the call: ignore write failures like a pipe's EPIPE. Flushed at
+        // once, so the output appears as the contract writes it.
+        let _ = match stream {
+            Stream::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes).and_then(|()| out.flush())
+            }
+            Stream::Stderr => std::io::stderr().lock().write_all(bytes),
+        };
+    }
+}
+
+fn run(args: RunArgs) -> Result<u8, String> {
+    let timeout = args.call.timeout;
+    let spec = call_spec(args.call, args.trace)?;
+    if !args.json {
+        // Pass-through: the contract's output goes out as it is written.
+        let outcome = qvm::run_streaming(&spec, args.backend, Box::new(HostStreams))
+            .map_err(|e| e.to_string())?;
+        if outcome.timed_out() {
+            eprintln!("{}", timeout_line(timeout));
+        } else if let Some(reason) = outcome.kill_reason {
             // qvm ended the call itself: say why, after the contract's own
             // output, since the status alone (137) looks like a crash.
-            let _ = writeln!(std::io::stderr().lock(), "qvm: call killed: {reason}");
+            eprintln!("qvm: call killed: {reason}");
         }
+        return Ok(outcome.status().clamp(0, 255) as u8);
     }
-    Ok(status)
+    let outcome = qvm::run(&spec, args.backend).map_err(|e| e.to_string())?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    qvm::report::write_json(&outcome, &mut out)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write output: {e}"))?;
+    Ok(outcome.status().clamp(0, 255) as u8)
 }
 
 /// One line describing an outcome.
 fn summary(o: &qvm::Outcome) -> String {
     let end = match (o.exit_code, o.signal_name()) {
+        _ if o.timed_out() => "timed out (the host's --timeout, not a verdict)".into(),
         (Some(code), _) => format!("exit {code}"),
         (None, Some(sig)) => format!("killed by {sig}"),
         (None, None) => "no status".into(),
@@ -428,7 +487,7 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
 
 fn check(args: CheckArgs) -> Result<u8, String> {
     let (file, _) = open_input("contract", &args.contract, u64::MAX)?;
-    let bytes = read_all("contract", &args.contract, file)?;
+    let bytes = read_all("contract", &args.contract, file, CHECK_INPUT_LIMIT)?;
     let report = qvm::check::check(&bytes)
         .map_err(|e| format!("cannot check {}: {e}", args.contract.display()))?;
     let text = if args.json {

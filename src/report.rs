@@ -2,7 +2,6 @@
 //! `docs/outcome-json.md`; field order is fixed, so the same outcome always
 //! prints the same bytes.
 
-use base64::Engine as _;
 use qvm_common::call::{FaultReport, MemoryReport, Outcome, RefusedSyscall};
 use qvm_common::contract::StateChanges;
 use qvm_common::kernel::gas::GasReport;
@@ -23,12 +22,12 @@ struct Document<'a> {
     fault: Option<&'a FaultReport>,
     kill_reason: Option<&'static str>,
     failed: bool,
-    stdout: Option<String>,
+    stdout: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    stdout_base64: Option<String>,
-    stderr: Option<String>,
+    stdout_base64: Option<Base64<'a>>,
+    stderr: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    stderr_base64: Option<String>,
+    stderr_base64: Option<Base64<'a>>,
     state: &'a StateChanges,
     syscalls: u64,
     refused_syscalls: &'a [RefusedSyscall],
@@ -36,21 +35,39 @@ struct Document<'a> {
     gas: GasReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     trace: Option<&'a [TraceEntry]>,
+    /// Syscalls after the trace's first MAX_ENTRIES, counted only.
+    #[serde(skip_serializing_if = "is_zero")]
+    trace_dropped: u64,
 }
 
-/// Text when the bytes are UTF-8, else base64.
-fn bytes_field(bytes: &[u8]) -> (Option<String>, Option<String>) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (Some(s.to_string()), None),
-        Err(_) => (
-            None,
-            Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-        ),
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Bytes serialized as base64 text, encoded straight into the output.
+struct Base64<'a>(&'a [u8]);
+
+impl Serialize for Base64<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&base64::display::Base64Display::new(
+            self.0,
+            &base64::engine::general_purpose::STANDARD,
+        ))
     }
 }
 
-/// Renders an outcome as a pretty-printed JSON document.
-pub fn to_json(outcome: &Outcome) -> String {
+/// Text when the bytes are UTF-8, else base64; borrowed, not copied.
+fn bytes_field(bytes: &[u8]) -> (Option<&str>, Option<Base64<'_>>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (Some(s), None),
+        Err(_) => (None, Some(Base64(bytes))),
+    }
+}
+
+/// Writes an outcome as a pretty-printed JSON document to `out`, without
+/// building it in memory first: a contract's 64 MiB of NUL bytes is
+/// 384 MiB of JSON.
+pub fn write_json(outcome: &Outcome, out: impl std::io::Write) -> std::io::Result<()> {
     let (stdout, stdout_base64) = bytes_field(&outcome.stdout);
     let (stderr, stderr_base64) = bytes_field(&outcome.stderr);
     let doc = Document {
@@ -73,7 +90,17 @@ pub fn to_json(outcome: &Outcome) -> String {
         memory: outcome.memory,
         gas: outcome.gas,
         trace: outcome.trace.as_deref(),
+        trace_dropped: outcome.trace_dropped,
     };
-    // Serializing plain data with string keys cannot fail.
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    serde_json::to_writer_pretty(out, &doc).map_err(std::io::Error::from)
+}
+
+/// Renders an outcome as a pretty-printed JSON document.
+pub fn to_json(outcome: &Outcome) -> String {
+    let mut bytes = Vec::new();
+    // Serializing plain data with string keys into memory cannot fail.
+    match write_json(outcome, &mut bytes) {
+        Ok(()) => String::from_utf8(bytes).unwrap_or_default(),
+        Err(e) => format!("{{\"error\": \"{e}\"}}"),
+    }
 }

@@ -139,6 +139,7 @@ const ETXTBSY: i32 = 26;
 
 fn on_backend(program: &Program, choice: BackendChoice) -> Result<Run, String> {
     let mut spec = CallSpec::new(program.elf.clone(), "random-code");
+    spec.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
     spec.memory_limit = 16 << 20;
     if choice == BackendChoice::Kvm {
         spec.gas_limit = None; // KVM cannot meter (docs/gas.md)

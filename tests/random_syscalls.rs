@@ -105,6 +105,7 @@ fn program(calls: &[Call], fill: u8) -> Vec<u8> {
 
 fn run(elf: &[u8], choice: BackendChoice) -> Result<Outcome, String> {
     let mut spec = CallSpec::new(elf.to_vec(), "random-syscalls");
+    spec.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
     spec.memory_limit = 16 << 20;
     spec.stdin = b"some input\n".to_vec();
     spec.trace = true;

@@ -11,12 +11,9 @@ use support::*;
 
 /// Runs raw x86-64 `code` placed at 0x401000 (the builder's entry point).
 fn run(backend: Backend, code: &[u8]) -> Outcome {
-    let headers = 64 + 56;
-    let mut body = vec![0u8; 0x1000 - headers];
-    body.extend_from_slice(code);
-    let len = (headers + body.len()) as u64;
-    let elf = test_elf::build(2, &[(1, 5, 0, 0x400000, len, len)], &body);
+    let elf = test_elf::with_code(code);
     let mut spec = CallSpec::new(elf, "raw");
+    spec.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
     spec.memory_limit = 16 << 20;
     spec.trace = true;
     let on = |spec: &CallSpec, choice| qvm::run(spec, choice).unwrap();

@@ -19,6 +19,7 @@ use crate::kernel::{signal_name, table, Kernel, KernelConfig, Termination, Trace
 use crate::layout::{page_align_up, DEFAULT_MEMORY_LIMIT};
 use crate::process_image::{self, LoadError};
 use crate::random::{call_id, Entropy};
+use crate::watchdog::{TIMEOUT_KILL_REASON, TIMEOUT_STATUS};
 
 /// Everything that defines a call. Two calls with equal specs have
 /// identical outcomes on every backend.
@@ -36,11 +37,14 @@ pub struct CallSpec {
     pub block: BlockContext,
     /// Memory limit in bytes (rounded up to a page).
     pub memory_limit: u64,
-    /// Record every syscall.
+    /// Record every syscall (the first [`crate::kernel::trace::MAX_ENTRIES`]).
     pub trace: bool,
     /// Gas limit (`docs/gas.md`); None runs unmetered, which only an
     /// engine that cannot count instructions (KVM) needs.
     pub gas_limit: GasLimit,
+    /// The host's safety net: end the call after this much wall-clock time
+    /// (not a deterministic verdict; see [`crate::watchdog`]).
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl CallSpec {
@@ -57,6 +61,7 @@ impl CallSpec {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             trace: false,
             gas_limit: Some(DEFAULT_GAS_LIMIT),
+            timeout: None,
         }
     }
 }
@@ -182,16 +187,28 @@ pub struct Outcome {
     pub memory: MemoryReport,
     pub gas: GasReport,
     pub trace: Option<Vec<TraceEntry>>,
+    /// Syscalls made after the trace was full, not in `trace`.
+    pub trace_dropped: u64,
 }
 
 impl Outcome {
-    /// The status a shell would see: the exit code, or 128 + signal.
+    /// The status a shell would see: the exit code, or 128 + signal; 124
+    /// ([`TIMEOUT_STATUS`]) when the host's timeout ended the call.
     pub fn status(&self) -> i32 {
+        if self.timed_out() {
+            return TIMEOUT_STATUS;
+        }
         match (self.exit_code, self.signal) {
             (Some(code), _) => code,
             (None, Some(sig)) => 128 + sig,
             (None, None) => 125,
         }
+    }
+
+    /// Whether `--timeout` ended the call: the host's decision, not the
+    /// contract's result.
+    pub fn timed_out(&self) -> bool {
+        self.kill_reason == Some(TIMEOUT_KILL_REASON)
     }
 
     /// The signal's name, if any.
@@ -205,6 +222,8 @@ pub struct Process {
     kernel: Kernel,
     memory: Arc<GuestMemory>,
     entry: crate::engine::EntryState,
+    timeout: Option<std::time::Duration>,
+    timed_out: bool,
 }
 
 impl Process {
@@ -245,7 +264,16 @@ impl Process {
             kernel,
             memory,
             entry: loaded.entry,
+            timeout: spec.timeout,
+            timed_out: false,
         })
+    }
+
+    /// Passes the contract's stdout and stderr to `sink` as they are
+    /// written: the outcome's `stdout`, `stderr` and `state` stay empty.
+    /// What the contract sees is the same either way.
+    pub fn stream_output(&mut self, sink: Box<dyn crate::kernel::output::OutputSink>) {
+        self.kernel.set_output_sink(sink);
     }
 
     /// The guest memory an engine must map.
@@ -263,6 +291,7 @@ impl Process {
         engine.apply(&initial)?;
         engine.reset(self.entry)?;
         self.kernel.charge_initial_memory();
+        engine.set_deadline(self.timeout.map(|t| std::time::Instant::now() + t));
         while self.kernel.termination().is_none() {
             match engine.run(&mut self.kernel)? {
                 Exit::Stopped => {
@@ -272,6 +301,10 @@ impl Process {
                 }
                 Exit::Fault(f) => self.kernel.fault(f),
                 Exit::InstructionLimit => self.kernel.out_of_gas(),
+                Exit::TimedOut => {
+                    self.timed_out = true;
+                    break;
+                }
             }
         }
         let instructions = engine.instructions();
@@ -280,15 +313,17 @@ impl Process {
 
     fn finish(mut self, backend: &'static str, instructions: Option<u64>) -> Outcome {
         let (exit_code, signal, fault) = match self.kernel.termination() {
+            // Cut short by the host: killed, as timeout -s KILL would.
+            _ if self.timed_out => (None, Some(9), None),
             Some(Termination::Exited(code)) => (Some(code), None, None),
             Some(Termination::Signaled { signal, fault }) => {
                 (None, Some(signal), fault.map(FaultReport::from))
             }
             None => (None, None, None),
         };
-        let stdout = self.kernel.stdout().to_vec();
-        let stderr = self.kernel.stderr().to_vec();
-        let failed = exit_code != Some(0) || !stderr.is_empty();
+        let (stdout, stderr) = self.kernel.take_output();
+        let failed =
+            exit_code != Some(0) || self.kernel.written(crate::kernel::output::Stream::Stderr) > 0;
         let state = if failed {
             StateChanges::default()
         } else {
@@ -309,7 +344,11 @@ impl Process {
             exit_code,
             signal,
             fault,
-            kill_reason: self.kernel.kill_reason(),
+            kill_reason: if self.timed_out {
+                Some(TIMEOUT_KILL_REASON)
+            } else {
+                self.kernel.kill_reason()
+            },
             stdout,
             stderr,
             failed,
@@ -321,6 +360,7 @@ impl Process {
                 peak: self.kernel.space().peak_committed(),
             },
             gas: self.kernel.gas_report(instructions),
+            trace_dropped: self.kernel.trace_dropped(),
             trace: self.kernel.take_trace(),
         }
     }

@@ -111,6 +111,9 @@ pub enum Exit {
     /// [`Supervisor::instruction_limit`] allows and was stopped before the
     /// next one.
     InstructionLimit,
+    /// The host's deadline ([`Engine::set_deadline`]) passed: not a
+    /// deterministic verdict.
+    TimedOut,
 }
 
 /// Engine failures: never the guest's fault, always qvm's or the host's.
@@ -247,8 +250,12 @@ pub trait Engine {
     fn apply(&mut self, changes: &[MemoryChange]) -> Result<(), EngineError>;
     /// Sets the registers of a freshly exec'd process.
     fn reset(&mut self, entry: EntryState) -> Result<(), EngineError>;
-    /// Runs the guest until the supervisor stops it, it faults or it
-    /// reaches the supervisor's instruction limit.
+    /// A wall-clock deadline for the following runs (`None`: none). Past
+    /// it, `run` returns [`Exit::TimedOut`] promptly, whatever the guest
+    /// does (see [`crate::watchdog`]).
+    fn set_deadline(&mut self, deadline: Option<std::time::Instant>);
+    /// Runs the guest until the supervisor stops it, it faults, it
+    /// reaches the supervisor's instruction limit or the deadline passes.
     fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError>;
     /// Whether this engine counts retired instructions exactly
     /// (`docs/gas.md`), and so can meter a call.

@@ -18,3 +18,4 @@ pub mod layout;
 pub mod process_image;
 pub mod random;
 pub mod test_elf;
+pub mod watchdog;

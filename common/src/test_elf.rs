@@ -56,3 +56,13 @@ pub fn code_and_data(text: &[u8], data_vaddr: u64, data: &[u8], data_memsz: u64)
     ];
     build(2, &phdrs, &body)
 }
+
+/// A static executable whose code is `code` at the entry point, 0x401000,
+/// in one read-execute segment.
+pub fn with_code(code: &[u8]) -> Vec<u8> {
+    let headers = 64 + 56;
+    let mut body = vec![0u8; 0x1000 - headers];
+    body.extend_from_slice(code);
+    let len = (headers + body.len()) as u64;
+    build(2, &[(1, 5, 0, 0x400000, len, len)], &body)
+}

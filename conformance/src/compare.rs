@@ -108,6 +108,7 @@ pub fn outcome_difference(a: &Outcome, b: &Outcome) -> Option<Difference> {
                 return Some(Difference::new(format!("trace[{i}]"), &ta[i], &tb[i]));
             }
             check!("trace length", ta.len(), tb.len());
+            check!("trace_dropped", a.trace_dropped, b.trace_dropped);
         }
         (None, None) => {}
         _ => check!("trace presence", a.trace.is_some(), b.trace.is_some()),
@@ -168,6 +169,7 @@ mod tests {
                 result: 3,
                 instructions: Some(40),
             }]),
+            trace_dropped: 0,
         }
     }
 

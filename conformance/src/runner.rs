@@ -73,6 +73,12 @@ pub struct Options {
     pub bless: bool,
 }
 
+/// Wall-clock limit of every call the corpus and the tests make: far above
+/// any program's run (the slowest take seconds in the nested VM), there so
+/// a contract that hangs on a backend that does not meter (KVM) fails its
+/// test instead of hanging CI. The host's safety net, not a verdict.
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 fn spec_for(program: &Program, binary: &[u8], case: &crate::corpus::Case) -> CallSpec {
     let mut spec = CallSpec::new(binary.to_vec(), program.name);
     spec.args = case.args.iter().map(|a| a.as_bytes().to_vec()).collect();
@@ -84,6 +90,7 @@ fn spec_for(program: &Program, binary: &[u8], case: &crate::corpus::Case) -> Cal
     spec.stdin = case.stdin.bytes();
     spec.block = BLOCK;
     spec.trace = true;
+    spec.timeout = Some(CALL_TIMEOUT);
     spec
 }
 

@@ -15,6 +15,7 @@
 use std::ffi::{c_int, c_void};
 use std::ptr::NonNull;
 use std::sync::Arc;
+use std::time::Instant;
 
 use qvm_common::address_space::MemoryChange;
 use qvm_common::cpu_profile;
@@ -23,15 +24,22 @@ use qvm_common::engine::{
     SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_FTW, INITIAL_MXCSR, INITIAL_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
+use qvm_common::watchdog::Watchdog;
 use unicorn_engine::{
-    uc_engine, uc_error, uc_hook, uc_hook_add, uc_reg_read, uc_reg_write, uc_x86_mmr,
-    uc_x86_qvm_gdt, Arch, HookType, MemType, Mode, Prot, RegisterX86, Unicorn, X86CpuModel,
-    X86Insn,
+    uc_ctl, uc_emu_stop, uc_engine, uc_error, uc_hook, uc_hook_add, uc_reg_read, uc_reg_write,
+    uc_x86_mmr, uc_x86_qvm_gdt, Arch, ControlType, HookType, MemType, Mode, Prot, RegisterX86,
+    Unicorn, X86CpuModel, X86Insn,
 };
 
 const NAME: &str = "emu";
 const CR4_OSFXSR: u64 = 1 << 9;
 const CR4_OSXMMEXCPT: u64 = 1 << 10;
+/// Size of unicorn's buffer of translated code (QEMU's default is 1 GiB).
+/// When it is full QEMU flushes every translation and starts over, so a
+/// contract that generates and runs fresh code without end costs at most
+/// this much host memory for it (docs/performance.md). The largest corpus
+/// programs translate a few MiB.
+pub const CODE_BUFFER_SIZE: u32 = 32 << 20;
 
 /// State the hooks share with [`EmuEngine::run`]. Boxed so its address is
 /// stable: raw C hooks receive it as user data.
@@ -55,7 +63,17 @@ pub struct EmuEngine {
     memory: Arc<GuestMemory>,
     /// Whether translated code counts instructions (docs/gas.md).
     metering: bool,
+    deadline: Option<Instant>,
 }
+
+/// The engine's handle, for the watchdog's thread to stop emulation with.
+struct StopHandle(*mut uc_engine);
+
+// SAFETY: the watchdog only calls `uc_emu_stop` through it, which unicorn
+// itself calls from its timeout thread (it only sets flags, and exits the
+// CPU loop at the next block); `run` stops the watchdog before `uc_emu_start`
+// returns to the caller, and so before the handle can be closed.
+unsafe impl Send for StopHandle {}
 
 fn backend_error(what: impl std::fmt::Display) -> EngineError {
     EngineError::Backend {
@@ -304,6 +322,15 @@ impl EmuEngine {
         let state_ptr: *mut HookState = &mut *state;
         let mut uc =
             Unicorn::new_with_data(Arch::X86, Mode::MODE_64, state_ptr).map_err(backend_error)?;
+        // SAFETY: the handle is live; this control takes one uint32_t.
+        let err = unsafe {
+            uc_ctl(
+                uc.get_handle(),
+                ControlType(ControlType::TCG_BUFFER_SIZE.0 | ControlType::IO_WRITE.0),
+                CODE_BUFFER_SIZE,
+            )
+        };
+        Result::<(), uc_error>::from(err).map_err(backend_error)?;
         uc.ctl_set_cpu_model(X86CpuModel::QVM as i32)
             .map_err(backend_error)?;
         let mem = memory.clone();
@@ -331,6 +358,7 @@ impl EmuEngine {
             state,
             memory,
             metering: true,
+            deadline: None,
         })
     }
 
@@ -488,7 +516,25 @@ impl Engine for EmuEngine {
         Ok(())
     }
 
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
     fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
+        let watchdog = match self.deadline {
+            Some(d) if Instant::now() >= d => return Ok(Exit::TimedOut),
+            Some(d) => {
+                let handle = StopHandle(self.uc.get_handle());
+                let dog = Watchdog::start(d, move || {
+                    let h = &handle;
+                    // SAFETY: see StopHandle.
+                    let _ = unsafe { uc_emu_stop(h.0) };
+                })
+                .map_err(|e| backend_error(format!("cannot start the timeout watchdog: {e}")))?;
+                Some(dog)
+            }
+            None => None,
+        };
         let raw: *mut (dyn Supervisor + '_) = supervisor;
         // SAFETY: only the lifetime is erased; the pointer is cleared below
         // before `supervisor`'s borrow ends, and hooks run only inside
@@ -506,6 +552,7 @@ impl Engine for EmuEngine {
         // until = 0: never next to hot code, so no translated block is
         // invalidated when emulation stops.
         let result = self.uc.emu_start(rip, 0, 0, 0);
+        let timed_out = watchdog.is_some_and(Watchdog::stop);
         self.state.supervisor = None;
         if let Some(e) = self.state.error.take() {
             return Err(backend_error(e));
@@ -518,6 +565,9 @@ impl Engine for EmuEngine {
         }
         if read(&self.uc, RegisterX86::QVM_INSNS_EXHAUSTED) != 0 {
             return Ok(Exit::InstructionLimit);
+        }
+        if timed_out {
+            return Ok(Exit::TimedOut);
         }
         let rip = read(&self.uc, RegisterX86::RIP);
         match result {
@@ -585,6 +635,10 @@ mod tests {
     }
 
     fn run(code: &[u8]) -> (Exit, Recorder) {
+        run_until(code, None)
+    }
+
+    fn run_until(code: &[u8], deadline: Option<Instant>) -> (Exit, Recorder) {
         let memory = Arc::new(GuestMemory::new(1 << 20).unwrap());
         memory.write(0, code).unwrap();
         let mut engine = EmuEngine::new(memory).unwrap();
@@ -603,9 +657,44 @@ mod tests {
                 rsp: 0,
             })
             .unwrap();
+        engine.set_deadline(deadline);
         let mut rec = Recorder::default();
         let exit = engine.run(&mut rec).unwrap();
         (exit, rec)
+    }
+
+    #[test]
+    fn a_deadline_stops_a_spinning_guest_and_only_that() {
+        let cases: &[(&str, &[u8], bool)] = &[
+            ("jmp .", &[0xeb, 0xfe], true),
+            // mov eax, 39; syscall; jmp back
+            (
+                "getpid loop",
+                &[0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7],
+                true,
+            ),
+            // mov eax, 60; syscall
+            ("exit", &[0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05], false),
+        ];
+        for &(what, code, times_out) in cases {
+            let start = Instant::now();
+            let deadline = start + std::time::Duration::from_millis(200);
+            let (exit, _) = run_until(code, Some(deadline));
+            let expected = if times_out {
+                Exit::TimedOut
+            } else {
+                Exit::Stopped
+            };
+            assert_eq!(exit, expected, "{what}");
+            assert!(
+                start.elapsed().as_secs() < 5,
+                "{what}: {:?}",
+                start.elapsed()
+            );
+        }
+        // A deadline already past ends the run before the guest starts.
+        let (exit, rec) = run_until(&[0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05], Some(Instant::now()));
+        assert_eq!((exit, rec.calls.len()), (Exit::TimedOut, 0));
     }
 
     #[test]

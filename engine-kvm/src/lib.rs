@@ -10,12 +10,14 @@
 //! virtual clock, and without CR4.OSXSAVE every AVX instruction is #UD.
 
 mod host_cpu;
+mod kick;
 mod layout;
 mod page_tables;
 mod stub;
 mod sys_memory;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use kvm_bindings::{
     kvm_fpu, kvm_msr_entry, kvm_regs, kvm_segment, kvm_sregs, kvm_userspace_memory_region,
@@ -29,6 +31,7 @@ use qvm_common::engine::{
     Supervisor, SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
+use qvm_common::watchdog::Watchdog;
 
 use layout::*;
 use page_tables::{PageTables, NO_EXECUTE, USER, WRITABLE};
@@ -155,6 +158,7 @@ pub struct KvmEngine {
     /// KVM_CAP_SYNC_REGS: registers travel in kvm_run, saving two ioctls
     /// per exit.
     sync_regs: bool,
+    deadline: Option<Instant>,
 }
 
 impl KvmEngine {
@@ -213,6 +217,7 @@ impl KvmEngine {
             sys,
             memory,
             sync_regs,
+            deadline: None,
         })
     }
 
@@ -611,10 +616,62 @@ impl Engine for KvmEngine {
         Ok(())
     }
 
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
     fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
+        let Some(deadline) = self.deadline else {
+            return self.run_until_exit(supervisor, None);
+        };
+        if Instant::now() >= deadline {
+            return Ok(Exit::TimedOut);
+        }
+        kick::install().map_err(|e| err(format!("cannot install the kick signal: {e}")))?;
+        let run = std::ptr::from_mut(self.vcpu.get_kvm_run());
+        // SAFETY: the vCPU's kvm_run mapping lives as long as `self.vcpu`,
+        // which outlives this registration (dropped at the end of `run`).
+        let registered = unsafe { kick::Registered::new(run) }
+            .map_err(|e| err(format!("cannot unblock the kick signal: {e}")))?;
+        let thread = kick::this_thread();
+        let watchdog = Watchdog::start(deadline, move || kick::kick(thread))
+            .map_err(|e| err(format!("cannot start the timeout watchdog: {e}")))?;
+        let result = self.run_until_exit(supervisor, Some(&watchdog));
+        watchdog.stop();
+        drop(registered);
+        // A kick that landed after the last KVM_RUN must not end the next.
+        self.vcpu.set_kvm_immediate_exit(0);
+        result
+    }
+}
+
+impl KvmEngine {
+    /// Runs the vCPU until the guest stops or faults, or `watchdog` fires.
+    fn run_until_exit(
+        &mut self,
+        supervisor: &mut dyn Supervisor,
+        watchdog: Option<&Watchdog>,
+    ) -> Result<Exit, EngineError> {
+        let fired = || watchdog.is_some_and(Watchdog::fired);
         loop {
-            let exit = self.vcpu.run().map_err(|e| err(format!("KVM_RUN: {e}")))?;
+            if fired() {
+                return Ok(Exit::TimedOut);
+            }
+            let exit = match self.vcpu.run() {
+                Ok(exit) => exit,
+                // Kicked (see `kick`): by our watchdog, checked above, or
+                // a late kick meant for an earlier run.
+                Err(e) if e.errno() == libc::EINTR => {
+                    self.vcpu.set_kvm_immediate_exit(0);
+                    continue;
+                }
+                Err(e) => return Err(err(format!("KVM_RUN: {e}"))),
+            };
             let outcome = match exit {
+                VcpuExit::Intr => {
+                    self.vcpu.set_kvm_immediate_exit(0);
+                    continue;
+                }
                 VcpuExit::IoOut(PORT_SYSCALL, _) => self.syscall(supervisor)?,
                 VcpuExit::IoOut(port, _)
                     if (PORT_EXCEPTION..PORT_EXCEPTION + VECTORS as u16).contains(&port) =>

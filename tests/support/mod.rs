@@ -227,6 +227,12 @@ fn qvm_once(
         // KVM cannot meter: its calls run unmetered (docs/gas.md).
         cmd.args(["--gas-limit", "none"]);
     }
+    // A contract that hangs (KVM does not meter) fails instead of hanging
+    // CI: the host's safety net, far above any test's run.
+    if !options.contains(&"--timeout") {
+        let secs = qvm_conformance::runner::CALL_TIMEOUT.as_secs().to_string();
+        cmd.args(["--timeout", &secs]);
+    }
     cmd.args(options);
     for (k, v) in env {
         cmd.arg("--env").arg(format!("{k}={v}"));

@@ -6,11 +6,9 @@
 
 use std::collections::BTreeMap;
 
+pub use super::output::MAX_OUTPUT;
+use super::output::{Output, OutputSink, Stream};
 use super::{Errno, Kernel, SysResult};
-
-/// Most bytes a call may write to stdout or to stderr; writes past this
-/// fail with ENOSPC.
-pub const MAX_OUTPUT: usize = 64 << 20;
 /// Most file descriptors open at once (RLIMIT_NOFILE).
 pub const MAX_FDS: i32 = 1024;
 /// Most iovecs in one readv/writev (Linux's UIO_MAXIOV).
@@ -81,8 +79,10 @@ pub struct Files {
     fds: BTreeMap<i32, OpenFile>,
     stdin: Vec<u8>,
     stdin_pos: usize,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
+    pub stdout: Output,
+    pub stderr: Output,
+    /// Takes stdout and stderr as written, when set.
+    pub sink: Option<Box<dyn OutputSink>>,
     umask: u64,
 }
 
@@ -117,8 +117,9 @@ impl Files {
             fds,
             stdin,
             stdin_pos: 0,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
+            stdout: Output::default(),
+            stderr: Output::default(),
+            sink: None,
             umask: 0o022,
         }
     }
@@ -169,16 +170,14 @@ fn stat_bytes(kind: FileKind, time: u64) -> [u8; 144] {
 
 impl Kernel {
     fn write_to(&mut self, kind: FileKind, data: &[u8]) -> SysResult {
-        let sink = match kind {
-            FileKind::Stdout => &mut self.files.stdout,
-            FileKind::Stderr => &mut self.files.stderr,
+        let files = &mut self.files;
+        let (stream, output) = match kind {
+            FileKind::Stdout => (Stream::Stdout, &mut files.stdout),
+            FileKind::Stderr => (Stream::Stderr, &mut files.stderr),
             FileKind::Stdin => return Err(Errno::EBADF),
             FileKind::Null | FileKind::Zero | FileKind::Random => return Ok(data.len() as u64),
         };
-        if sink.len().saturating_add(data.len()) > MAX_OUTPUT {
-            return Err(Errno::ENOSPC);
-        }
-        sink.extend_from_slice(data);
+        output.append(stream, data, files.sink.as_deref_mut())?;
         Ok(data.len() as u64)
     }
 

@@ -7,9 +7,11 @@ pub mod files;
 pub mod gas;
 pub mod identity;
 mod mm;
+pub mod output;
 mod signals;
 pub mod table;
 pub mod time;
+pub mod trace;
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,7 @@ use mm::Brk;
 use signals::SignalState;
 pub use signals::{signal_for, signal_name};
 use time::VirtualClock;
+use trace::Trace;
 
 /// A Linux errno value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +139,7 @@ pub struct Kernel {
     kill_reason: Option<&'static str>,
     syscalls: u64,
     refused: BTreeMap<u64, u64>,
-    trace: Option<Vec<TraceEntry>>,
+    trace: Option<Trace>,
     gas: GasMeter,
 }
 
@@ -169,7 +172,7 @@ impl Kernel {
             kill_reason: None,
             syscalls: 0,
             refused: BTreeMap::new(),
-            trace: config.trace.then(Vec::new),
+            trace: config.trace.then(Trace::default),
             gas: GasMeter::new(config.gas_limit),
         }
     }
@@ -194,14 +197,34 @@ impl Kernel {
         self.kill_reason
     }
 
-    /// Everything written to stdout.
+    /// Everything written to stdout (nothing when an output sink took it).
     pub fn stdout(&self) -> &[u8] {
-        &self.files.stdout
+        self.files.stdout.kept()
     }
 
-    /// Everything written to stderr.
+    /// Everything written to stderr (nothing when an output sink took it).
     pub fn stderr(&self) -> &[u8] {
-        &self.files.stderr
+        self.files.stderr.kept()
+    }
+
+    /// Takes the kept stdout and stderr (moved, not copied: up to 64 MiB
+    /// each).
+    pub fn take_output(&mut self) -> (Vec<u8>, Vec<u8>) {
+        (self.files.stdout.take_kept(), self.files.stderr.take_kept())
+    }
+
+    /// How many bytes the contract wrote to `stream`, kept or passed on.
+    pub fn written(&self, stream: output::Stream) -> usize {
+        match stream {
+            output::Stream::Stdout => self.files.stdout.written(),
+            output::Stream::Stderr => self.files.stderr.written(),
+        }
+    }
+
+    /// Passes stdout and stderr to `sink` as they are written instead of
+    /// keeping them.
+    pub fn set_output_sink(&mut self, sink: Box<dyn output::OutputSink>) {
+        self.files.sink = Some(sink);
     }
 
     /// Number of syscalls made.
@@ -216,7 +239,12 @@ impl Kernel {
 
     /// The trace, if tracing was asked for.
     pub fn take_trace(&mut self) -> Option<Vec<TraceEntry>> {
-        self.trace.take()
+        self.trace.take().map(Trace::into_entries)
+    }
+
+    /// Syscalls made after the trace was full (see [`trace::MAX_ENTRIES`]).
+    pub fn trace_dropped(&self) -> u64 {
+        self.trace.as_ref().map_or(0, Trace::dropped)
     }
 
     /// Charges the memory committed before the contract runs (its image
