@@ -18,16 +18,7 @@ pub use qvm_common::contract::BlockContext;
 /// `spec`) needs an engine that counts instructions exactly: `Auto` then
 /// means the emulator, and `Kvm` is refused (docs/gas.md).
 pub fn run(spec: &CallSpec, choice: BackendChoice) -> Result<Outcome, RunError> {
-    let metered = spec.gas_limit.is_some();
-    if metered && choice == BackendChoice::Kvm {
-        return Err(qvm_common::call::CallError::NotMetered("kvm").into());
-    }
-    let process = qvm_common::call::Process::new(spec)?;
-    let choice = match choice {
-        BackendChoice::Auto if metered => BackendChoice::Emu,
-        other => other,
-    };
-    let mut engine = backend::create(choice, process.memory())?;
+    let (process, mut engine) = prepare(spec, choice)?;
     Ok(process.run(&mut engine)?)
 }
 
@@ -38,8 +29,25 @@ pub fn run_streaming(
     choice: BackendChoice,
     sink: Box<dyn qvm_common::kernel::output::OutputSink>,
 ) -> Result<Outcome, RunError> {
-    let mut process = qvm_common::call::Process::new(spec)?;
+    let (mut process, mut engine) = prepare(spec, choice)?;
     process.stream_output(sink);
-    let mut engine = backend::create(choice, process.memory())?;
     Ok(process.run(&mut engine)?)
+}
+
+/// Builds the call's process and the engine that will run it.
+fn prepare(
+    spec: &CallSpec,
+    choice: BackendChoice,
+) -> Result<(qvm_common::call::Process, backend::AnyEngine), RunError> {
+    let metered = spec.gas_limit.is_some();
+    if metered && choice == BackendChoice::Kvm {
+        return Err(qvm_common::call::CallError::NotMetered("kvm").into());
+    }
+    let process = qvm_common::call::Process::new(spec)?;
+    let choice = match choice {
+        BackendChoice::Auto if metered => BackendChoice::Emu,
+        other => other,
+    };
+    let engine = backend::create(choice, process.memory())?;
+    Ok((process, engine))
 }
