@@ -169,7 +169,19 @@ pub struct Outcome {
     pub syscalls: u64,
     pub refused: Vec<RefusedSyscall>,
     pub memory: MemoryReport,
+    /// Gas of the call (docs/gas.md).
+    pub gas: GasReport,
     pub trace: Option<Vec<TraceEntry>>,
+}
+
+/// Gas of a call: its limit, what it used, and the instructions it
+/// retired. `instructions` is None on a backend that does not count them
+/// (KVM); `used` is None when the call was not metered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GasReport {
+    pub limit: Option<u64>,
+    pub used: Option<u64>,
+    pub instructions: Option<u64>,
 }
 
 impl Outcome {
@@ -188,6 +200,35 @@ impl Outcome {
     }
 }
 
+/// argv as the contract sees it: its name, then the arguments.
+fn argv_of(spec: &CallSpec) -> Vec<Vec<u8>> {
+    let mut argv = vec![spec.name.as_bytes().to_vec()];
+    argv.extend(spec.args.iter().cloned());
+    argv
+}
+
+/// The call's entropy stream, after the 16 AT_RANDOM bytes it gives first.
+fn entropy_of(spec: &CallSpec) -> (Entropy, [u8; 16]) {
+    let mut entropy = Entropy::new(&spec.block.prev_hash, &call_id(&spec.program, &spec.args));
+    let mut at_random = [0u8; 16];
+    entropy.fill(&mut at_random);
+    (entropy, at_random)
+}
+
+/// The initial stack qvm gives this call's process, byte for byte. The
+/// native instruction counter (qvm-conformance) gives a Linux process the
+/// same one, so start-up runs the same instructions natively.
+pub fn initial_stack(spec: &CallSpec) -> Result<process_image::InitialStack, CallError> {
+    let image = elf::parse(&spec.program)?;
+    let (_, at_random) = entropy_of(spec);
+    Ok(process_image::initial_stack(
+        &image,
+        &argv_of(spec),
+        &spec.env,
+        at_random,
+    )?)
+}
+
 /// A loaded process, ready to run on an engine.
 pub struct Process {
     kernel: Kernel,
@@ -203,11 +244,8 @@ impl Process {
             page_align_up(spec.memory_limit).ok_or(MemoryError::BadLimit(spec.memory_limit))?;
         let memory = Arc::new(GuestMemory::new(limit)?);
         let mut space = AddressSpace::new(memory.clone());
-        let mut entropy = Entropy::new(&spec.block.prev_hash, &call_id(&spec.program, &spec.args));
-        let mut at_random = [0u8; 16];
-        entropy.fill(&mut at_random);
-        let mut argv = vec![spec.name.as_bytes().to_vec()];
-        argv.extend(spec.args.iter().cloned());
+        let (entropy, at_random) = entropy_of(spec);
+        let argv = argv_of(spec);
         let loaded = process_image::load(
             &mut space,
             &image,
@@ -301,6 +339,7 @@ impl Process {
                 limit: self.kernel.space().limit(),
                 peak: self.kernel.space().peak_committed(),
             },
+            gas: GasReport::default(),
             trace: self.kernel.take_trace(),
         }
     }

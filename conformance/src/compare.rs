@@ -137,11 +137,13 @@ mod tests {
             syscalls: 3,
             refused: Vec::new(),
             memory: MemoryReport { limit: 1, peak: 1 },
+            gas: Default::default(),
             trace: Some(vec![TraceEntry {
                 nr: 1,
                 name: "write",
                 args: [1, 2, 3, 0, 0, 0],
                 result: 3,
+                instructions: None,
             }]),
         }
     }

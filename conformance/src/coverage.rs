@@ -226,6 +226,7 @@ mod tests {
                 name: table::name(nr),
                 args: [0; 6],
                 result: 0,
+                instructions: None,
             })
             .collect()
     }

@@ -94,6 +94,10 @@ pub struct TraceEntry {
     pub args: [u64; 6],
     /// The value returned to the guest as a signed number (-errno on error).
     pub result: i64,
+    /// Instructions retired before this syscall returned, the `syscall`
+    /// instruction included; None on a backend that does not count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<u64>,
 }
 
 /// What the kernel knows when a call starts.
@@ -450,6 +454,7 @@ impl Supervisor for Kernel {
                 name: table::name(req.nr),
                 args: req.args,
                 result: value as i64,
+                instructions: None,
             });
         }
         if self.termination.is_some() {
