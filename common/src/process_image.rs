@@ -239,8 +239,7 @@ pub fn initial_stack(
         at(platform),
         at(execfn),
     ];
-    let auxv: [(u64, u64); AUXV_KEYS.len()] =
-        std::array::from_fn(|i| (AUXV_KEYS[i], values[i]));
+    let auxv: [(u64, u64); AUXV_KEYS.len()] = std::array::from_fn(|i| (AUXV_KEYS[i], values[i]));
     let argv_at: Vec<u64> = offsets_argv.iter().map(|&o| at(o)).collect();
     let envp_at: Vec<u64> = offsets_envp.iter().map(|&o| at(o)).collect();
     let mut words: Vec<u64> = Vec::new();

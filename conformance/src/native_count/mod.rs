@@ -27,7 +27,8 @@
 //!
 //! The child starts as qvm would start it ([`startup`]): the same argv
 //! (argv[0] is the contract's name), environment (the whole of it, in
-//! order), stdin bytes and initial stack, ASLR off, qvm's RLIMIT_STACK.
+//! order), stdin bytes and initial stack, no vDSO, ASLR off, qvm's
+//! RLIMIT_STACK, one CPU (CPU 0).
 //! Its output is captured. It runs the program for real: only for
 //! programs you trust.
 
@@ -117,6 +118,8 @@ pub struct SyscallCount {
     pub nr: u64,
     /// Instructions retired before it returned, the `syscall` included.
     pub instructions: u64,
+    /// What it returned (RAX after it; 0 for the exit that ended the run).
+    pub result: i64,
 }
 
 /// How the program ended.
@@ -183,13 +186,21 @@ pub fn count(binary: &Path, spec: &CallSpec, limits: Limits) -> Result<NativeCou
     let exec = Exec {
         path: cstring(binary.as_os_str().as_bytes())?,
         argv,
-        envp: spec.env.iter().map(|e| cstring(e)).collect::<Result<_, _>>()?,
+        envp: spec
+            .env
+            .iter()
+            .map(|e| cstring(e))
+            .collect::<Result<_, _>>()?,
         stdin,
         stdout: out_w,
         stderr: err_w,
         // qvm's RLIMIT_STACK (Zig's start-up reads it); no core dumps.
         rlimits: vec![
-            (libc::RLIMIT_STACK as libc::c_int, STACK_SIZE, libc::RLIM_INFINITY),
+            (
+                libc::RLIMIT_STACK as libc::c_int,
+                STACK_SIZE,
+                libc::RLIM_INFINITY,
+            ),
             (libc::RLIMIT_CORE as libc::c_int, 0, 0),
         ],
     };
@@ -204,7 +215,11 @@ pub fn count(binary: &Path, spec: &CallSpec, limits: Limits) -> Result<NativeCou
         Stop::Signal(libc::SIGTRAP) => {}
         Stop::Exited(c) => return Err(CountError::Exec(c)),
         Stop::Signaled(s) => return Err(CountError::Exec(128 + s)),
-        other => return Err(CountError::UnexpectedStop(format!("{other:?} after execve"))),
+        other => {
+            return Err(CountError::UnexpectedStop(format!(
+                "{other:?} after execve"
+            )))
+        }
     }
     child
         .set_options(libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACEEXIT)
@@ -212,7 +227,8 @@ pub fn count(binary: &Path, spec: &CallSpec, limits: Limits) -> Result<NativeCou
     let memory = child
         .memory()
         .map_err(CountError::io("opening /proc/PID/mem"))?;
-    let startup = startup::rewrite(&child, &memory, spec, &stack)?;
+    let mut startup = startup::rewrite(&child, &memory, spec, &stack)?;
+    startup.unmapped = startup::remove_vdso(&mut child, &memory)?;
     drop(memory);
 
     let run = step_to_end(&mut child, limits)?;
@@ -282,6 +298,7 @@ fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
                             syscalls.push(SyscallCount {
                                 nr: regs.orig_rax,
                                 instructions,
+                                result: regs.rax as i64,
                             });
                         }
                     }
@@ -313,11 +330,10 @@ fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
                     syscalls.push(SyscallCount {
                         nr: regs.orig_rax,
                         instructions,
+                        result: 0,
                     });
                 }
-                child
-                    .resume(0)
-                    .map_err(CountError::ptrace("PTRACE_CONT"))?;
+                child.resume(0).map_err(CountError::ptrace("PTRACE_CONT"))?;
                 let end = match child.wait().map_err(CountError::io("waitpid"))? {
                     Stop::Exited(c) => End::Exited(c),
                     Stop::Signaled(s) => End::Signaled(s),
@@ -349,8 +365,8 @@ fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
 /// it all.
 fn stdin_for(bytes: &[u8]) -> Result<(OwnedFd, StdinKind), CountError> {
     let (r, w) = tracee::pipe().map_err(CountError::io("creating a pipe"))?;
-    let fits = bytes.len() <= 65536
-        || tracee::set_pipe_size(&w, bytes.len().next_power_of_two()).is_ok();
+    let fits =
+        bytes.len() <= 65536 || tracee::set_pipe_size(&w, bytes.len().next_power_of_two()).is_ok();
     if fits {
         tracee::set_nonblocking(&w).map_err(CountError::io("fcntl"))?;
         let mut w = std::fs::File::from(w);

@@ -17,6 +17,14 @@
 //! rewritten strings, and AT_PHDR and AT_ENTRY keep the values Linux gave
 //! the image it loaded (equal to qvm's, which loads at the same addresses;
 //! a difference is reported in [`Startup::notes`]).
+//!
+//! Linux also maps the vDSO (and its data pages, `[vvar]`) at the top of
+//! the mmap area, where qvm has none, so every later mmap would land lower
+//! than under qvm and allocators that align what mmap returns (Zig's page
+//! allocator trims to 64 KiB) would run other code. So the counter unmaps
+//! them, with an `munmap` it makes the process run before its first
+//! instruction ([`remove_vdso`]); nothing uses them once AT_SYSINFO_EHDR is
+//! gone.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -25,7 +33,7 @@ use qvm_common::call::CallSpec;
 use qvm_common::layout::STACK_TOP;
 use qvm_common::process_image::{InitialStack, ARG_MAX};
 
-use super::tracee::Tracee;
+use super::tracee::{Stop, Tracee};
 use super::CountError;
 
 /// What the rewrite found.
@@ -38,6 +46,8 @@ pub struct Startup {
     pub linux_auxv: Vec<(u64, u64)>,
     /// Differences kept from Linux (pointer entries that differ).
     pub notes: Vec<String>,
+    /// The vDSO and vvar ranges unmapped: (start, length).
+    pub unmapped: Vec<(u64, u64)>,
 }
 
 const AT_NULL: u64 = 0;
@@ -92,7 +102,9 @@ pub fn rewrite(
     spec: &CallSpec,
     qvm: &InitialStack,
 ) -> Result<Startup, CountError> {
-    let mut regs = tracee.regs().map_err(CountError::ptrace("PTRACE_GETREGS"))?;
+    let mut regs = tracee
+        .regs()
+        .map_err(CountError::ptrace("PTRACE_GETREGS"))?;
     let rsp = regs.rsp;
     let len = STACK_TOP
         .checked_sub(rsp)
@@ -178,9 +190,12 @@ pub fn rewrite(
             .write_all_at(&vec![0u8; (qvm.rsp - rsp) as usize], rsp)
             .map_err(|e| CountError::Memory(format!("clearing the stack at {rsp:#x}: {e}")))?;
     }
-    memory
-        .write_all_at(&image, qvm.rsp)
-        .map_err(|e| CountError::Memory(format!("writing qvm's initial stack at {:#x}: {e}", qvm.rsp)))?;
+    memory.write_all_at(&image, qvm.rsp).map_err(|e| {
+        CountError::Memory(format!(
+            "writing qvm's initial stack at {:#x}: {e}",
+            qvm.rsp
+        ))
+    })?;
     regs.rsp = qvm.rsp;
     tracee
         .set_regs(&regs)
@@ -190,7 +205,109 @@ pub fn rewrite(
         qvm_rsp: qvm.rsp,
         linux_auxv,
         notes,
+        unmapped: Vec::new(),
     })
+}
+
+/// Names of the mappings Linux adds for the vDSO.
+const VDSO_MAPPINGS: [&str; 3] = ["[vdso]", "[vvar]", "[vvar_vclock]"];
+const SYS_MUNMAP: u64 = 11;
+
+/// Unmaps the vDSO's mappings: writes a `syscall` over the instruction at
+/// RIP, runs it once as `munmap` per range, then puts back the bytes and
+/// the registers. Returns the ranges.
+pub fn remove_vdso(tracee: &mut Tracee, memory: &File) -> Result<Vec<(u64, u64)>, CountError> {
+    let ranges = vdso_ranges(tracee)?;
+    if ranges.is_empty() {
+        return Ok(ranges);
+    }
+    let saved = tracee
+        .regs()
+        .map_err(CountError::ptrace("PTRACE_GETREGS"))?;
+    let mut original = [0u8; 2];
+    memory
+        .read_exact_at(&mut original, saved.rip)
+        .map_err(|e| CountError::Memory(format!("reading the entry point: {e}")))?;
+    memory
+        .write_all_at(&[0x0f, 0x05], saved.rip)
+        .map_err(|e| CountError::Memory(format!("writing a syscall at the entry point: {e}")))?;
+    let mut result = Ok(());
+    for &(start, len) in &ranges {
+        result = munmap_in(tracee, &saved, start, len);
+        if result.is_err() {
+            break;
+        }
+    }
+    memory
+        .write_all_at(&original, saved.rip)
+        .map_err(|e| CountError::Memory(format!("restoring the entry point: {e}")))?;
+    tracee
+        .set_regs(&saved)
+        .map_err(CountError::ptrace("PTRACE_SETREGS"))?;
+    result?;
+    if !vdso_ranges(tracee)?.is_empty() {
+        return Err(bad("the vDSO is still mapped after munmap"));
+    }
+    Ok(ranges)
+}
+
+/// Runs `munmap(start, len)` in the stopped process, whose RIP points at
+/// a `syscall` instruction.
+fn munmap_in(
+    tracee: &mut Tracee,
+    at: &libc::user_regs_struct,
+    start: u64,
+    len: u64,
+) -> Result<(), CountError> {
+    let mut regs = *at;
+    regs.rax = SYS_MUNMAP;
+    regs.rdi = start;
+    regs.rsi = len;
+    tracee
+        .set_regs(&regs)
+        .map_err(CountError::ptrace("PTRACE_SETREGS"))?;
+    tracee
+        .step(0)
+        .map_err(CountError::ptrace("PTRACE_SINGLESTEP"))?;
+    match tracee.wait().map_err(CountError::io("waitpid"))? {
+        Stop::Signal(libc::SIGTRAP) => {}
+        other => return Err(bad(format!("{other:?} while unmapping the vDSO"))),
+    }
+    let after = tracee
+        .regs()
+        .map_err(CountError::ptrace("PTRACE_GETREGS"))?;
+    if after.rax != 0 {
+        return Err(bad(format!(
+            "munmap({start:#x}, {len:#x}) of the vDSO returned {}",
+            after.rax as i64
+        )));
+    }
+    Ok(())
+}
+
+/// The vDSO's mappings in `/proc/PID/maps`, contiguous ones merged.
+fn vdso_ranges(tracee: &Tracee) -> Result<Vec<(u64, u64)>, CountError> {
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", tracee.pid()))
+        .map_err(CountError::io("reading /proc/PID/maps"))?;
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for line in maps.lines() {
+        if !VDSO_MAPPINGS.iter().any(|n| line.ends_with(n)) {
+            continue;
+        }
+        let parsed = line.split(' ').next().and_then(|r| {
+            let (a, b) = r.split_once('-')?;
+            Some((
+                u64::from_str_radix(a, 16).ok()?,
+                u64::from_str_radix(b, 16).ok()?,
+            ))
+        });
+        let (start, end) = parsed.ok_or_else(|| bad(format!("unreadable maps line {line:?}")))?;
+        match ranges.last_mut() {
+            Some(last) if last.0 + last.1 == start => last.1 += end - start,
+            _ => ranges.push((start, end.saturating_sub(start))),
+        }
+    }
+    Ok(ranges)
 }
 
 fn lossy(v: &[Vec<u8>]) -> Vec<String> {

@@ -26,11 +26,7 @@ pub enum Verdict {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Difference {
     /// Syscall `index` (0-based) is another syscall.
-    Syscall {
-        index: usize,
-        qvm: u64,
-        native: u64,
-    },
+    Syscall { index: usize, qvm: u64, native: u64 },
     /// The stretch ending at syscall `index` (or at the end of the run,
     /// `index` = the number of syscalls) has other counts.
     Stretch {
@@ -115,6 +111,7 @@ pub fn compare(outcome: &Outcome, native: &NativeCount) -> Verdict {
             e.instructions.map(|instructions| SyscallCount {
                 nr: e.nr,
                 instructions,
+                result: e.result,
             })
         })
         .collect();
@@ -167,7 +164,10 @@ pub fn compare_counts(
     }
     if qvm.len() != native.len() {
         let common = qvm.len().min(native.len());
-        let extra = qvm.get(common).or(native.get(common)).map_or("?", |s| table::name(s.nr));
+        let extra = qvm
+            .get(common)
+            .or(native.get(common))
+            .map_or("?", |s| table::name(s.nr));
         return Some(Difference::SyscallCount {
             qvm: qvm.len(),
             native: native.len(),
@@ -196,7 +196,7 @@ pub fn compare_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::native_count::{End, StdinKind, Startup};
+    use crate::native_count::{End, Startup, StdinKind};
     use qvm_common::call::{GasReport, MemoryReport};
     use qvm_common::contract::StateChanges;
     use qvm_common::kernel::TraceEntry;
@@ -208,7 +208,11 @@ mod tests {
 
     fn calls(list: &[(u64, u64)]) -> Vec<SyscallCount> {
         list.iter()
-            .map(|&(nr, instructions)| SyscallCount { nr, instructions })
+            .map(|&(nr, instructions)| SyscallCount {
+                nr,
+                instructions,
+                result: 0,
+            })
             .collect()
     }
 
@@ -351,22 +355,39 @@ mod tests {
 
     #[test]
     fn messages_name_the_syscalls_around_the_stretch() {
-        let d = compare_counts(&calls(&[(ARCH_PRCTL, 10), (BRK, 26)]), 26, &calls(&[(ARCH_PRCTL, 10), (BRK, 25)]), 25);
+        let d = compare_counts(
+            &calls(&[(ARCH_PRCTL, 10), (BRK, 26)]),
+            26,
+            &calls(&[(ARCH_PRCTL, 10), (BRK, 25)]),
+            25,
+        );
         assert_eq!(
             d.map(|d| d.to_string()).as_deref(),
             Some("instructions from arch_prctl (#1) to brk (#2): qvm 16, native 15 (+1)")
         );
         let d = compare_counts(&[], 7, &[], 9).map(|d| d.to_string());
-        assert_eq!(d.as_deref(), Some("instructions from the start to the end: qvm 7, native 9 (-2)"));
+        assert_eq!(
+            d.as_deref(),
+            Some("instructions from the start to the end: qvm 7, native 9 (-2)")
+        );
     }
 
     #[test]
     fn unmetered_or_untraced_calls_are_not_compared() {
         let traced: Vec<(u64, Option<u64>)> = RUN.iter().map(|&(nr, n)| (nr, Some(n))).collect();
         let n = native(RUN, 50);
-        assert_eq!(compare(&outcome(&traced, None, true), &n), Verdict::NotMetered);
-        assert_eq!(compare(&outcome(&traced, Some(50), false), &n), Verdict::NoTrace);
+        assert_eq!(
+            compare(&outcome(&traced, None, true), &n),
+            Verdict::NotMetered
+        );
+        assert_eq!(
+            compare(&outcome(&traced, Some(50), false), &n),
+            Verdict::NoTrace
+        );
         let untimed: Vec<(u64, Option<u64>)> = RUN.iter().map(|&(nr, _)| (nr, None)).collect();
-        assert_eq!(compare(&outcome(&untimed, Some(50), true), &n), Verdict::NotMetered);
+        assert_eq!(
+            compare(&outcome(&untimed, Some(50), true), &n),
+            Verdict::NotMetered
+        );
     }
 }

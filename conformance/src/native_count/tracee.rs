@@ -88,7 +88,7 @@ impl Tracee {
             .collect();
         // SAFETY: fork has no memory-safety preconditions. In the child only
         // async-signal-safe functions run (dup2, sigprocmask, signal,
-        // setrlimit, personality, ptrace, execve, _exit) on data prepared
+        // setrlimit, sched_setaffinity, personality, ptrace, execve, _exit) on data prepared
         // above, which the child's copy of the address space holds.
         let pid = unsafe { libc::fork() };
         if pid == -1 {
@@ -115,6 +115,11 @@ impl Tracee {
                 for (r, lim) in &limits {
                     libc::setrlimit(*r as _, lim);
                 }
+                // One CPU, CPU 0, as qvm's sched_getaffinity reports
+                // (runtimes size thread pools by it). Best effort.
+                let mut cpus: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut cpus);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &cpus);
                 libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
                 libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
                 libc::execve(exec.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
@@ -122,6 +127,10 @@ impl Tracee {
             }
         }
         Ok(Tracee { pid, reaped: false })
+    }
+
+    pub fn pid(&self) -> libc::pid_t {
+        self.pid
     }
 
     /// Waits for the next stop or the end.
@@ -172,7 +181,8 @@ impl Tracee {
 
     /// Resumes until the next stop, delivering `signal`.
     pub fn resume(&self, signal: i32) -> io::Result<()> {
-        self.request(libc::PTRACE_CONT, 0, signal as usize).map(drop)
+        self.request(libc::PTRACE_CONT, 0, signal as usize)
+            .map(drop)
     }
 
     pub fn set_options(&self, options: libc::c_int) -> io::Result<()> {
@@ -268,8 +278,17 @@ pub fn set_pipe_size(fd: &OwnedFd, bytes: usize) -> io::Result<()> {
 pub fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     // SAFETY: F_GETFL/F_SETFL take and return integers.
     let flags = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) }.into())?;
-    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags as libc::c_int | libc::O_NONBLOCK) }.into())
-        .map(drop)
+    check(
+        unsafe {
+            libc::fcntl(
+                fd.as_raw_fd(),
+                libc::F_SETFL,
+                flags as libc::c_int | libc::O_NONBLOCK,
+            )
+        }
+        .into(),
+    )
+    .map(drop)
 }
 
 /// An anonymous in-memory file (close-on-exec).
