@@ -122,6 +122,14 @@ pub struct SyscallCount {
     pub result: i64,
 }
 
+/// A signal the program received (a fault, int3's SIGTRAP, or a signal
+/// sent to it), with the instructions retired before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalCount {
+    pub signal: i32,
+    pub instructions: u64,
+}
+
 /// How the program ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
@@ -154,6 +162,8 @@ pub struct NativeCount {
     pub instructions: u64,
     /// Every syscall, in order.
     pub syscalls: Vec<SyscallCount>,
+    /// Every signal, in order.
+    pub signals: Vec<SignalCount>,
     pub end: End,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
@@ -162,6 +172,24 @@ pub struct NativeCount {
     pub steps: u64,
     pub stdin: StdinKind,
     pub startup: Startup,
+}
+
+impl NativeCount {
+    /// The run as qvm sees it, which runs no signal handlers: up to the
+    /// first signal (its syscalls and the count there), or the whole run.
+    pub fn until_first_signal(&self) -> (&[SyscallCount], u64) {
+        match self.signals.first() {
+            None => (&self.syscalls, self.instructions),
+            Some(s) => {
+                let n = self
+                    .syscalls
+                    .iter()
+                    .take_while(|c| c.instructions <= s.instructions)
+                    .count();
+                (self.syscalls.get(..n).unwrap_or(&[]), s.instructions)
+            }
+        }
+    }
 }
 
 /// Runs `binary`, which must hold `spec.program`, as qvm would run `spec`
@@ -243,6 +271,7 @@ pub fn count(binary: &Path, spec: &CallSpec, limits: Limits) -> Result<NativeCou
     Ok(NativeCount {
         instructions: run.instructions,
         syscalls: run.syscalls,
+        signals: run.signals,
         end: run.end,
         stdout,
         stderr,
@@ -255,6 +284,7 @@ pub fn count(binary: &Path, spec: &CallSpec, limits: Limits) -> Result<NativeCou
 struct Run {
     instructions: u64,
     syscalls: Vec<SyscallCount>,
+    signals: Vec<SignalCount>,
     end: End,
     steps: u64,
 }
@@ -268,6 +298,7 @@ const HANDLER_ENTRY: i32 = libc::SIGTRAP;
 fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
     let mut instructions: u64 = 0;
     let mut syscalls = Vec::new();
+    let mut signals = Vec::new();
     let mut steps: u64 = 0;
     // The signal to deliver with the next step.
     let mut pending: i32 = 0;
@@ -306,6 +337,10 @@ fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
                         // int3 (a trap: it retired); its SIGTRAP goes on.
                         instructions += 1;
                         pending = libc::SIGTRAP;
+                        signals.push(SignalCount {
+                            signal: pending,
+                            instructions,
+                        });
                     }
                     HANDLER_ENTRY if delivering != 0 => {}
                     other => {
@@ -315,7 +350,13 @@ fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
                     }
                 }
             }
-            Stop::Signal(sig) => pending = sig,
+            Stop::Signal(sig) => {
+                pending = sig;
+                signals.push(SignalCount {
+                    signal: sig,
+                    instructions,
+                });
+            }
             Stop::Event(libc::PTRACE_EVENT_EXIT) => {
                 if delivering == 0 {
                     // Only exit and exit_group end a process in a step
@@ -346,6 +387,7 @@ fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
                 return Ok(Run {
                     instructions,
                     syscalls,
+                    signals,
                     end,
                     steps,
                 });

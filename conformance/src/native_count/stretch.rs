@@ -118,7 +118,9 @@ pub fn compare(outcome: &Outcome, native: &NativeCount) -> Verdict {
     let Some(qvm) = qvm else {
         return Verdict::NotMetered;
     };
-    match compare_counts(&qvm, total, &native.syscalls, native.instructions) {
+    // qvm runs no signal handlers: its run ends at the first signal.
+    let (native_calls, native_total) = native.until_first_signal();
+    match compare_counts(&qvm, total, native_calls, native_total) {
         None => Verdict::Equal {
             instructions: total,
         },
@@ -253,6 +255,7 @@ mod tests {
         NativeCount {
             instructions: total,
             syscalls: calls(list),
+            signals: Vec::new(),
             end: End::Exited(0),
             stdout: Vec::new(),
             stderr: Vec::new(),

@@ -54,6 +54,8 @@ struct Case {
     data: Vec<u8>,
     instructions: u64,
     syscalls: Vec<(u64, u64)>,
+    /// Signals and the count at each.
+    signals: Vec<(i32, u64)>,
     end: End,
 }
 
@@ -103,6 +105,7 @@ fn counts_hand_written_code_exactly() {
             data: vec![],
             instructions: 103,
             syscalls: vec![(SYS_EXIT, 103)],
+            signals: vec![],
             end: End::Exited(0),
         },
         Case {
@@ -112,6 +115,7 @@ fn counts_hand_written_code_exactly() {
             data: vec![],
             instructions: 1 + 10 * 2 + 3,
             syscalls: vec![(SYS_EXIT, 24)],
+            signals: vec![],
             end: End::Exited(3),
         },
         Case {
@@ -120,6 +124,7 @@ fn counts_hand_written_code_exactly() {
             data: vec![1; 8],
             instructions: 3 + 5 + 3,
             syscalls: vec![(SYS_EXIT, 11)],
+            signals: vec![],
             end: End::Exited(0),
         },
         Case {
@@ -128,6 +133,7 @@ fn counts_hand_written_code_exactly() {
             data: vec![1; 8],
             instructions: 3 + 1 + 3,
             syscalls: vec![(SYS_EXIT, 7)],
+            signals: vec![],
             end: End::Exited(0),
         },
         Case {
@@ -145,6 +151,7 @@ fn counts_hand_written_code_exactly() {
             data: compare_data,
             instructions: 3 + 4 + 3,
             syscalls: vec![(SYS_EXIT, 10)],
+            signals: vec![],
             end: End::Exited(2),
         },
         Case {
@@ -153,6 +160,7 @@ fn counts_hand_written_code_exactly() {
             data: vec![],
             instructions: 2,
             syscalls: vec![],
+            signals: vec![(libc::SIGILL, 2)],
             end: End::Signaled(libc::SIGILL),
         },
         Case {
@@ -161,6 +169,7 @@ fn counts_hand_written_code_exactly() {
             data: vec![],
             instructions: 2,
             syscalls: vec![],
+            signals: vec![(libc::SIGTRAP, 2)],
             end: End::Signaled(libc::SIGTRAP),
         },
         Case {
@@ -170,6 +179,7 @@ fn counts_hand_written_code_exactly() {
             data: vec![],
             instructions: 1,
             syscalls: vec![],
+            signals: vec![(libc::SIGSEGV, 1)],
             end: End::Signaled(libc::SIGSEGV),
         },
         Case {
@@ -185,6 +195,7 @@ fn counts_hand_written_code_exactly() {
             data: b"abc".to_vec(),
             instructions: 8,
             syscalls: vec![(SYS_WRITE, 5), (SYS_EXIT, 8)],
+            signals: vec![],
             end: End::Exited(0),
         },
         Case {
@@ -195,15 +206,29 @@ fn counts_hand_written_code_exactly() {
             data: act,
             instructions: 6 + 3,
             syscalls: vec![(SYS_RT_SIGACTION, 6), (SYS_EXIT, 9)],
+            signals: vec![(libc::SIGILL, 6)],
             end: End::Exited(7),
         },
     ];
+    // What qvm, which runs no handlers, would see of the handler case.
+    let handled = count_code(
+        "signal-handler-cut",
+        &cases[cases.len() - 1].code,
+        &cases[cases.len() - 1].data,
+    );
+    let (calls, total) = handled.until_first_signal();
+    assert_eq!((calls.len(), total), (1, 6));
     for c in cases {
         let n = count_code(c.name, &c.code, &c.data);
         let syscalls: Vec<(u64, u64)> = n.syscalls.iter().map(|s| (s.nr, s.instructions)).collect();
+        let signals: Vec<(i32, u64)> = n
+            .signals
+            .iter()
+            .map(|s| (s.signal, s.instructions))
+            .collect();
         assert_eq!(
-            (n.instructions, syscalls, n.end),
-            (c.instructions, c.syscalls, c.end),
+            (n.instructions, syscalls, signals, n.end),
+            (c.instructions, c.syscalls, c.signals, c.end),
             "{}",
             c.name
         );
