@@ -332,6 +332,27 @@ mod tests {
         assert_eq!(space.read_vec(random, 16).unwrap(), vec![7; 16]);
     }
 
+    /// `initial_stack` is what `load` writes, byte for byte (the native
+    /// instruction counter relies on it).
+    #[test]
+    fn initial_stack_is_what_load_writes() {
+        let (f, img) = image();
+        let mut space = AddressSpace::new(Arc::new(GuestMemory::new(16 << 20).unwrap()));
+        let argv = vec![b"prog".to_vec(), b"a b".to_vec()];
+        let envp = vec![b"A=1".to_vec(), b"LONGER=value".to_vec()];
+        let l = load(&mut space, &img, &f, &argv, &envp, [9; 16]).unwrap();
+        let stack = initial_stack(&img, &argv, &envp, [9; 16]).unwrap();
+        assert_eq!(stack.rsp, l.entry.rsp);
+        assert_eq!(stack.rsp + stack.bytes.len() as u64, STACK_TOP - 8);
+        assert_eq!(
+            space.read_vec(stack.rsp, stack.bytes.len()).unwrap(),
+            stack.bytes
+        );
+        let keys: Vec<u64> = stack.auxv.iter().map(|&(k, _)| k).collect();
+        assert_eq!(keys, AUXV_KEYS);
+        assert_eq!(space.read_cstr(stack.envp[1], 64).unwrap(), b"LONGER=value");
+    }
+
     #[test]
     fn refuses_images_over_the_limit_and_huge_args() {
         let (f, img) = image();

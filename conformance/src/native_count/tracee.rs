@@ -276,19 +276,11 @@ pub fn set_pipe_size(fd: &OwnedFd, bytes: usize) -> io::Result<()> {
 
 /// Makes writes to `fd` fail with EAGAIN instead of blocking.
 pub fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    // SAFETY: F_GETFL/F_SETFL take and return integers.
+    // SAFETY: F_GETFL takes no argument and returns an integer.
     let flags = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) }.into())?;
-    check(
-        unsafe {
-            libc::fcntl(
-                fd.as_raw_fd(),
-                libc::F_SETFL,
-                flags as libc::c_int | libc::O_NONBLOCK,
-            )
-        }
-        .into(),
-    )
-    .map(drop)
+    let flags = flags as libc::c_int | libc::O_NONBLOCK;
+    // SAFETY: F_SETFL takes an integer argument.
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }.into()).map(drop)
 }
 
 /// An anonymous in-memory file (close-on-exec).
