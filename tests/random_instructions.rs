@@ -41,7 +41,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
-use qvm::{BackendChoice, CallSpec};
+use qvm::BackendChoice;
+use qvm_conformance::native_count;
 use qvm_conformance::random_code::{
     self, Draw, End, Expect, Kind, Oracle, Program, Run, Sequence, MAX_DRAWS,
 };
@@ -137,10 +138,22 @@ fn native(program: &Program, path: &Path) -> Result<Run, String> {
 /// Linux's "text file busy" errno.
 const ETXTBSY: i32 = 26;
 
-fn on_backend(program: &Program, choice: BackendChoice) -> Result<Run, String> {
-    let mut spec = CallSpec::new(program.elf.clone(), "random-code");
-    spec.memory_limit = 16 << 20;
-    let outcome = qvm::run(&spec, choice).map_err(|e| format!("qvm: {e}"))?;
+fn on_backend(program: &Program, choice: BackendChoice, path: &Path) -> Result<Run, String> {
+    let outcome = qvm::run(&program.spec(), choice).map_err(|e| format!("qvm: {e}"))?;
+    // The instruction oracle (issue 11), on a backend that meters: the
+    // count of every sequence (each stretch between two writes) against
+    // the host CPU's, single-stepped.
+    if outcome.gas.instructions.is_some() {
+        let native = program
+            .count_natively(
+                &path.with_extension("count"),
+                native_count::Limits::default(),
+            )
+            .map_err(|e| format!("counting natively: {e}"))?;
+        if let native_count::Verdict::Differs(d) = native_count::compare(&outcome, &native) {
+            return Err(format!("instructions differ from the CPU's: {d}"));
+        }
+    }
     Ok(Run::from_outcome(&outcome))
 }
 
@@ -168,7 +181,7 @@ fn check(backend: Backend, batch: &[Sequence], path: &Path) -> Result<(Program, 
     // emulator still differs.
     let kvm = match backend {
         Backend::Kvm => {
-            let kvm = on_backend(&program, BackendChoice::Kvm)?;
+            let kvm = on_backend(&program, BackendChoice::Kvm, path)?;
             if let Some(diff) = program.compare_with_native(&native, "kvm", &kvm) {
                 return Err(diff);
             }
@@ -176,7 +189,7 @@ fn check(backend: Backend, batch: &[Sequence], path: &Path) -> Result<(Program, 
         }
         Backend::Emu => None,
     };
-    let emu = on_backend(&program, BackendChoice::Emu)?;
+    let emu = on_backend(&program, BackendChoice::Emu, path)?;
     if let Some(diff) = program.compare_with_native(&native, "emu", &emu) {
         return Err(diff);
     }

@@ -750,6 +750,7 @@ impl Program {
     pub fn spec(&self) -> CallSpec {
         let mut spec = CallSpec::new(self.elf.clone(), "random-code");
         spec.memory_limit = 16 << 20;
+        spec.trace = true;
         spec
     }
 
@@ -769,6 +770,17 @@ impl Program {
         };
         std::fs::write(path, &self.elf).map_err(io)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+        // Another test thread's fork can hold the freshly written file
+        // open for a moment: execve fails (ETXTBSY) and the child exits
+        // with 127 before its first instruction. Try again.
+        for _ in 0..50 {
+            match native_count::count(path, &self.spec(), limits) {
+                Err(CountError::Exec(127)) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
         native_count::count(path, &self.spec(), limits)
     }
 
