@@ -144,6 +144,7 @@ fn run_program(
     // nested VM the CPU is QEMU's TCG (corpus::REAL_FPU_SOURCES), and a
     // CPU without SHA raises #UD on it (corpus::SHA_SOURCES).
     const TCG_HOST: &str = "this host's CPU is QEMU's TCG (CI's nested VM), whose x87 and SSE exception flags and traps are not the hardware's: judged on real hardware only";
+    const TCG_STEPS: &str = "this host's CPU is QEMU's TCG (CI's nested VM): single steps there are emulated, slow, and not a CPU's: the instruction oracle runs on real hardware";
     const NO_SHA: &str = "this host's CPU has no SHA extensions (a hazard: #UD natively and on KVM); the emulator's run is judged by the program's known-answer checks";
     let unjudged = if program.needs_real_fpu() && native::host_cpu_is_qemu_tcg() {
         Some(TCG_HOST)
@@ -159,6 +160,7 @@ fn run_program(
             "about {n} instructions: beyond the single-step budget of {} per case",
             opts.native_steps
         )),
+        _ if native::host_cpu_is_qemu_tcg() => Some(TCG_STEPS.into()),
         _ => unjudged.map(str::to_string),
     };
     let counted = !matches!(program.native_stream, NativeStream::Differs(_));
