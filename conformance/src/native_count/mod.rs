@@ -15,8 +15,10 @@
 //! - SIGTRAP, `TRAP_TRACE`: the single-step trap: 1 retired.
 //! - SIGTRAP, `TRAP_BRKPT`: Linux's report after a syscall made while
 //!   stepping: 1 retired, and `orig_rax` holds the syscall's number (the
-//!   kernel's own record that a `syscall` ran, whatever its prefixes, and
-//!   cheaper than reading the bytes at RIP before every step).
+//!   kernel's own record that a syscall ran; one request per syscall
+//!   instead of reading the bytes at RIP before every step). The two bytes
+//!   before the new RIP must be `syscall` (0F 05): anything else (`int
+//!   0x80`, Linux's 32-bit syscall, which qvm does not offer) is an error.
 //! - SIGTRAP, `SI_KERNEL`: int3 retired (1); its SIGTRAP is delivered.
 //! - SIGTRAP with code SIGTRAP right after the counter delivered a signal:
 //!   Linux stopped at the entry of the signal's handler: 0.
@@ -39,9 +41,11 @@ mod tests;
 mod tracee;
 
 use std::ffi::CString;
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use qvm_common::call::{CallError, CallSpec};
@@ -257,9 +261,8 @@ pub fn count(binary: &Path, spec: &CallSpec, limits: Limits) -> Result<NativeCou
         .map_err(CountError::io("opening /proc/PID/mem"))?;
     let mut startup = startup::rewrite(&child, &memory, spec, &stack)?;
     startup.unmapped = startup::remove_vdso(&mut child, &memory)?;
-    drop(memory);
 
-    let run = step_to_end(&mut child, limits)?;
+    let run = step_to_end(&mut child, &memory, limits)?;
     let stdout = stdout
         .join()
         .map_err(|_| CountError::UnexpectedStop("the stdout reader panicked".into()))?
@@ -295,7 +298,38 @@ const NO_SYSCALL: u64 = u64::MAX;
 /// frame while single-stepping (`ptrace_notify(SIGTRAP)`).
 const HANDLER_ENTRY: i32 = libc::SIGTRAP;
 
-fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
+/// rt_sigreturn: a syscall that does not return to the instruction after it.
+const SYS_RT_SIGRETURN: u64 = 15;
+
+/// The syscall `regs` stopped after, checked to be a `syscall` instruction.
+fn syscall_at(
+    memory: &File,
+    regs: &libc::user_regs_struct,
+    instructions: u64,
+    result: i64,
+) -> Result<SyscallCount, CountError> {
+    let nr = regs.orig_rax;
+    if nr != SYS_RT_SIGRETURN {
+        let mut bytes = [0u8; 2];
+        let at = regs.rip.wrapping_sub(2);
+        memory
+            .read_exact_at(&mut bytes, at)
+            .map_err(|e| CountError::Memory(format!("reading the instruction at {at:#x}: {e}")))?;
+        if bytes != [0x0f, 0x05] {
+            return Err(CountError::UnexpectedStop(format!(
+                "syscall {nr} made by the instruction at {at:#x}, which is {bytes:02x?}, not `syscall` \
+                 (int 0x80 is Linux's 32-bit syscall)"
+            )));
+        }
+    }
+    Ok(SyscallCount {
+        nr,
+        instructions,
+        result,
+    })
+}
+
+fn step_to_end(child: &mut Tracee, memory: &File, limits: Limits) -> Result<Run, CountError> {
     let mut instructions: u64 = 0;
     let mut syscalls = Vec::new();
     let mut signals = Vec::new();
@@ -326,11 +360,12 @@ fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
                         instructions += 1;
                         let regs = child.regs().map_err(CountError::ptrace("PTRACE_GETREGS"))?;
                         if regs.orig_rax != NO_SYSCALL {
-                            syscalls.push(SyscallCount {
-                                nr: regs.orig_rax,
+                            syscalls.push(syscall_at(
+                                memory,
+                                &regs,
                                 instructions,
-                                result: regs.rax as i64,
-                            });
+                                regs.rax as i64,
+                            )?);
                         }
                     }
                     libc::SI_KERNEL => {
@@ -368,11 +403,7 @@ fn step_to_end(child: &mut Tracee, limits: Limits) -> Result<Run, CountError> {
                         )));
                     }
                     instructions += 1;
-                    syscalls.push(SyscallCount {
-                        nr: regs.orig_rax,
-                        instructions,
-                        result: 0,
-                    });
+                    syscalls.push(syscall_at(memory, &regs, instructions, 0)?);
                 }
                 child.resume(0).map_err(CountError::ptrace("PTRACE_CONT"))?;
                 let end = match child.wait().map_err(CountError::io("waitpid"))? {

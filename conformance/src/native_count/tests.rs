@@ -275,6 +275,17 @@ fn the_step_limit_ends_the_count_and_the_child() {
 }
 
 #[test]
+fn int_0x80_is_not_taken_for_syscall() {
+    // mov eax, 1 (exit in the 32-bit ABI); xor ebx, ebx; int 0x80
+    let code = cat(&[&mov(EAX, 1), &[0x31, 0xdb, 0xcd, 0x80]]);
+    let elf = test_elf::code_and_data(&code, DATA, &[], 0x1000);
+    let path = executable("int80", &elf);
+    let spec = CallSpec::new(elf, "int80");
+    let err = count(&path, &spec, Limits::default()).unwrap_err();
+    assert!(err.to_string().contains("[cd, 80], not `syscall`"), "{err}");
+}
+
+#[test]
 fn a_program_other_than_the_calls_is_refused() {
     let elf = test_elf::code_and_data(&exit(0), DATA, &[], 0x1000);
     let path = executable("mismatch", &elf);

@@ -242,8 +242,10 @@ impl Drop for Tracee {
         // SAFETY: kill has no memory-safety preconditions; the pid is our
         // child, not yet reaped, so it cannot have been reused.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        // A traced process may report an exit stop first; resume it until
-        // it is gone.
+        // A tracee in a ptrace stop (the exit stop among them) does not
+        // wake for SIGKILL: resume it (this fails if it is not stopped).
+        let _ = self.resume(0);
+        // It may still report an exit stop; resume it until it is gone.
         while let Ok(stop) = self.wait() {
             match stop {
                 Stop::Exited(_) | Stop::Signaled(_) => break,
