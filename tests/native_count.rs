@@ -73,7 +73,7 @@ on_every_backend! {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         for case in CASES {
             let stem = std::path::Path::new(case.source).file_stem().unwrap().to_str().unwrap();
-            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-count").join(stem);
+            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-count").join(backend.as_str()).join(stem);
             let binary = qvm_conformance::toolchain::build(C_MUSL, &root.join(case.source), &dir)
                 .unwrap_or_else(|e| panic!("{}: {e} (scripts/install-deps.sh installs musl-gcc)", case.source));
             let mut spec = CallSpec::new(std::fs::read(&binary).unwrap(), stem);
