@@ -88,6 +88,10 @@ struct ConformanceArgs {
     /// and regenerate docs/syscalls.md from it (needs the whole corpus).
     #[arg(long, conflicts_with = "only")]
     write_syscall_coverage: bool,
+    /// Single steps the native instruction oracle may take per case
+    /// (about 30,000 a second); programs known to run more are skipped.
+    #[arg(long, value_name = "N", default_value_t = qvm_conformance::runner::DEFAULT_NATIVE_STEPS)]
+    native_steps: u64,
 }
 
 /// What defines one call: shared by `run` and `diff`.
@@ -465,6 +469,7 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
     let opts = Options {
         only: args.only,
         bless: args.bless,
+        native_steps: args.native_steps,
     };
     let paths = Paths::of_checkout();
     let report = runner::run(&executors, &paths, &opts, &mut |line| {

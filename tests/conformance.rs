@@ -12,10 +12,7 @@ use qvm_conformance::runner::{self, ExecError, Executor, Options, Paths};
 use support::*;
 
 fn everything() -> Options {
-    Options {
-        only: None,
-        bless: false,
-    }
+    Options::default()
 }
 
 on_every_backend! {
@@ -104,7 +101,7 @@ fn runner_catches_a_backend_that_differs() {
     let flipped = FlippedOutput(BackendExecutor(BackendChoice::Emu));
     let only = Options {
         only: Some("c-glibc-sort".into()),
-        bless: false,
+        ..Options::default()
     };
     let report = runner::run(
         &[&emu, &tampered, &flipped],

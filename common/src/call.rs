@@ -13,7 +13,8 @@ use crate::elf::{self, ElfError};
 use crate::engine::{Access, Engine, EngineError, Exit, Fault};
 use crate::guest_memory::{GuestMemory, MemoryError};
 use crate::kernel::files::EXE_DIR;
-use crate::kernel::gas::{GasLimit, GasReport, DEFAULT_GAS_LIMIT};
+pub use crate::kernel::gas::GasReport;
+use crate::kernel::gas::{GasLimit, DEFAULT_GAS_LIMIT};
 use crate::engine::Supervisor as _;
 use crate::kernel::{signal_name, table, Kernel, KernelConfig, Termination, TraceEntry};
 use crate::layout::{page_align_up, DEFAULT_MEMORY_LIMIT};
@@ -185,6 +186,7 @@ pub struct Outcome {
     pub syscalls: u64,
     pub refused: Vec<RefusedSyscall>,
     pub memory: MemoryReport,
+    /// Gas of the call (docs/gas.md).
     pub gas: GasReport,
     pub trace: Option<Vec<TraceEntry>>,
     /// Syscalls made after the trace was full, not in `trace`.
@@ -217,6 +219,35 @@ impl Outcome {
     }
 }
 
+/// argv as the contract sees it: its name, then the arguments.
+fn argv_of(spec: &CallSpec) -> Vec<Vec<u8>> {
+    let mut argv = vec![spec.name.as_bytes().to_vec()];
+    argv.extend(spec.args.iter().cloned());
+    argv
+}
+
+/// The call's entropy stream, after the 16 AT_RANDOM bytes it gives first.
+fn entropy_of(spec: &CallSpec) -> (Entropy, [u8; 16]) {
+    let mut entropy = Entropy::new(&spec.block.prev_hash, &call_id(&spec.program, &spec.args));
+    let mut at_random = [0u8; 16];
+    entropy.fill(&mut at_random);
+    (entropy, at_random)
+}
+
+/// The initial stack qvm gives this call's process, byte for byte. The
+/// native instruction counter (qvm-conformance) gives a Linux process the
+/// same one, so start-up runs the same instructions natively.
+pub fn initial_stack(spec: &CallSpec) -> Result<process_image::InitialStack, CallError> {
+    let image = elf::parse(&spec.program)?;
+    let (_, at_random) = entropy_of(spec);
+    Ok(process_image::initial_stack(
+        &image,
+        &argv_of(spec),
+        &spec.env,
+        at_random,
+    )?)
+}
+
 /// A loaded process, ready to run on an engine.
 pub struct Process {
     kernel: Kernel,
@@ -234,11 +265,8 @@ impl Process {
             page_align_up(spec.memory_limit).ok_or(MemoryError::BadLimit(spec.memory_limit))?;
         let memory = Arc::new(GuestMemory::new(limit)?);
         let mut space = AddressSpace::new(memory.clone());
-        let mut entropy = Entropy::new(&spec.block.prev_hash, &call_id(&spec.program, &spec.args));
-        let mut at_random = [0u8; 16];
-        entropy.fill(&mut at_random);
-        let mut argv = vec![spec.name.as_bytes().to_vec()];
-        argv.extend(spec.args.iter().cloned());
+        let (entropy, at_random) = entropy_of(spec);
+        let argv = argv_of(spec);
         let loaded = process_image::load(
             &mut space,
             &image,

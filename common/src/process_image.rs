@@ -120,8 +120,49 @@ pub fn load(
     })
 }
 
-/// Writes strings from the top of the stack down, then the pointer block
-/// (argc, argv, envp, auxv) below them; returns the initial RSP.
+/// The auxiliary vector's keys in the order qvm writes them (AT_NULL
+/// follows). There is no AT_SYSINFO_EHDR: qvm offers no vDSO. Public so the
+/// native instruction counter (qvm-conformance) can give a Linux process
+/// the same vector: libcs loop over it, so its length and order change
+/// instruction counts.
+pub const AUXV_KEYS: [u64; 18] = [
+    AT_PHDR,
+    AT_PHENT,
+    AT_PHNUM,
+    AT_PAGESZ,
+    AT_BASE,
+    AT_FLAGS,
+    AT_ENTRY,
+    AT_UID,
+    AT_EUID,
+    AT_GID,
+    AT_EGID,
+    AT_SECURE,
+    AT_RANDOM,
+    AT_HWCAP,
+    AT_HWCAP2,
+    AT_CLKTCK,
+    AT_PLATFORM,
+    AT_EXECFN,
+];
+
+/// Auxiliary vector keys whose values are addresses in the process.
+pub const AUXV_POINTER_KEYS: [u64; 5] = [AT_PHDR, AT_ENTRY, AT_RANDOM, AT_PLATFORM, AT_EXECFN];
+
+/// The initial stack of a process: `bytes` belong at `rsp` and run up to
+/// the 8-byte NULL end marker below [`STACK_TOP`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InitialStack {
+    pub rsp: u64,
+    pub bytes: Vec<u8>,
+    /// The auxiliary vector written into `bytes` (AT_NULL not included).
+    pub auxv: [(u64, u64); AUXV_KEYS.len()],
+    /// Addresses of the argv and envp strings.
+    pub argv: Vec<u64>,
+    pub envp: Vec<u64>,
+}
+
+/// Writes the initial stack; returns the initial RSP.
 fn build_stack(
     space: &AddressSpace,
     elf: &ElfImage,
@@ -129,6 +170,19 @@ fn build_stack(
     envp: &[Vec<u8>],
     at_random: [u8; 16],
 ) -> Result<u64, LoadError> {
+    let stack = initial_stack(elf, argv, envp, at_random)?;
+    space.write_initial(stack.rsp, &stack.bytes)?;
+    Ok(stack.rsp)
+}
+
+/// Lays out the initial stack: strings from the top of the stack down,
+/// then the pointer block (argc, argv, envp, auxv) below them.
+pub fn initial_stack(
+    elf: &ElfImage,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    at_random: [u8; 16],
+) -> Result<InitialStack, LoadError> {
     let string_bytes: u64 = argv.iter().chain(envp).map(|s| s.len() as u64 + 1).sum();
     let pointer_bytes = 8 * (argv.len() as u64 + envp.len() as u64 + 3);
     let total = string_bytes.saturating_add(pointer_bytes);
@@ -165,31 +219,34 @@ fn build_stack(
     let area_start = top - strings.len() as u64;
     let at = |off: u64| area_start + off;
 
-    let auxv: [(u64, u64); 18] = [
-        (AT_PHDR, elf.phdr_addr),
-        (AT_PHENT, 56),
-        (AT_PHNUM, u64::from(elf.phnum)),
-        (AT_PAGESZ, PAGE_SIZE),
-        (AT_BASE, 0),
-        (AT_FLAGS, 0),
-        (AT_ENTRY, elf.entry),
-        (AT_UID, identity::UID),
-        (AT_EUID, identity::UID),
-        (AT_GID, identity::GID),
-        (AT_EGID, identity::GID),
-        (AT_SECURE, 0),
-        (AT_RANDOM, at(random)),
-        (AT_HWCAP, u64::from(LEAF1_EDX)),
-        (AT_HWCAP2, 0),
-        (AT_CLKTCK, identity::CLOCK_TICKS),
-        (AT_PLATFORM, at(platform)),
-        (AT_EXECFN, at(execfn)),
+    let values = [
+        elf.phdr_addr,
+        56,
+        u64::from(elf.phnum),
+        PAGE_SIZE,
+        0,
+        0,
+        elf.entry,
+        identity::UID,
+        identity::UID,
+        identity::GID,
+        identity::GID,
+        0,
+        at(random),
+        u64::from(LEAF1_EDX),
+        0,
+        identity::CLOCK_TICKS,
+        at(platform),
+        at(execfn),
     ];
+    let auxv: [(u64, u64); AUXV_KEYS.len()] = std::array::from_fn(|i| (AUXV_KEYS[i], values[i]));
+    let argv_at: Vec<u64> = offsets_argv.iter().map(|&o| at(o)).collect();
+    let envp_at: Vec<u64> = offsets_envp.iter().map(|&o| at(o)).collect();
     let mut words: Vec<u64> = Vec::new();
     words.push(argv.len() as u64);
-    words.extend(offsets_argv.iter().map(|&o| at(o)));
+    words.extend(&argv_at);
     words.push(0);
-    words.extend(offsets_envp.iter().map(|&o| at(o)));
+    words.extend(&envp_at);
     words.push(0);
     for (k, v) in auxv {
         words.push(k);
@@ -199,10 +256,17 @@ fn build_stack(
     words.push(0);
     let block = words.len() as u64 * 8;
     let rsp = (area_start - block) & !15;
-    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    space.write_initial(rsp, &bytes)?;
-    space.write_initial(area_start, &strings)?;
-    Ok(rsp)
+    let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    // Zero padding up to the strings (fresh memory is zero).
+    bytes.resize((area_start - rsp) as usize, 0);
+    bytes.extend_from_slice(&strings);
+    Ok(InitialStack {
+        rsp,
+        bytes,
+        auxv,
+        argv: argv_at,
+        envp: envp_at,
+    })
 }
 
 #[cfg(test)]
@@ -266,6 +330,27 @@ mod tests {
             aux += 16;
         }
         assert_eq!(space.read_vec(random, 16).unwrap(), vec![7; 16]);
+    }
+
+    /// `initial_stack` is what `load` writes, byte for byte (the native
+    /// instruction counter relies on it).
+    #[test]
+    fn initial_stack_is_what_load_writes() {
+        let (f, img) = image();
+        let mut space = AddressSpace::new(Arc::new(GuestMemory::new(16 << 20).unwrap()));
+        let argv = vec![b"prog".to_vec(), b"a b".to_vec()];
+        let envp = vec![b"A=1".to_vec(), b"LONGER=value".to_vec()];
+        let l = load(&mut space, &img, &f, &argv, &envp, [9; 16]).unwrap();
+        let stack = initial_stack(&img, &argv, &envp, [9; 16]).unwrap();
+        assert_eq!(stack.rsp, l.entry.rsp);
+        assert_eq!(stack.rsp + stack.bytes.len() as u64, STACK_TOP - 8);
+        assert_eq!(
+            space.read_vec(stack.rsp, stack.bytes.len()).unwrap(),
+            stack.bytes
+        );
+        let keys: Vec<u64> = stack.auxv.iter().map(|&(k, _)| k).collect();
+        assert_eq!(keys, AUXV_KEYS);
+        assert_eq!(space.read_cstr(stack.envp[1], 64).unwrap(), b"LONGER=value");
     }
 
     #[test]

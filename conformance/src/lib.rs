@@ -7,6 +7,7 @@ pub mod compare;
 pub mod corpus;
 pub mod coverage;
 pub mod native;
+pub mod native_count;
 pub mod random_code;
 pub mod report;
 pub mod runner;

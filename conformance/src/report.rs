@@ -41,6 +41,11 @@ pub struct Entry {
     pub name: String,
     pub language: String,
     pub backends: BTreeMap<String, Cell>,
+    /// The instruction oracle's verdict: metered `gas.instructions`
+    /// against the native count (`native_count`). None when the program's
+    /// native instruction stream is not qvm's (`corpus::NativeStream`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<Cell>,
 }
 
 impl Entry {
@@ -60,6 +65,24 @@ impl Entry {
             name: name.into(),
             language: language.into(),
             backends: cells,
+            instructions: None,
+        }
+    }
+
+    /// Records the instruction oracle's verdict on one case: a failure or
+    /// skip is never overwritten by a later case, passes accumulate their
+    /// details.
+    pub fn set_instructions(&mut self, status: Status, detail: String) {
+        match &mut self.instructions {
+            None => self.instructions = Some(Cell { status, detail }),
+            Some(cell) => match (cell.status, status) {
+                (Status::Pass, Status::Pass) => {
+                    cell.detail.push_str("; ");
+                    cell.detail.push_str(&detail);
+                }
+                (Status::Pass, _) | (Status::Skip, Status::Fail) => *cell = Cell { status, detail },
+                _ => {}
+            },
         }
     }
 
@@ -116,6 +139,34 @@ impl Report {
             Status::Fail => (p, f + 1, s),
             Status::Skip => (p, f, s + 1),
         })
+    }
+
+    /// The instruction oracle: (compared, equal, skipped, not applicable).
+    /// Compared programs are those it passed or failed.
+    pub fn instruction_counts(&self) -> (usize, usize, usize, usize) {
+        self.programs
+            .iter()
+            .fold((0, 0, 0, 0), |(c, e, s, n), p| match &p.instructions {
+                Some(Cell {
+                    status: Status::Pass,
+                    ..
+                }) => (c + 1, e + 1, s, n),
+                Some(Cell {
+                    status: Status::Fail,
+                    ..
+                }) => (c + 1, e, s, n),
+                Some(_) => (c, e, s + 1, n),
+                None => (c, e, s, n + 1),
+            })
+    }
+
+    /// The instruction oracle's summary line.
+    fn instruction_summary(&self) -> String {
+        let (compared, equal, skipped, other) = self.instruction_counts();
+        format!(
+            "instruction oracle: {compared} programs compared, {equal} equal; {skipped} skipped; \
+             {other} not applicable (native instruction stream not qvm's)"
+        )
     }
 
     /// Languages with at least one program that passed everywhere it ran
@@ -177,6 +228,19 @@ impl Report {
             out.push_str("\nnot passing:\n");
             out.push_str(&notes);
         }
+        out.push('\n');
+        out.push_str(&self.instruction_summary());
+        out.push('\n');
+        for e in &self.programs {
+            if let Some(cell) = &e.instructions {
+                out.push_str(&format!(
+                    "  {}: {}: {}\n",
+                    e.name,
+                    cell.status.word(),
+                    cell.detail
+                ));
+            }
+        }
         let (p, f, s) = self.counts();
         out.push_str(&format!(
             "\n{} programs, {} languages clean; {p} passed, {f} failed, {s} skipped\n",
@@ -226,6 +290,7 @@ impl Report {
             out.push_str("\n## Not passing\n\n");
             out.push_str(&notes);
         }
+        out.push_str(&format!("\n{}.\n", self.instruction_summary()));
         out.push_str(
             "\nKnown differences between the backends, and from native hardware, with what a \
              contract should do about each: [known-differences.md](known-differences.md).\n",

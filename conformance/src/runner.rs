@@ -9,9 +9,10 @@ use qvm_common::call::{CallSpec, Outcome};
 use qvm_common::contract::BlockContext;
 
 use crate::compare::{native_difference, outcome_difference};
-use crate::corpus::{Oracle, Program};
+use crate::corpus::{NativeStream, Oracle, Program};
 use crate::coverage::Coverage;
 use crate::native;
+use crate::native_count::{self, CountError, NativeCount, Verdict};
 use crate::report::{Entry, Report, Status};
 use crate::toolchain::{self, BuildError};
 
@@ -71,6 +72,23 @@ pub struct Options {
     pub only: Option<String>,
     /// Rewrite golden files from the first backend's output.
     pub bless: bool,
+    /// Single steps the instruction oracle may take per case; programs
+    /// known to run more (`NativeStream::SameButLong`) are skipped.
+    pub native_steps: u64,
+}
+
+/// The instruction oracle's default budget: about 35 s of single steps
+/// per case here (30,000 steps a second).
+pub const DEFAULT_NATIVE_STEPS: u64 = 1_000_000;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            only: None,
+            bless: false,
+            native_steps: DEFAULT_NATIVE_STEPS,
+        }
+    }
 }
 
 /// Wall-clock limit of every call the corpus and the tests make: far above
@@ -133,6 +151,7 @@ fn run_program(
     // nested VM the CPU is QEMU's TCG (corpus::REAL_FPU_SOURCES), and a
     // CPU without SHA raises #UD on it (corpus::SHA_SOURCES).
     const TCG_HOST: &str = "this host's CPU is QEMU's TCG (CI's nested VM), whose x87 and SSE exception flags and traps are not the hardware's: judged on real hardware only";
+    const TCG_STEPS: &str = "this host's CPU is QEMU's TCG (CI's nested VM): single steps there are emulated, slow, and not a CPU's: the instruction oracle runs on real hardware";
     const NO_SHA: &str = "this host's CPU has no SHA extensions (a hazard: #UD natively and on KVM); the emulator's run is judged by the program's known-answer checks";
     let unjudged = if program.needs_real_fpu() && native::host_cpu_is_qemu_tcg() {
         Some(TCG_HOST)
@@ -141,6 +160,20 @@ fn run_program(
     } else {
         None
     };
+    // Whether the instruction oracle applies, and if not why.
+    let count_skip: Option<String> = match program.native_stream {
+        NativeStream::Differs(_) => None,
+        NativeStream::SameButLong(n) if n > opts.native_steps => Some(format!(
+            "about {n} instructions: beyond the single-step budget of {} per case",
+            opts.native_steps
+        )),
+        _ if native::host_cpu_is_qemu_tcg() => Some(TCG_STEPS.into()),
+        _ => unjudged.map(str::to_string),
+    };
+    let counted = !matches!(program.native_stream, NativeStream::Differs(_));
+    if let Some(why) = &count_skip {
+        entry.set_instructions(Status::Skip, why.clone());
+    }
     for (i, case) in program.cases.iter().enumerate() {
         let label = |d: String| {
             if program.cases.len() > 1 {
@@ -179,6 +212,10 @@ fn run_program(
             }
         };
         let mut reference: Option<Outcome> = None;
+        // The native count of this case, made once the first metered
+        // outcome needs it.
+        let mut count: Option<Result<NativeCount, CountError>> = None;
+        let mut metered = false;
         for ex in executors {
             if let (Some(why), "kvm") = (unjudged, ex.name()) {
                 entry.set(ex.name(), Status::Skip, why.into());
@@ -226,12 +263,62 @@ fn run_program(
             if let Some(p) = problem {
                 entry.set(ex.name(), Status::Fail, label(p));
             }
+            if counted && count_skip.is_none() && outcome.gas.instructions.is_some() {
+                metered = true;
+                let native = count.get_or_insert_with(|| {
+                    let limits = native_count::Limits {
+                        max_steps: opts.native_steps,
+                    };
+                    native_count::count(&binary, &spec, limits)
+                });
+                let (status, detail) = instruction_verdict(native, &outcome);
+                if status == Status::Fail {
+                    entry.set(
+                        ex.name(),
+                        Status::Fail,
+                        label(format!("vs native {detail}")),
+                    );
+                }
+                entry.set_instructions(status, label(format!("{}: {detail}", ex.name())));
+            }
             if reference.is_none() {
                 reference = Some(outcome);
             }
         }
+        if counted && count_skip.is_none() && !metered {
+            entry.set_instructions(
+                Status::Skip,
+                "not metered: skipped (no backend reported gas.instructions)".into(),
+            );
+        }
     }
     entry
+}
+
+/// The instruction oracle's verdict on one metered outcome.
+fn instruction_verdict(
+    native: &Result<NativeCount, CountError>,
+    outcome: &Outcome,
+) -> (Status, String) {
+    match native {
+        Ok(n) => {
+            let verdict = native_count::compare(outcome, n);
+            let status = match verdict {
+                Verdict::Equal { .. } => Status::Pass,
+                Verdict::Differs(_) => Status::Fail,
+                Verdict::NotMetered | Verdict::NoTrace => Status::Skip,
+            };
+            (status, verdict.to_string())
+        }
+        Err(CountError::StepLimit { limit, .. }) => (
+            Status::Skip,
+            format!("instructions: more than {limit}: beyond the single-step budget"),
+        ),
+        Err(e) => (
+            Status::Fail,
+            format!("instructions: native count failed: {e}"),
+        ),
+    }
 }
 
 /// Without a native run, a program that checks itself (known answers)

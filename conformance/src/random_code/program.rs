@@ -18,8 +18,10 @@
 use iced_x86::{
     BlockEncoder, BlockEncoderOptions, Code, IcedError, Instruction, InstructionBlock, Register,
 };
-use qvm_common::call::Outcome;
+use qvm_common::call::{CallSpec, Outcome};
 use qvm_common::test_elf;
+
+use crate::native_count::{self, CountError, Limits, NativeCount};
 
 use super::generate::{self, scratch, Draw, Expect, Oracle, Rng, GPR64, XMM};
 use super::Kind;
@@ -744,6 +746,44 @@ fn native_kind(signal: u32, code: i64) -> (&'static str, bool) {
 }
 
 impl Program {
+    /// The call the random-instruction test makes of this program.
+    pub fn spec(&self) -> CallSpec {
+        let mut spec = CallSpec::new(self.elf.clone(), "random-code");
+        spec.memory_limit = 16 << 20;
+        spec.trace = true;
+        spec
+    }
+
+    /// Counts the program's instructions on this host's CPU (the
+    /// instruction oracle, [`native_count`]), from an executable written
+    /// at `path`. [`native_count::compare`] checks a metered qvm outcome
+    /// of [`Program::spec`] against it, up to the last sequence's fault.
+    pub fn count_natively(
+        &self,
+        path: &std::path::Path,
+        limits: Limits,
+    ) -> Result<NativeCount, CountError> {
+        use std::os::unix::fs::PermissionsExt;
+        let io = |source| CountError::Io {
+            what: "writing the random program",
+            source,
+        };
+        std::fs::write(path, &self.elf).map_err(io)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+        // Another test thread's fork can hold the freshly written file
+        // open for a moment: execve fails (ETXTBSY) and the child exits
+        // with 127 before its first instruction. Try again.
+        for _ in 0..50 {
+            match native_count::count(path, &self.spec(), limits) {
+                Err(CountError::Exec(127)) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
+        native_count::count(path, &self.spec(), limits)
+    }
+
     /// Bytes of stdout a run that does not fault prints.
     pub fn output_len(&self) -> usize {
         self.kinds.len() * REGION as usize
@@ -1052,5 +1092,62 @@ mod tests {
             ),
             "{diff}"
         );
+    }
+
+    /// The native count of a batch grows by the same amount with each
+    /// more copy of one sequence (a sequence's instructions and the
+    /// harness around it are the same every time), and a faulting ending
+    /// ends qvm's view of the run at its fault.
+    #[test]
+    fn native_counts_add_up_per_sequence() {
+        let seq = Sequence {
+            kind: Kind::Base,
+            gprs: [3; 16],
+            flags: 0x8d5,
+            rounding: 1,
+            data_seed: 9,
+            draws: (0..30)
+                .map(|i| Draw {
+                    form: i * 104_729,
+                    bits: u64::from(i) * 0x9e37,
+                })
+                .collect(),
+            ending: Draw { form: 0, bits: 0 },
+        };
+        let dir = std::env::temp_dir().join(format!("qvm-random-count-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let count = |copies: usize, last: Option<&Sequence>| {
+            let mut batch = vec![seq.clone(); copies];
+            batch.extend(last.cloned());
+            let program = build(&batch, Oracle::Hardware).unwrap();
+            let path = dir.join(format!("batch-{copies}-{}", last.is_some()));
+            program.count_natively(&path, Limits::default()).unwrap()
+        };
+        let (two, three, four) = (count(2, None), count(3, None), count(4, None));
+        let per_sequence = three.instructions - two.instructions;
+        assert!(per_sequence > 30, "{per_sequence}");
+        assert_eq!(four.instructions - three.instructions, per_sequence);
+        assert_eq!(
+            four.syscalls.len() - three.syscalls.len(),
+            three.syscalls.len() - two.syscalls.len()
+        );
+        assert!(two.signals.is_empty());
+        // A privileged ending faults: the native handler runs on, qvm's
+        // view stops at the fault.
+        let privileged = Sequence {
+            kind: Kind::Privileged,
+            draws: Vec::new(),
+            ..seq.clone()
+        };
+        let faulting = count(2, Some(&privileged));
+        // The fault, then the same fault again after the handler returned
+        // (SA_RESETHAND): that one kills.
+        let signals: Vec<i32> = faulting.signals.iter().map(|s| s.signal).collect();
+        assert_eq!(signals, [11, 11], "{:?}", faulting.signals);
+        assert_eq!(faulting.end, native_count::End::Signaled(11));
+        let (calls, total) = faulting.until_first_signal();
+        assert_eq!(total, faulting.signals[0].instructions);
+        assert!(total < faulting.instructions);
+        assert!(calls.len() < faulting.syscalls.len());
     }
 }
