@@ -174,6 +174,10 @@ fn run_program(
     if let Some(why) = &count_skip {
         entry.set_instructions(Status::Skip, why.clone());
     }
+    // Each case's gas from the first backend that meters, and its name:
+    // checked against the program's golden gas file after the last case.
+    let mut gas: Vec<String> = Vec::new();
+    let mut gas_backend: Option<&'static str> = None;
     for (i, case) in program.cases.iter().enumerate() {
         let label = |d: String| {
             if program.cases.len() > 1 {
@@ -281,6 +285,14 @@ fn run_program(
                 }
                 entry.set_instructions(status, label(format!("{}: {detail}", ex.name())));
             }
+            if let (Some(instructions), Some(used)) =
+                (outcome.gas.instructions, outcome.gas.used)
+            {
+                if gas.len() == i && gas_backend.is_none_or(|b| b == ex.name()) {
+                    gas.push(format!("{instructions} instructions, {used} gas"));
+                    gas_backend = Some(ex.name());
+                }
+            }
             if reference.is_none() {
                 reference = Some(outcome);
             }
@@ -292,7 +304,42 @@ fn run_program(
             );
         }
     }
+    if let Some(backend) = gas_backend {
+        if gas.len() == program.cases.len() {
+            let text: String = gas.iter().map(|l| format!("{l}\n")).collect();
+            if let Some(p) = golden_gas_difference(paths, program.name, &text, opts.bless) {
+                entry.set(backend, Status::Fail, p);
+            }
+        }
+    }
     entry
+}
+
+/// Gas is part of the outcome every node must agree on: each program's
+/// figures (one line per case) are pinned in `golden/NAME.gas`, so any
+/// change to counting or to the schedule (docs/gas.md) shows here.
+fn golden_gas_difference(paths: &Paths, name: &str, text: &str, bless: bool) -> Option<String> {
+    let file = paths.golden.join(format!("{name}.gas"));
+    if bless {
+        return std::fs::create_dir_all(&paths.golden)
+            .and_then(|_| std::fs::write(&file, text))
+            .err()
+            .map(|e| format!("cannot write {}: {e}", file.display()));
+    }
+    match std::fs::read_to_string(&file) {
+        Ok(want) if want == text => None,
+        Ok(want) => Some(format!(
+            "gas vs golden file {}: expected {:?}, got {:?} (if the gas schedule changed on \
+             purpose, bump its version and run with --bless)",
+            file.display(),
+            want.trim_end(),
+            text.trim_end()
+        )),
+        Err(e) => Some(format!(
+            "no golden gas file {} ({e}); run with --bless",
+            file.display()
+        )),
+    }
 }
 
 /// The instruction oracle's verdict on one metered outcome.
