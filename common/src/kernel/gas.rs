@@ -17,10 +17,10 @@ use crate::layout::PAGE_SIZE;
 /// contract's gas could change, since nodes must agree on every figure.
 pub const GAS_SCHEDULE_VERSION: u32 = 1;
 
-/// Default limit of `qvm run` (`--gas-limit`): 100 billion, about two
-/// minutes of the emulator's fastest code and ten times the heaviest
-/// conformance program, so an honest contract does not meet it while a
-/// runaway one still ends.
+/// Default limit of `qvm run` (`--gas-limit`): 100 billion, some fifty
+/// times the heaviest conformance program (c-glibc-malloc, 1.77 billion)
+/// and one to a few minutes of the emulator, so an honest contract does
+/// not meet it while a runaway one still ends.
 pub const DEFAULT_GAS_LIMIT: u64 = 100_000_000_000;
 
 /// What the kernel's work costs. Each figure is in instructions: a unit of
