@@ -417,7 +417,14 @@ fn diff(args: DiffArgs) -> Result<u8, String> {
         }
     }
     if args.native {
-        let native = qvm_conformance::native::run(&contract, &spec.args, &spec.env, &spec.stdin)
+        // A bare file name is a file here, as for `qvm run`, not a
+        // command to look up in PATH.
+        let native_path = if contract.components().count() == 1 {
+            Path::new(".").join(&contract)
+        } else {
+            contract.clone()
+        };
+        let native = qvm_conformance::native::run(&native_path, &spec.args, &spec.env, &spec.stdin)
             .map_err(|e| {
                 format!(
                     "cannot run {} natively: {}",

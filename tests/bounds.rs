@@ -84,6 +84,7 @@ fn measured(backend: Backend, args: &[&str]) -> Measured {
         .arg(&rss)
         .arg(qvm_bin())
         .args(["run", "--backend", backend.as_str()])
+        .args(backend.run_options())
         .args(args)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out).unwrap())
@@ -236,7 +237,9 @@ on_every_backend! {
         let elf = test_elf::with_code(&syscalls_then_exit(1));
         for (input, status) in [(elf.clone(), 0), ([elf, vec![0; 17 << 20]].concat(), 125)] {
             let mut child = Command::new(qvm_bin())
-                .args(["run", "--backend", backend.as_str(), "--memory", "16M", "/proc/self/fd/0"])
+                .args(["run", "--backend", backend.as_str()])
+                .args(backend.run_options())
+                .args(["--memory", "16M", "/proc/self/fd/0"])
                 .stdin(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -287,7 +290,9 @@ on_every_backend! {
     fn pass_through_output_appears_as_it_is_written(backend) {
         let contract = raw_contract(PRINT_THEN_SPIN);
         let mut child = Command::new(qvm_bin())
-            .args(["run", "--backend", backend.as_str(), "--timeout", "20"])
+            .args(["run", "--backend", backend.as_str()])
+            .args(backend.run_options())
+            .args(["--timeout", "20"])
             .arg(&contract)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

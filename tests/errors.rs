@@ -42,13 +42,21 @@ fn assert_error(args: &[&str], expect: &str) {
     assert!(!stderr.contains("panicked"));
 }
 
+/// `qvm run --backend B` with the options B needs, then `rest`.
+fn run_args<'a>(backend: Backend, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["run", "--backend", backend.as_str()];
+    args.extend_from_slice(backend.run_options());
+    args.extend_from_slice(rest);
+    args
+}
+
 fn file(bytes: &[u8]) -> String {
     tempfile(bytes).to_str().unwrap().to_string()
 }
 
 fn run_file(backend: Backend, bytes: &[u8], expect: &str) {
     let path = file(bytes);
-    assert_error(&["run", "--backend", backend.as_str(), &path], expect);
+    assert_error(&run_args(backend, &[&path]), expect);
 }
 
 fn static_hello() -> Option<Vec<u8>> {
@@ -58,13 +66,13 @@ fn static_hello() -> Option<Vec<u8>> {
 on_every_backend! {
     fn missing_file(backend) {
     assert_error(
-        &["run", "--backend", backend.as_str(), "/nonexistent/contract"],
+        &run_args(backend, &["/nonexistent/contract"]),
         "cannot read contract /nonexistent/contract: No such file or directory",
     );
 }
 
     fn directory(backend) {
-    assert_error(&["run", "--backend", backend.as_str(), env!("CARGO_MANIFEST_DIR")], "is a directory");
+    assert_error(&run_args(backend, &[env!("CARGO_MANIFEST_DIR")]), "is a directory");
 }
 
     fn not_an_elf(backend) {
@@ -86,7 +94,7 @@ on_every_backend! {
         return;
     }
     assert_error(
-        &["run", "--backend", backend.as_str(), out.to_str().unwrap()],
+        &run_args(backend, &[out.to_str().unwrap()]),
         "dynamically linked (it asks for the interpreter /lib64/ld-linux-x86-64.so.2)",
     );
 }

@@ -26,6 +26,15 @@ impl Backend {
             Backend::Kvm => "kvm",
         }
     }
+
+    /// `qvm run` options this backend needs: KVM cannot meter
+    /// (docs/gas.md), so its calls run with `--gas-limit none`.
+    pub fn run_options(self) -> &'static [&'static str] {
+        match self {
+            Backend::Emu => &[],
+            Backend::Kvm => &["--gas-limit", "none"],
+        }
+    }
 }
 
 /// Defines each test once and runs it on every backend: `name::emu` and
@@ -223,10 +232,7 @@ fn qvm_once(
 ) -> Run {
     let mut cmd = Command::new(qvm_bin());
     cmd.args(["run", "--backend", backend.as_str()]);
-    if backend == Backend::Kvm {
-        // KVM cannot meter: its calls run unmetered (docs/gas.md).
-        cmd.args(["--gas-limit", "none"]);
-    }
+    cmd.args(backend.run_options());
     // A contract that hangs (KVM does not meter) fails instead of hanging
     // CI: the host's safety net, far above any test's run.
     if !options.contains(&"--timeout") {
