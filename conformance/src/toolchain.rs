@@ -12,7 +12,8 @@ pub struct Toolchain {
     pub name: &'static str,
     /// Program whose presence means the toolchain is installed.
     pub probe: &'static [&'static str],
-    /// Build command; `{src}` and `{out}` are replaced, run in the build dir.
+    /// Build command; `{src}`, `{out}` and `{dir}` (the build directory)
+    /// are replaced, run in the build dir.
     pub build: &'static [&'static str],
 }
 
@@ -53,6 +54,10 @@ pub const RUST: Toolchain = Toolchain {
         "-O",
         "-C",
         "target-feature=+crt-static",
+        // Panic locations embed the source's path: the same
+        // binary, and so the same gas, whatever the checkout's path.
+        "--remap-path-prefix",
+        "{dir}=/contract",
         "-o",
         "{out}",
         "{src}",
@@ -68,6 +73,10 @@ pub const RUST_NOPIE: Toolchain = Toolchain {
         "target-feature=+crt-static",
         "-C",
         "relocation-model=static",
+        // Panic locations embed the source's path: the same
+        // binary, and so the same gas, whatever the checkout's path.
+        "--remap-path-prefix",
+        "{dir}=/contract",
         "-o",
         "{out}",
         "{src}",
@@ -237,7 +246,11 @@ pub fn build(tc: Toolchain, src: &Path, dir: &Path) -> Result<PathBuf, BuildErro
     let args: Vec<String> = tc
         .build
         .iter()
-        .map(|a| a.replace("{src}", &local).replace("{out}", &output))
+        .map(|a| {
+            a.replace("{src}", &local)
+                .replace("{out}", &output)
+                .replace("{dir}", &dir.to_string_lossy())
+        })
         .collect();
     let result = Command::new(&args[0])
         .args(&args[1..])
