@@ -215,6 +215,21 @@ pub fn installed(tc: Toolchain) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The first line the toolchain's probe prints (its version, e.g.
+/// `rustc 1.91.0 (f8297e351 2025-10-28)`); None when it does not run.
+pub fn version(tc: Toolchain) -> Option<String> {
+    let out = Command::new(tc.probe[0])
+        .args(&tc.probe[1..])
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_string())
+}
+
 /// Builds `src` with `tc` into `dir` (created; the binary is named after
 /// the source's stem), unless a binary newer than the source is there.
 /// The source is copied into `dir` first: some compilers write objects
