@@ -289,10 +289,9 @@ fn call_spec(call: CallArgs, trace: bool) -> Result<CallSpec, String> {
     };
     spec.memory_limit = memory_limit;
     spec.trace = trace;
-    spec.gas_limit = call.gas_limit.map_or(
-        Some(qvm_common::kernel::gas::DEFAULT_GAS_LIMIT),
-        |g| g.0,
-    );
+    spec.gas_limit = call
+        .gas_limit
+        .map_or(Some(qvm_common::kernel::gas::DEFAULT_GAS_LIMIT), |g| g.0);
     spec.timeout = call.timeout;
     Ok(spec)
 }

@@ -100,7 +100,10 @@ mod tests {
         assert_eq!(parse_gas_limit("none"), Ok(GasLimitArg(None)));
         assert_eq!(parse_gas_limit("NONE"), Ok(GasLimitArg(None)));
         assert_eq!(parse_gas_limit("0"), Ok(GasLimitArg(Some(0))));
-        assert_eq!(parse_gas_limit("1_000_000"), Ok(GasLimitArg(Some(1_000_000))));
+        assert_eq!(
+            parse_gas_limit("1_000_000"),
+            Ok(GasLimitArg(Some(1_000_000)))
+        );
         assert_eq!(
             parse_gas_limit("18446744073709551615"),
             Ok(GasLimitArg(Some(u64::MAX)))

@@ -5,7 +5,6 @@
 
 mod support;
 
-
 use support::*;
 
 /// Every option `run` or `diff` knows, as a contract argument, each with a

@@ -52,7 +52,11 @@ fn assert_out_of_gas(o: &Outcome, limit: u64, instructions: u64) {
     assert!(o.state.writes.is_empty());
     assert_eq!(o.gas.limit, Some(limit));
     assert_eq!(o.gas.used, Some(limit), "gas used is the limit");
-    assert_eq!(o.gas.instructions, Some(instructions), "instructions retired");
+    assert_eq!(
+        o.gas.instructions,
+        Some(instructions),
+        "instructions retired"
+    );
 }
 
 const EXIT_0: &[u8] = &[0x31, 0xff, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05]; // xor edi,edi; mov eax,60; syscall
@@ -164,10 +168,10 @@ fn the_budget_can_end_at_a_block_boundary_or_inside_a_block() {
 #[test]
 fn faults_count_nothing_and_traps_count_their_instruction() {
     let cases: &[(&[u8], i32, u64)] = &[
-        (&[0x90, 0x90, 0x0f, 0x0b], 4, 2),             // nop; nop; ud2 -> SIGILL
+        (&[0x90, 0x90, 0x0f, 0x0b], 4, 2), // nop; nop; ud2 -> SIGILL
         (&[0x90, 0x31, 0xc0, 0x48, 0x8b, 0x00], 11, 2), // nop; xor eax,eax; mov rax,[rax]
-        (&[0x90, 0xcc], 5, 2),                         // nop; int3 -> SIGTRAP after it
-        (&[0x90, 0xf4], 11, 1),                        // nop; hlt -> #GP
+        (&[0x90, 0xcc], 5, 2),             // nop; int3 -> SIGTRAP after it
+        (&[0x90, 0xf4], 11, 1),            // nop; hlt -> #GP
         (&[0x31, 0xc9, 0x31, 0xc0, 0xf7, 0xf1], 8, 2), // xor ecx,ecx; xor eax,eax; div ecx
     ];
     for &(code, signal, instructions) in cases {

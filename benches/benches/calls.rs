@@ -131,7 +131,6 @@ fn benchmarks(c: &mut Criterion) {
         let call = spec(&contract(tc, source), name, &[arg], memory);
         group(c, name, &call, &backends, slow);
     }
-
 }
 
 criterion_group!(benches, benchmarks);

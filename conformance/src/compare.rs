@@ -100,11 +100,7 @@ pub fn outcome_difference(a: &Outcome, b: &Outcome) -> Option<Difference> {
     }
     match (&a.trace, &b.trace) {
         (Some(ta), Some(tb)) => {
-            if let Some(i) = ta
-                .iter()
-                .zip(tb)
-                .position(|(x, y)| !same_trace_entry(x, y))
-            {
+            if let Some(i) = ta.iter().zip(tb).position(|(x, y)| !same_trace_entry(x, y)) {
                 return Some(Difference::new(format!("trace[{i}]"), &ta[i], &tb[i]));
             }
             check!("trace length", ta.len(), tb.len());

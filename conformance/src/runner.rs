@@ -285,9 +285,7 @@ fn run_program(
                 }
                 entry.set_instructions(status, label(format!("{}: {detail}", ex.name())));
             }
-            if let (Some(instructions), Some(used)) =
-                (outcome.gas.instructions, outcome.gas.used)
-            {
+            if let (Some(instructions), Some(used)) = (outcome.gas.instructions, outcome.gas.used) {
                 if gas.len() == i && gas_backend.is_none_or(|b| b == ex.name()) {
                     gas.push(format!("{instructions} instructions, {used} gas"));
                     gas_backend = Some(ex.name());

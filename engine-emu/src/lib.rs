@@ -510,9 +510,7 @@ impl Engine for EmuEngine {
             .reg_write(CR0, visible::CR0 & !visible::cr0::PG)
             .map_err(backend_error)?;
         self.write_descriptor_tables().map_err(backend_error)?;
-        self.uc
-            .reg_write(QVM_INSNS, 0)
-            .map_err(backend_error)?;
+        self.uc.reg_write(QVM_INSNS, 0).map_err(backend_error)?;
         Ok(())
     }
 
