@@ -12,12 +12,7 @@ use support::*;
 
 /// A call of raw x86-64 `code` placed at 0x401000 (the builder's entry).
 fn spec(code: &[u8], gas_limit: Option<u64>) -> CallSpec {
-    let headers = 64 + 56;
-    let mut body = vec![0u8; 0x1000 - headers];
-    body.extend_from_slice(code);
-    let len = (headers + body.len()) as u64;
-    let elf = test_elf::build(2, &[(1, 5, 0, 0x400000, len, len)], &body);
-    let mut spec = CallSpec::new(elf, "gas");
+    let mut spec = CallSpec::new(test_elf::with_code(code), "gas");
     spec.memory_limit = 16 << 20;
     spec.trace = true;
     spec.gas_limit = gas_limit;
