@@ -3,6 +3,7 @@
 //! the whole outcome, syscall trace included. The traces also give the
 //! report's syscall coverage.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use qvm_common::call::{CallSpec, Outcome};
@@ -119,6 +120,7 @@ fn run_program(
     paths: &Paths,
     opts: &Options,
     coverage: &mut Coverage,
+    versions: &mut BTreeMap<&'static str, String>,
 ) -> Entry {
     let mut entry = Entry::new(
         program.name,
@@ -304,7 +306,10 @@ fn run_program(
     }
     if let Some(backend) = gas_backend {
         if gas.len() == program.cases.len() {
-            let built_with = toolchain::version(program.toolchain).unwrap_or_default();
+            // One probe per toolchain and corpus run, not per program.
+            let built_with = versions
+                .entry(program.toolchain.name)
+                .or_insert_with(|| toolchain::version(program.toolchain).unwrap_or_default());
             let text: String = std::iter::once(format!("{GAS_TOOLCHAIN}{built_with}"))
                 .chain(gas)
                 .map(|l| format!("{l}\n"))
@@ -431,6 +436,7 @@ pub fn run(
         .collect();
     let total = programs.len();
     let mut report = Report::default();
+    let mut versions = BTreeMap::new();
     for (i, p) in programs.iter().enumerate() {
         progress(&format!(
             "[{}/{total}] {} ({}, {})",
@@ -439,7 +445,14 @@ pub fn run(
             p.language,
             p.toolchain.name
         ));
-        let entry = run_program(p, executors, paths, opts, &mut report.coverage);
+        let entry = run_program(
+            p,
+            executors,
+            paths,
+            opts,
+            &mut report.coverage,
+            &mut versions,
+        );
         report.programs.push(entry);
     }
     report
