@@ -12,8 +12,9 @@ pub struct Toolchain {
     pub name: &'static str,
     /// Program whose presence means the toolchain is installed.
     pub probe: &'static [&'static str],
-    /// Build command; `{src}`, `{out}` and `{dir}` (the build directory)
-    /// are replaced, run in the build dir.
+    /// Build command, run in the build directory; `{src}` and `{out}`
+    /// are replaced by the source's and the binary's names relative to
+    /// it, `{dir}` by its absolute path.
     pub build: &'static [&'static str],
 }
 
@@ -141,6 +142,10 @@ pub const NIM: Toolchain = Toolchain {
         "--hints:off",
         "--nimcache:nimcache",
         "--passL:-static",
+        // Strip: the symbol table names nimcache's object files by their
+        // path relative to Nim's library, which depends on the build
+        // directory's depth.
+        "--passL:-s",
         "-o:{out}",
         "{src}",
     ],
@@ -255,15 +260,19 @@ pub fn build(tc: Toolchain, src: &Path, dir: &Path) -> Result<PathBuf, BuildErro
     let file_name = src
         .file_name()
         .ok_or_else(|| io(std::io::Error::other("no file name")))?;
-    let local_src = dir.join(file_name);
-    std::fs::copy(src, &local_src).map_err(io)?;
-    let (local, output) = (local_src.to_string_lossy(), out.to_string_lossy());
+    std::fs::copy(src, dir.join(file_name)).map_err(io)?;
+    // The command runs in `dir` and names the source and the binary
+    // relative to it: compilers embed the source's path (gfortran's
+    // runtime error messages, Rust's panic locations), and the same
+    // program must build to the same bytes, and so the same gas, in any
+    // checkout.
+    let local = file_name.to_string_lossy();
     let args: Vec<String> = tc
         .build
         .iter()
         .map(|a| {
             a.replace("{src}", &local)
-                .replace("{out}", &output)
+                .replace("{out}", stem)
                 .replace("{dir}", &dir.to_string_lossy())
         })
         .collect();
