@@ -140,6 +140,98 @@ pub trait Supervisor {
     }
 }
 
+/// The FXSAVE image of the x87, MMX and SSE state (512 bytes, the
+/// layout of Intel's SDM table 10-2). qvm hides XSAVE, so this is the whole
+/// FP state of a thread, and what Linux puts in a signal frame.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct FxsaveArea(pub [u8; FxsaveArea::SIZE]);
+
+impl FxsaveArea {
+    pub const SIZE: usize = 512;
+    const FCW: usize = 0;
+    const FTW: usize = 4;
+    const MXCSR: usize = 24;
+    const MXCSR_MASK: usize = 28;
+    /// MXCSR_MASK as the profile's CPU reports it (DAZ supported).
+    pub const MXCSR_MASK_VALUE: u32 = 0xffff;
+
+    /// The state of a freshly exec'd process: Linux's default control
+    /// words, every x87 register empty, all else zero.
+    pub fn initial() -> Self {
+        let mut a = [0u8; Self::SIZE];
+        a[Self::FCW..Self::FCW + 2].copy_from_slice(&INITIAL_FCW.to_le_bytes());
+        // FXSAVE's abridged tag word: 0 = every register empty.
+        a[Self::FTW] = 0;
+        a[Self::MXCSR..Self::MXCSR + 4].copy_from_slice(&INITIAL_MXCSR.to_le_bytes());
+        a[Self::MXCSR_MASK..Self::MXCSR_MASK + 4]
+            .copy_from_slice(&Self::MXCSR_MASK_VALUE.to_le_bytes());
+        FxsaveArea(a)
+    }
+
+    /// The x87 control word.
+    pub fn fcw(&self) -> u16 {
+        u16::from_le_bytes([self.0[Self::FCW], self.0[Self::FCW + 1]])
+    }
+
+    /// MXCSR.
+    pub fn mxcsr(&self) -> u32 {
+        let b = &self.0[Self::MXCSR..Self::MXCSR + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
+impl Default for FxsaveArea {
+    fn default() -> Self {
+        FxsaveArea::initial()
+    }
+}
+
+impl std::fmt::Debug for FxsaveArea {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "FxsaveArea {{ fcw: {:#x}, mxcsr: {:#x}, .. }}",
+            self.fcw(),
+            self.mxcsr()
+        )
+    }
+}
+
+/// The general-purpose registers of x86-64.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GeneralRegisters {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+}
+
+/// Everything a user-mode thread has in the CPU: what the kernel saves
+/// when it switches threads, and what a signal frame holds. Segment
+/// selectors are not part of it: every thread runs with Linux's user CS
+/// and SS and null data selectors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadContext {
+    pub regs: GeneralRegisters,
+    pub rip: u64,
+    pub rflags: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    pub fxsave: FxsaveArea,
+}
+
 /// Initial register state of a new process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntryState {

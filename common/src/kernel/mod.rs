@@ -12,6 +12,7 @@ mod signals;
 pub mod table;
 pub mod time;
 pub mod trace;
+pub mod wait;
 
 use std::collections::BTreeMap;
 
