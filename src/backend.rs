@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use qvm_common::address_space::MemoryChange;
 use qvm_common::call::CallError;
-use qvm_common::engine::{Engine, EngineError, EntryState, Exit, Supervisor};
+use qvm_common::engine::{Engine, EngineError, EntryState, Exit, Supervisor, ThreadContext};
 use qvm_common::guest_memory::GuestMemory;
 use qvm_engine_emu::EmuEngine;
 use qvm_engine_kvm::KvmEngine;
@@ -96,6 +96,20 @@ impl Engine for AnyEngine {
         match self {
             AnyEngine::Emu(e) => e.instructions(),
             AnyEngine::Kvm(e) => e.instructions(),
+        }
+    }
+
+    fn context(&self) -> Result<ThreadContext, EngineError> {
+        match self {
+            AnyEngine::Emu(e) => e.context(),
+            AnyEngine::Kvm(e) => e.context(),
+        }
+    }
+
+    fn set_context(&mut self, context: &ThreadContext) -> Result<(), EngineError> {
+        match self {
+            AnyEngine::Emu(e) => e.set_context(context),
+            AnyEngine::Kvm(e) => e.set_context(context),
         }
     }
 }

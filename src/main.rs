@@ -334,7 +334,7 @@ fn run(args: RunArgs) -> Result<u8, String> {
             .map_err(|e| e.to_string())?;
         if outcome.timed_out() {
             eprintln!("{}", timeout_line(timeout));
-        } else if let Some(reason) = outcome.kill_reason {
+        } else if let Some(reason) = &outcome.kill_reason {
             // qvm ended the call itself: say why, after the contract's own
             // output, since the status alone (137) looks like a crash.
             eprintln!("qvm: call killed: {reason}");
@@ -362,7 +362,7 @@ fn summary(o: &qvm::Outcome) -> String {
         Some(used) => format!(", {used} gas"),
         None => String::new(),
     };
-    let killed = match o.kill_reason {
+    let killed = match &o.kill_reason {
         Some(reason) => format!(" ({reason})"),
         None => String::new(),
     };

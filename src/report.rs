@@ -20,7 +20,7 @@ struct Document<'a> {
     signal: Option<i32>,
     signal_name: Option<&'static str>,
     fault: Option<&'a FaultReport>,
-    kill_reason: Option<&'static str>,
+    kill_reason: Option<&'a str>,
     failed: bool,
     stdout: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,7 +78,7 @@ pub fn write_json(outcome: &Outcome, out: impl std::io::Write) -> std::io::Resul
         signal: outcome.signal,
         signal_name: outcome.signal_name(),
         fault: outcome.fault.as_ref(),
-        kill_reason: outcome.kill_reason,
+        kill_reason: outcome.kill_reason.as_deref(),
         failed: outcome.failed,
         stdout,
         stdout_base64,

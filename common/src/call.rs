@@ -176,7 +176,7 @@ pub struct Outcome {
     pub signal: Option<i32>,
     pub fault: Option<FaultReport>,
     /// Why qvm's kernel ended the call itself, if it did.
-    pub kill_reason: Option<&'static str>,
+    pub kill_reason: Option<String>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     /// Non-zero exit, a signal, or any stderr output.
@@ -210,7 +210,7 @@ impl Outcome {
     /// Whether `--timeout` ended the call: the host's decision, not the
     /// contract's result.
     pub fn timed_out(&self) -> bool {
-        self.kill_reason == Some(TIMEOUT_KILL_REASON)
+        self.kill_reason.as_deref() == Some(TIMEOUT_KILL_REASON)
     }
 
     /// The signal's name, if any.
@@ -328,7 +328,24 @@ impl Process {
                     }
                 }
                 Exit::Fault(f) => self.kernel.fault(f),
-                Exit::InstructionLimit => self.kernel.out_of_gas(),
+                Exit::Reschedule => {
+                    let now = engine.instructions().unwrap_or(0);
+                    let context = engine.context()?;
+                    if let Some(next) = self.kernel.reschedule(context, now) {
+                        engine.set_context(&next)?;
+                    }
+                }
+                Exit::InstructionLimit => {
+                    let now = engine.instructions().unwrap_or(0);
+                    if self.kernel.slice_over(now) {
+                        let context = engine.context()?;
+                        if let Some(next) = self.kernel.preempt(context, now) {
+                            engine.set_context(&next)?;
+                        }
+                    } else {
+                        self.kernel.out_of_gas();
+                    }
+                }
                 Exit::TimedOut => {
                     self.timed_out = true;
                     break;
@@ -373,9 +390,9 @@ impl Process {
             signal,
             fault,
             kill_reason: if self.timed_out {
-                Some(TIMEOUT_KILL_REASON)
+                Some(TIMEOUT_KILL_REASON.to_string())
             } else {
-                self.kernel.kill_reason()
+                self.kernel.kill_reason().map(str::to_string)
             },
             stdout,
             stderr,

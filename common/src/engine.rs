@@ -30,6 +30,11 @@ pub enum SyscallAction {
     },
     /// The process is gone: stop running.
     Stop,
+    /// Complete the syscall with RAX = `value` (RCX and R11 as Linux
+    /// leaves them), then return [`Exit::Reschedule`] before the next
+    /// instruction: the kernel needs the whole thread context, to switch
+    /// threads, deliver a signal or restore one from a signal frame.
+    Reschedule { value: u64 },
 }
 
 impl SyscallAction {
@@ -114,6 +119,11 @@ pub enum Exit {
     /// The host's deadline ([`Engine::set_deadline`]) passed: not a
     /// deterministic verdict.
     TimedOut,
+    /// The supervisor answered a syscall with
+    /// [`SyscallAction::Reschedule`]: the syscall is complete and the
+    /// kernel takes the context ([`Engine::context`]) before anything
+    /// runs again.
+    Reschedule,
 }
 
 /// Engine failures: never the guest's fault, always qvm's or the host's.
@@ -231,6 +241,23 @@ pub struct ThreadContext {
     pub gs_base: u64,
     pub fxsave: FxsaveArea,
 }
+
+/// The RFLAGS bits a thread's context may set (CF, PF, AF, ZF, SF, TF,
+/// DF, OF, NT, RF, AC, ID): what user code can change with POPF, plus RF.
+/// Engines load `(rflags & USER_RFLAGS) | INITIAL_RFLAGS`, so IF stays set
+/// and IOPL stays 0 whatever a context says.
+pub const USER_RFLAGS: u64 = 0x1
+    | 0x4
+    | 0x10
+    | 0x40
+    | 0x80
+    | 0x100
+    | 0x400
+    | 0x800
+    | 0x4000
+    | 0x1_0000
+    | 0x4_0000
+    | 0x20_0000;
 
 /// Initial register state of a new process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,4 +386,10 @@ pub trait Engine {
     fn instructions(&self) -> Option<u64> {
         None
     }
+    /// The running thread's registers, between runs.
+    fn context(&self) -> Result<ThreadContext, EngineError>;
+    /// Loads a thread's registers (at CPL 3 with Linux's user segments);
+    /// the next run continues that thread. An FXSAVE image with reserved
+    /// MXCSR bits is refused.
+    fn set_context(&mut self, context: &ThreadContext) -> Result<(), EngineError>;
 }

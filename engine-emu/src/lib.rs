@@ -20,8 +20,9 @@ use std::time::Instant;
 use qvm_common::address_space::MemoryChange;
 use qvm_common::cpu_profile;
 use qvm_common::engine::{
-    fault_for_vector, visible, Access, Engine, EngineError, EntryState, Exit, Fault, Supervisor,
-    SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_FTW, INITIAL_MXCSR, INITIAL_RFLAGS,
+    fault_for_vector, visible, Access, Engine, EngineError, EntryState, Exit, Fault, FxsaveArea,
+    GeneralRegisters, Supervisor, SyscallAction, SyscallRequest, ThreadContext, INITIAL_FCW,
+    INITIAL_FTW, INITIAL_MXCSR, INITIAL_RFLAGS, USER_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
 use qvm_common::watchdog::Watchdog;
@@ -49,6 +50,8 @@ struct HookState {
     supervisor: Option<NonNull<dyn Supervisor>>,
     fault: Option<Fault>,
     stopped: bool,
+    /// The supervisor asked for the context after a syscall.
+    reschedule: bool,
     error: Option<String>,
 }
 
@@ -206,6 +209,20 @@ fn on_syscall(uc: &mut Uc<'_>, memory: &GuestMemory) {
         }
         SyscallAction::Stop => {
             st.stopped = true;
+            let _ = uc.emu_stop();
+        }
+        SyscallAction::Reschedule { value } => {
+            // As for Return; unicorn advances RIP past the `syscall` after
+            // the hook, then stops before the next instruction.
+            let rip = read(uc, RegisterX86::RIP);
+            let rflags = read(uc, RegisterX86::RFLAGS);
+            let mut ok = uc.reg_write(RegisterX86::RAX, value).is_ok();
+            ok &= uc.reg_write(RegisterX86::RCX, rip.wrapping_add(2)).is_ok();
+            ok &= uc.reg_write(RegisterX86::R11, rflags).is_ok();
+            if !ok {
+                st.error = Some("cannot write syscall result registers".into());
+            }
+            st.reschedule = true;
             let _ = uc.emu_stop();
         }
     }
@@ -460,6 +477,80 @@ impl Engine for EmuEngine {
             .then(|| read(&self.uc, RegisterX86::QVM_INSNS))
     }
 
+    fn context(&self) -> Result<ThreadContext, EngineError> {
+        use RegisterX86::*;
+        let r = |reg| self.uc.reg_read(reg).map_err(backend_error);
+        let mut fxsave = FxsaveArea([0; FxsaveArea::SIZE]);
+        // SAFETY: the handle is live; for this register qvm's unicorn
+        // writes exactly 512 bytes to the pointer, a local of that size.
+        let err = unsafe {
+            uc_reg_read(
+                self.uc.get_handle(),
+                QVM_FXSAVE as c_int,
+                fxsave.0.as_mut_ptr().cast(),
+            )
+        };
+        Result::<(), uc_error>::from(err).map_err(backend_error)?;
+        Ok(ThreadContext {
+            regs: GeneralRegisters {
+                rax: r(RAX)?,
+                rbx: r(RBX)?,
+                rcx: r(RCX)?,
+                rdx: r(RDX)?,
+                rsi: r(RSI)?,
+                rdi: r(RDI)?,
+                rbp: r(RBP)?,
+                rsp: r(RSP)?,
+                r8: r(R8)?,
+                r9: r(R9)?,
+                r10: r(R10)?,
+                r11: r(R11)?,
+                r12: r(R12)?,
+                r13: r(R13)?,
+                r14: r(R14)?,
+                r15: r(R15)?,
+            },
+            rip: r(RIP)?,
+            rflags: r(RFLAGS)?,
+            fs_base: r(FS_BASE)?,
+            gs_base: r(GS_BASE)?,
+            fxsave,
+        })
+    }
+
+    fn set_context(&mut self, c: &ThreadContext) -> Result<(), EngineError> {
+        use RegisterX86::*;
+        self.uc
+            .reg_write_long(QVM_FXSAVE, &c.fxsave.0)
+            .map_err(|e| backend_error(format!("FXSAVE image refused: {e:?}")))?;
+        let g = &c.regs;
+        for (reg, value) in [
+            (RAX, g.rax),
+            (RBX, g.rbx),
+            (RCX, g.rcx),
+            (RDX, g.rdx),
+            (RSI, g.rsi),
+            (RDI, g.rdi),
+            (RBP, g.rbp),
+            (RSP, g.rsp),
+            (R8, g.r8),
+            (R9, g.r9),
+            (R10, g.r10),
+            (R11, g.r11),
+            (R12, g.r12),
+            (R13, g.r13),
+            (R14, g.r14),
+            (R15, g.r15),
+            (RIP, c.rip),
+            (RFLAGS, (c.rflags & USER_RFLAGS) | INITIAL_RFLAGS),
+            (FS_BASE, c.fs_base),
+            (GS_BASE, c.gs_base),
+        ] {
+            self.uc.reg_write(reg, value).map_err(backend_error)?;
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, changes: &[MemoryChange]) -> Result<(), EngineError> {
         apply_changes(&mut self.uc, &self.memory, changes)
             .map_err(|e| backend_error(format!("memory change: {e:?}")))
@@ -560,6 +651,9 @@ impl Engine for EmuEngine {
         }
         if self.state.stopped {
             return Ok(Exit::Stopped);
+        }
+        if self.state.reschedule {
+            return Ok(Exit::Reschedule);
         }
         if read(&self.uc, RegisterX86::QVM_INSNS_EXHAUSTED) != 0 {
             return Ok(Exit::InstructionLimit);

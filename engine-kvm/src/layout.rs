@@ -44,6 +44,11 @@ pub const VECTORS: u64 = 32;
 pub const HANDLER_SIZE: u64 = 16;
 /// Offset of the syscall entry (LSTAR) in the code page.
 pub const SYSCALL_ENTRY: u64 = CODE + 0x400;
+/// Offset of the resume entry: loads a whole thread context through an
+/// IRETQ frame at the top of the stack (after flushing the TLB if asked).
+pub const RESUME_ENTRY: u64 = CODE + 0x500;
+/// Where the host writes the IRETQ frame for the resume entry.
+pub const RESUME_FRAME: u64 = STACK_TOP - 5 * 8;
 
 /// I/O port the syscall entry writes to.
 pub const PORT_SYSCALL: u16 = 0x60;

@@ -28,7 +28,8 @@ use qvm_common::address_space::{MemoryChange, Prot};
 use qvm_common::cpu_profile;
 use qvm_common::engine::{
     fault_for_vector, vector, visible, Access, Engine, EngineError, EntryState, Exit, Fault,
-    Supervisor, SyscallAction, SyscallRequest, INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS,
+    FxsaveArea, GeneralRegisters, Supervisor, SyscallAction, SyscallRequest, ThreadContext,
+    INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS, USER_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
 use qvm_common::watchdog::Watchdog;
@@ -159,6 +160,17 @@ pub struct KvmEngine {
     /// per exit.
     sync_regs: bool,
     deadline: Option<Instant>,
+    /// Where the vCPU stopped, and so where the contract's registers are.
+    position: Position,
+}
+
+/// Where the vCPU is between runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Position {
+    /// About to run user code: the registers are the contract's.
+    User,
+    /// At the syscall entry's exit: RIP and RFLAGS are in RCX and R11.
+    SyscallExit,
 }
 
 impl KvmEngine {
@@ -218,6 +230,7 @@ impl KvmEngine {
             memory,
             sync_regs,
             deadline: None,
+            position: Position::User,
         })
     }
 
@@ -277,6 +290,12 @@ impl KvmEngine {
         }
         match action {
             SyscallAction::Stop => Ok(Some(Exit::Stopped)),
+            SyscallAction::Reschedule { value } => {
+                regs.rax = value;
+                self.set_regs(&regs)?;
+                self.position = Position::SyscallExit;
+                Ok(Some(Exit::Reschedule))
+            }
             SyscallAction::Return {
                 value,
                 set_fs_base,
@@ -389,6 +408,61 @@ impl KvmEngine {
         }
         Some(out)
     }
+}
+
+/// The FXSAVE image of KVM's FPU state.
+fn fxsave_of(fpu: &kvm_fpu) -> FxsaveArea {
+    let mut a = [0u8; FxsaveArea::SIZE];
+    a[0..2].copy_from_slice(&fpu.fcw.to_le_bytes());
+    a[2..4].copy_from_slice(&fpu.fsw.to_le_bytes());
+    a[4] = fpu.ftwx;
+    a[6..8].copy_from_slice(&fpu.last_opcode.to_le_bytes());
+    a[8..16].copy_from_slice(&fpu.last_ip.to_le_bytes());
+    a[16..24].copy_from_slice(&fpu.last_dp.to_le_bytes());
+    a[24..28].copy_from_slice(&fpu.mxcsr.to_le_bytes());
+    a[28..32].copy_from_slice(&FxsaveArea::MXCSR_MASK_VALUE.to_le_bytes());
+    for (i, st) in fpu.fpr.iter().enumerate() {
+        a[32 + 16 * i..48 + 16 * i].copy_from_slice(st);
+    }
+    for (i, x) in fpu.xmm.iter().enumerate() {
+        a[160 + 16 * i..176 + 16 * i].copy_from_slice(x);
+    }
+    FxsaveArea(a)
+}
+
+/// KVM's FPU state from an FXSAVE image; refused when MXCSR has reserved
+/// bits (FXRSTOR would fault).
+fn fpu_of(area: &FxsaveArea) -> Result<kvm_fpu, EngineError> {
+    let a = &area.0;
+    let u16_at = |i: usize| u16::from_le_bytes([a[i], a[i + 1]]);
+    let u64_at = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&a[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    let mxcsr = area.mxcsr();
+    if mxcsr & !FxsaveArea::MXCSR_MASK_VALUE != 0 {
+        return Err(err(format!(
+            "FXSAVE image with reserved MXCSR bits {mxcsr:#x}"
+        )));
+    }
+    let mut fpu = kvm_fpu {
+        fcw: u16_at(0),
+        fsw: u16_at(2),
+        ftwx: a[4],
+        last_opcode: u16_at(6),
+        last_ip: u64_at(8),
+        last_dp: u64_at(16),
+        mxcsr,
+        ..Default::default()
+    };
+    for (i, st) in fpu.fpr.iter_mut().enumerate() {
+        st.copy_from_slice(&a[32 + 16 * i..48 + 16 * i]);
+    }
+    for (i, x) in fpu.xmm.iter_mut().enumerate() {
+        x.copy_from_slice(&a[160 + 16 * i..176 + 16 * i]);
+    }
+    Ok(fpu)
 }
 
 /// The longest x86 instruction.
@@ -620,7 +694,114 @@ impl Engine for KvmEngine {
         self.deadline = deadline;
     }
 
+    fn context(&self) -> Result<ThreadContext, EngineError> {
+        let r = self.regs()?;
+        let (rip, rflags) = match self.position {
+            Position::User => (r.rip, r.rflags),
+            // `syscall` saved them there; SFMASK cleared bits in RFLAGS.
+            Position::SyscallExit => (r.rcx, r.r11),
+        };
+        let sregs = self
+            .vcpu
+            .get_sregs()
+            .map_err(|e| err(format!("get sregs: {e}")))?;
+        let fpu = self
+            .vcpu
+            .get_fpu()
+            .map_err(|e| err(format!("get FPU: {e}")))?;
+        Ok(ThreadContext {
+            regs: GeneralRegisters {
+                rax: r.rax,
+                rbx: r.rbx,
+                rcx: r.rcx,
+                rdx: r.rdx,
+                rsi: r.rsi,
+                rdi: r.rdi,
+                rbp: r.rbp,
+                rsp: r.rsp,
+                r8: r.r8,
+                r9: r.r9,
+                r10: r.r10,
+                r11: r.r11,
+                r12: r.r12,
+                r13: r.r13,
+                r14: r.r14,
+                r15: r.r15,
+            },
+            rip,
+            rflags,
+            fs_base: sregs.fs.base,
+            gs_base: sregs.gs.base,
+            fxsave: fxsave_of(&fpu),
+        })
+    }
+
+    fn set_context(&mut self, c: &ThreadContext) -> Result<(), EngineError> {
+        let fpu = fpu_of(&c.fxsave)?;
+        self.vcpu
+            .set_fpu(&fpu)
+            .map_err(|e| err(format!("set FPU: {e}")))?;
+        // The resume entry IRETQs to the contract with this frame, after
+        // the TLB flush a page-table change may need.
+        let frame = [
+            c.rip,
+            u64::from(USER_CS),
+            (c.rflags & USER_RFLAGS) | INITIAL_RFLAGS,
+            c.regs.rsp,
+            u64::from(USER_DS),
+        ];
+        for (i, v) in frame.iter().enumerate() {
+            self.sys
+                .write_u64(RESUME_FRAME + 8 * i as u64, *v)
+                .map_err(err)?;
+        }
+        let mut sregs = self
+            .vcpu
+            .get_sregs()
+            .map_err(|e| err(format!("get sregs: {e}")))?;
+        sregs.cs = segment(KERNEL_CS, true, 0);
+        sregs.ss = segment(visible::selector::KERNEL_DS, false, 0);
+        sregs.fs.base = c.fs_base;
+        sregs.gs.base = c.gs_base;
+        self.vcpu
+            .set_sregs(&sregs)
+            .map_err(|e| err(format!("set sregs: {e}")))?;
+        let g = &c.regs;
+        let regs = kvm_regs {
+            rax: g.rax,
+            rbx: g.rbx,
+            rcx: g.rcx,
+            rdx: g.rdx,
+            rsi: g.rsi,
+            rdi: g.rdi,
+            rbp: g.rbp,
+            rsp: KERNEL_BASE + RESUME_FRAME,
+            r8: g.r8,
+            r9: g.r9,
+            r10: g.r10,
+            r11: g.r11,
+            r12: g.r12,
+            r13: g.r13,
+            r14: g.r14,
+            r15: g.r15,
+            rip: KERNEL_BASE + RESUME_ENTRY,
+            // Ring 0, interrupts off until IRETQ loads the contract's.
+            rflags: INITIAL_RFLAGS & !0x200,
+        };
+        // Written by ioctl, as the sregs above; the copy in kvm_run that
+        // `regs()` reads is kept in step.
+        self.vcpu
+            .set_regs(&regs)
+            .map_err(|e| err(format!("set registers: {e}")))?;
+        if self.sync_regs {
+            self.vcpu.sync_regs_mut().regs = regs;
+        }
+        self.position = Position::User;
+        Ok(())
+    }
+
     fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
+        self.position = Position::User;
         let Some(deadline) = self.deadline else {
             return self.run_until_exit(supervisor, None);
         };

@@ -69,7 +69,8 @@ fn rel32(at: u64, len: u64, target: u64) -> [u8; 4] {
     (disp as i32).to_le_bytes()
 }
 
-/// The code page: exception handlers at N * 16, the syscall entry at 0x400.
+/// The code page: exception handlers at N * 16, the syscall entry at
+/// 0x400, the resume entry at 0x500.
 pub fn code() -> Vec<u8> {
     let mut page = vec![0xccu8; PAGE as usize];
     for vector in 0..VECTORS {
@@ -81,34 +82,44 @@ pub fn code() -> Vec<u8> {
         let at = (vector * HANDLER_SIZE) as usize;
         page[at..at + h.len()].copy_from_slice(&h);
     }
-    let mut s = Vec::new();
-    let base = SYSCALL_ENTRY; // offsets below are system-memory offsets
+    let mut s = vec![0xe6, PORT_SYSCALL as u8]; // out 0x60, al
+    flush_if_flagged(&mut s, SYSCALL_ENTRY);
+    s.extend_from_slice(&[0x48, 0x0f, 0x07]); // sysretq
+    let off = (SYSCALL_ENTRY - CODE) as usize;
+    page[off..off + s.len()].copy_from_slice(&s);
+    let mut r = Vec::new();
+    flush_if_flagged(&mut r, RESUME_ENTRY);
+    r.extend_from_slice(&[0x48, 0xcf]); // iretq
+    let off = (RESUME_ENTRY - CODE) as usize;
+    page[off..off + r.len()].copy_from_slice(&r);
+    page
+}
+
+/// Appends code that reloads CR3 (flushing the TLB) when the host set
+/// TLB_FLAG, and clears the flag; RAX survives. `base` is the code's
+/// system-memory offset, for RIP-relative addressing.
+fn flush_if_flagged(s: &mut Vec<u8>, base: u64) {
     let at = |s: &Vec<u8>| base + s.len() as u64;
-    s.extend_from_slice(&[0xe6, PORT_SYSCALL as u8]); // out 0x60, al
-    let i = at(&s);
+    let i = at(s);
     s.extend_from_slice(&[0x80, 0x3d]); // cmp byte [rip+d32], imm8
     s.extend_from_slice(&rel32(i, 7, TLB_FLAG));
     s.push(0x00);
     let je_at = s.len();
     s.extend_from_slice(&[0x74, 0x00]); // je .ret (patched)
-    let i = at(&s);
+    let i = at(s);
     s.extend_from_slice(&[0xc6, 0x05]); // mov byte [rip+d32], imm8
     s.extend_from_slice(&rel32(i, 7, TLB_FLAG));
     s.push(0x00);
-    let i = at(&s);
+    let i = at(s);
     s.extend_from_slice(&[0x48, 0x89, 0x05]); // mov [rip+d32], rax
     s.extend_from_slice(&rel32(i, 7, SCRATCH));
     s.extend_from_slice(&[0x0f, 0x20, 0xd8]); // mov rax, cr3
     s.extend_from_slice(&[0x0f, 0x22, 0xd8]); // mov cr3, rax
-    let i = at(&s);
+    let i = at(s);
     s.extend_from_slice(&[0x48, 0x8b, 0x05]); // mov rax, [rip+d32]
     s.extend_from_slice(&rel32(i, 7, SCRATCH));
     let ret = s.len();
     s[je_at + 1] = (ret - (je_at + 2)) as u8;
-    s.extend_from_slice(&[0x48, 0x0f, 0x07]); // sysretq
-    let off = (SYSCALL_ENTRY - CODE) as usize;
-    page[off..off + s.len()].copy_from_slice(&s);
-    page
 }
 
 #[cfg(test)]

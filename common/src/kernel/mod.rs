@@ -4,12 +4,15 @@
 //! is deterministic.
 
 pub mod files;
+mod futex;
 pub mod gas;
 pub mod identity;
 mod mm;
 pub mod output;
+pub mod sched;
 mod signals;
 pub mod table;
+pub mod thread;
 pub mod time;
 pub mod trace;
 pub mod wait;
@@ -74,7 +77,15 @@ errnos!(
     ENAMETOOLONG,
     ENODEV,
     ETIMEDOUT,
+    EDEADLK,
 );
+
+impl Errno {
+    /// The value a syscall returns for this error: -errno.
+    pub fn as_return(self) -> u64 {
+        (-i64::from(self.0)) as u64
+    }
+}
 
 impl From<MmError> for Errno {
     fn from(e: MmError) -> Self {
@@ -137,7 +148,13 @@ pub struct Kernel {
     pending_gs: Option<u64>,
     termination: Option<Termination>,
     /// Why the kernel itself ended the call, when it did.
-    kill_reason: Option<&'static str>,
+    kill_reason: Option<String>,
+    /// The threads and the run queue.
+    sched: sched::Scheduler,
+    /// Work the current syscall left for [`Kernel::reschedule`].
+    pending: Option<thread::Pending>,
+    /// The syscall being handled: number, arguments, instruction count.
+    in_syscall: (u64, [u64; 6], Option<u64>),
     syscalls: u64,
     refused: BTreeMap<u64, u64>,
     trace: Option<Trace>,
@@ -171,6 +188,9 @@ impl Kernel {
             pending_gs: None,
             termination: None,
             kill_reason: None,
+            sched: sched::Scheduler::new(PID as sched::Tid),
+            pending: None,
+            in_syscall: (0, [0; 6], None),
             syscalls: 0,
             refused: BTreeMap::new(),
             trace: config.trace.then(Trace::default),
@@ -194,8 +214,8 @@ impl Kernel {
     }
 
     /// Why the kernel ended the call itself (e.g. a deadlock), if it did.
-    pub fn kill_reason(&self) -> Option<&'static str> {
-        self.kill_reason
+    pub fn kill_reason(&self) -> Option<&str> {
+        self.kill_reason.as_deref()
     }
 
     /// Everything written to stdout (nothing when an output sink took it).
@@ -283,8 +303,8 @@ impl Kernel {
         }
     }
 
-    fn kill(&mut self, reason: &'static str) {
-        self.kill_reason = Some(reason);
+    fn kill(&mut self, reason: impl Into<String>) {
+        self.kill_reason = Some(reason.into());
         self.terminate(Termination::Signaled {
             signal: signals::SIGKILL,
             fault: None,
@@ -315,16 +335,23 @@ impl Kernel {
             19 => self.sys_readv(a),
             20 => self.sys_writev(a),
             21 => self.sys_access(a[0]),
-            24 | 74 | 75 | 149..=152 | 203 => Ok(0),
+            24 => self.sys_sched_yield(),
+            74 | 75 | 149..=152 | 203 => Ok(0),
             25 => self.sys_mremap(a),
             26 => self.sys_msync(a),
             28 => self.sys_madvise(a),
             32 => self.sys_dup(a),
             33 => self.sys_dup2(a, None),
             35 => self.sys_nanosleep(a),
-            39 | 111 | 186 => Ok(PID),
+            39 | 111 => Ok(PID),
+            186 => Ok(u64::from(self.sched.current())),
+            56 => self.sys_clone(a),
+            60 => self.sys_exit_thread(a[0]),
+            218 => self.sys_set_tid_address(a),
+            273 => self.sys_set_robust_list(a),
+            274 => self.sys_get_robust_list(a),
             121 | 124 => self.same_process(a[0]).map(|_| PID),
-            60 | 231 => {
+            231 => {
                 self.terminate(Termination::Exited((a[0] & 0xff) as i32));
                 Ok(0)
             }
@@ -357,7 +384,6 @@ impl Kernel {
             201 => self.sys_time(a),
             202 => self.sys_futex(a),
             204 => self.sys_sched_getaffinity(a),
-            218 => Ok(PID),
             228 => self.sys_clock_gettime(a),
             229 => self.sys_clock_getres(a),
             230 => self.sys_clock_nanosleep(a),
@@ -365,13 +391,6 @@ impl Kernel {
             262 => self.sys_stat_path(Some(a[0]), a[1], a[2], a[3]),
             269 | 439 => self.sys_access(a[1]),
             271 => self.sys_poll(a[0], a[1]),
-            273 => {
-                if a[1] == 24 {
-                    Ok(0)
-                } else {
-                    Err(Errno::EINVAL)
-                }
-            }
             292 => self.sys_dup2(a, Some(a[2])),
             295 => self.sys_positional(a, false, true, a[3] as i64),
             296 => self.sys_positional(a, true, true, a[3] as i64),
@@ -441,35 +460,6 @@ impl Kernel {
         }
     }
 
-    fn sys_futex(&mut self, a: &[u64; 6]) -> SysResult {
-        const FUTEX_WAIT: u64 = 0;
-        const FUTEX_WAKE: u64 = 1;
-        const FUTEX_WAIT_BITSET: u64 = 9;
-        const FUTEX_WAKE_BITSET: u64 = 10;
-        match a[1] & 0x7f {
-            FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
-            FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-                if a[0] % 4 != 0 {
-                    return Err(Errno::EINVAL);
-                }
-                let mut word = [0u8; 4];
-                self.space.read(a[0], &mut word)?;
-                if u32::from_le_bytes(word) != a[2] as u32 {
-                    return Err(Errno::EAGAIN);
-                }
-                if a[3] != 0 {
-                    // Only this thread exists: nobody can wake it, so the
-                    // wait times out, after its (virtual) time.
-                    self.clock.advance(crate::layout::PAGE_SIZE);
-                    return Err(Errno::ETIMEDOUT);
-                }
-                self.kill("futex wait with no other thread to wake it: deadlock");
-                Ok(0)
-            }
-            _ => Err(Errno::ENOSYS),
-        }
-    }
-
     fn sys_getrandom(&mut self, a: &[u64; 6]) -> SysResult {
         const GRND_FLAGS: u64 = 0x1 | 0x2 | 0x4; // NONBLOCK, RANDOM, INSECURE
         if a[2] & !GRND_FLAGS != 0 {
@@ -489,6 +479,7 @@ impl Kernel {
 impl Supervisor for Kernel {
     fn syscall(&mut self, req: SyscallRequest) -> SyscallAction {
         self.syscalls += 1;
+        self.in_syscall = (req.nr, req.args, req.instructions);
         let copied_before = self.space.copied();
         let result = match self.dispatch(req.nr, &req.args) {
             Some(r) => r,
@@ -500,12 +491,31 @@ impl Supervisor for Kernel {
                 }
             }
         };
-        let value = match result {
+        let mut value = match result {
             Ok(v) => v,
-            Err(e) => (-(e.0 as i64)) as u64,
+            Err(e) => e.as_return(),
         };
+        if let Some(thread::Pending::Block(b)) = &self.pending {
+            if self.sched.count() == 1 {
+                // Alone, nothing but the deadline can end the wait: the
+                // clock jumps to it now, as the scheduler would.
+                match b.deadline {
+                    Some(d) => {
+                        value = b.on_timeout;
+                        self.clock.advance_to(d);
+                        self.pending = None;
+                    }
+                    None => {
+                        let b = b.clone();
+                        self.pending = None;
+                        self.deadlock_alone(&b);
+                    }
+                }
+            }
+        }
+        let blocked = matches!(self.pending, Some(thread::Pending::Block(_)));
         log::trace!("{}({:x?}) = {:#x}", table::name(req.nr), req.args, value);
-        if let Some(trace) = self.trace.as_mut() {
+        if let Some(trace) = self.trace.as_mut().filter(|_| !blocked) {
             trace.push(TraceEntry {
                 nr: req.nr,
                 name: table::name(req.nr),
@@ -531,6 +541,9 @@ impl Supervisor for Kernel {
         if self.termination.is_some() {
             return SyscallAction::Stop;
         }
+        if self.pending.is_some() {
+            return SyscallAction::Reschedule { value };
+        }
         SyscallAction::Return {
             value,
             set_fs_base: self.pending_fs.take(),
@@ -547,7 +560,10 @@ impl Supervisor for Kernel {
     }
 
     fn instruction_limit(&self) -> Option<u64> {
-        self.gas.instruction_limit()
+        match (self.gas.instruction_limit(), self.sched.slice_end()) {
+            (Some(gas), Some(slice)) => Some(gas.min(slice)),
+            (gas, slice) => gas.or(slice),
+        }
     }
 }
 

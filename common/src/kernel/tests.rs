@@ -40,7 +40,7 @@ fn call(k: &mut Kernel, nr: u64, args: &[u64]) -> i64 {
         args: a,
         instructions: None,
     }) {
-        SyscallAction::Return { value, .. } => value as i64,
+        SyscallAction::Return { value, .. } | SyscallAction::Reschedule { value } => value as i64,
         SyscallAction::Stop => i64::MIN,
     }
 }

@@ -3,6 +3,7 @@
 //! fixed step each time the guest reads a clock or the TSC, and by the
 //! requested amount when it sleeps. Sleeping never waits.
 
+use super::wait::Wait;
 use super::{Errno, Kernel, SysResult};
 
 /// Nanoseconds the virtual clock advances per clock read, so that loops
@@ -46,6 +47,17 @@ impl VirtualClock {
 
     pub fn advance(&mut self, ns: u64) {
         self.elapsed_ns = self.elapsed_ns.saturating_add(ns);
+    }
+
+    /// The time now, without a tick.
+    pub fn now(&self) -> u64 {
+        self.elapsed_ns
+    }
+
+    /// Moves the clock to `ns` if that is later (the earliest deadline,
+    /// when no thread can run).
+    pub fn advance_to(&mut self, ns: u64) {
+        self.elapsed_ns = self.elapsed_ns.max(ns);
     }
 }
 
@@ -118,7 +130,7 @@ impl Kernel {
         Ok(secs)
     }
 
-    fn read_timespec(&self, addr: u64) -> Result<u64, Errno> {
+    pub(super) fn read_timespec(&self, addr: u64) -> Result<u64, Errno> {
         let raw = self.space.read_vec(addr, 16)?;
         let secs = i64::from_le_bytes(raw[..8].try_into().map_err(|_| Errno::EFAULT)?);
         let nsec = i64::from_le_bytes(raw[8..].try_into().map_err(|_| Errno::EFAULT)?);
@@ -128,22 +140,32 @@ impl Kernel {
         Ok((secs as u64).saturating_mul(NS).saturating_add(nsec as u64))
     }
 
+    /// CLOCK_REALTIME at the start of the call, in ns.
+    pub(super) fn realtime_base_ns(&self) -> u64 {
+        self.block.timestamp.saturating_mul(NS)
+    }
+
+    /// Sleeps until `deadline` (virtual ns since the call began): other
+    /// threads run meanwhile; alone, the clock jumps there.
+    fn sleep_until(&mut self, deadline: u64) -> SysResult {
+        self.block_on(Wait::Sleep, Some(deadline), 0);
+        Ok(0)
+    }
+
     pub(super) fn sys_nanosleep(&mut self, a: &[u64; 6]) -> SysResult {
         let ns = self.read_timespec(a[0])?;
-        self.clock.advance(ns);
-        Ok(0)
+        self.sleep_until(self.clock.now().saturating_add(ns))
     }
 
     pub(super) fn sys_clock_nanosleep(&mut self, a: &[u64; 6]) -> SysResult {
         let req = self.read_timespec(a[2])?;
-        if a[1] & TIMER_ABSTIME != 0 {
-            let now = self.clock_ns(a[0])?;
-            self.clock.advance(req.saturating_sub(now));
+        let now = self.clock_ns(a[0])?;
+        let deadline = if a[1] & TIMER_ABSTIME != 0 {
+            self.clock.now().saturating_add(req.saturating_sub(now))
         } else {
-            self.clock_ns(a[0])?;
-            self.clock.advance(req);
-        }
-        Ok(0)
+            self.clock.now().saturating_add(req)
+        };
+        self.sleep_until(deadline)
     }
 
     /// times(2): the return value is clock ticks since an arbitrary point;

@@ -1,10 +1,10 @@
 //! Why a syscall cannot complete now. A blocking operation that finds
 //! nothing to do names what it waits for with [`Kernel::would_block`]; the
-//! scheduler (issue 12, in progress) puts the thread to sleep on it and
-//! runs the syscall again when it may succeed, or ends the wait at its
-//! deadline on the virtual clock.
+//! scheduler puts the thread to sleep on it and runs the syscall again
+//! when it may succeed, or ends the wait at its deadline on the virtual
+//! clock.
 
-use super::{Errno, Kernel, SysResult};
+use super::{Kernel, SysResult};
 
 /// What a blocked thread waits for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,14 +19,50 @@ pub enum Wait {
     /// changes, or the deadline (virtual nanoseconds since the call
     /// started) passes. None: no deadline.
     Poll { deadline: Option<u64> },
+    /// nanosleep and friends: only the deadline ends it.
+    Sleep,
+    /// FUTEX_WAIT(_BITSET) on the word at `addr`, for wakes whose bitset
+    /// shares a bit with `bitset`.
+    Futex { addr: u64, bitset: u32 },
+    /// FUTEX_LOCK_PI on the word at `addr`: until its owner unlocks it
+    /// and hands it over.
+    FutexPi { addr: u64 },
+}
+
+impl Wait {
+    /// For the deadlock report: what the thread waits on.
+    pub fn describe(&self) -> String {
+        match self {
+            Wait::Readable(id) => format!("read of kernel object {id}"),
+            Wait::Writable(id) => format!("write to kernel object {id}"),
+            Wait::Poll { .. } => "poll with nothing ready".to_string(),
+            Wait::Sleep => "sleep".to_string(),
+            Wait::Futex { addr, .. } => format!("futex {addr:#x}"),
+            Wait::FutexPi { addr } => format!("PI futex {addr:#x}"),
+        }
+    }
+
+    /// Whether the wait ends when a kernel object changes (the syscall
+    /// then runs again), rather than by an explicit wake or its deadline.
+    pub fn reruns(&self) -> bool {
+        matches!(
+            self,
+            Wait::Readable(_) | Wait::Writable(_) | Wait::Poll { .. }
+        )
+    }
 }
 
 impl Kernel {
-    /// Reports that the current syscall must wait for `wait`. Until the
-    /// scheduler lands every such wait fails with EAGAIN (one thread:
-    /// nothing could end it but a deadline).
+    /// Reports that the current syscall must wait for `wait`: the thread
+    /// sleeps (the returned value is not seen) and the syscall runs again
+    /// when the object changes, or returns 0 at a poll's deadline. A path
+    /// that calls this must have had no side effect yet.
     pub(super) fn would_block(&mut self, wait: Wait) -> SysResult {
-        let _ = wait;
-        Err(Errno::EAGAIN)
+        let deadline = match &wait {
+            Wait::Poll { deadline } => *deadline,
+            _ => None,
+        };
+        self.block_on(wait, deadline, 0);
+        Ok(0)
     }
 }

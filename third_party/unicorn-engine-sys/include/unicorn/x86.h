@@ -348,6 +348,11 @@ typedef enum uc_x86_reg {
     UC_X86_REG_QVM_INSN_LIMIT,
     UC_X86_REG_QVM_INSNS_EXHAUSTED,
     UC_X86_REG_QVM_METERING,
+    // qvm: the x87/MMX/SSE state as the 512-byte FXSAVE image (char[512]):
+    // what a thread switch saves and restores. FOP and FDP read as 0, FIP
+    // as QEMU's FXSAVE stores it; a write loads everything FXRSTOR does,
+    // FIP included, and refuses (UC_ERR_ARG) an MXCSR with reserved bits.
+    UC_X86_REG_QVM_FXSAVE,
     UC_X86_REG_ENDING // <-- mark the end of the list of registers
 } uc_x86_reg;
 

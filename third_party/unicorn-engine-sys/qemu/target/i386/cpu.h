@@ -2107,6 +2107,9 @@ void update_fp_status(CPUX86State *env);
 void update_mxcsr_status(CPUX86State *env);
 void update_mxcsr_from_sse_status(CPUX86State *env);
 void sse_raise_trap(CPUX86State *env, uintptr_t retaddr);
+/* qvm: the FXSAVE image to and from a host buffer of 512 bytes. */
+void qvm_fxsave_to_host(CPUX86State *env, uint8_t *buf);
+int qvm_fxrstor_from_host(CPUX86State *env, const uint8_t *buf);
 
 /* qvm: the MXCSR bits LDMXCSR and FXRSTOR accept (FXSAVE's MXCSR_MASK);
  * any other set bit is #GP. */

@@ -1627,6 +1627,71 @@ static void do_xrstor_pkru(CPUX86State *env, target_ulong ptr, uintptr_t ra)
     env->pkru = cpu_ldq_data_ra(env, ptr, ra);
 }
 
+/* qvm: FXSAVE and FXRSTOR of the whole user state (x87, MXCSR, all 16
+ * XMM registers) to a host buffer, for thread switches and signal frames:
+ * the same layout and values as do_xsave_fpu/mxcsr/sse give in guest
+ * memory, with FOP and FDP written as 0 (QEMU does not keep them). */
+void qvm_fxsave_to_host(CPUX86State *env, uint8_t *buf)
+{
+    int fpus, fptag, i;
+
+    memset(buf, 0, 512);
+    fpus = (env->fpus & ~0x3800) | (env->fpstt & 0x7) << 11;
+    fptag = 0;
+    for (i = 0; i < 8; i++) {
+        fptag |= (env->fptags[i] << i);
+    }
+    stw_le_p(buf + XO(legacy.fcw), env->fpuc);
+    stw_le_p(buf + XO(legacy.fsw), fpus);
+    stw_le_p(buf + XO(legacy.ftw), (fptag ^ 0xff) & 0xff);
+    stq_le_p(buf + XO(legacy.fpip), env->fpip);
+    update_mxcsr_from_sse_status(env);
+    stl_le_p(buf + XO(legacy.mxcsr), env->mxcsr);
+    stl_le_p(buf + XO(legacy.mxcsr_mask), MXCSR_MASK);
+    for (i = 0; i < 8; i++) {
+        floatx80 tmp = ST(i);
+        stq_le_p(buf + XO(legacy.fpregs) + i * 16, tmp.low);
+        stw_le_p(buf + XO(legacy.fpregs) + i * 16 + 8, tmp.high);
+    }
+    for (i = 0; i < 16; i++) {
+        stq_le_p(buf + XO(legacy.xmm_regs) + i * 16, env->xmm_regs[i].ZMM_Q(0));
+        stq_le_p(buf + XO(legacy.xmm_regs) + i * 16 + 8,
+                 env->xmm_regs[i].ZMM_Q(1));
+    }
+}
+
+/* Returns -1, changing nothing, when MXCSR has a reserved bit set (FXRSTOR
+ * would raise #GP). */
+int qvm_fxrstor_from_host(CPUX86State *env, const uint8_t *buf)
+{
+    int i, fptag;
+    uint32_t mxcsr = ldl_le_p(buf + XO(legacy.mxcsr));
+
+    if (mxcsr & ~MXCSR_MASK) {
+        return -1;
+    }
+    cpu_set_fpuc(env, lduw_le_p(buf + XO(legacy.fcw)));
+    cpu_set_fpus(env, lduw_le_p(buf + XO(legacy.fsw)));
+    fptag = ldub_p(buf + XO(legacy.ftw)) ^ 0xff;
+    for (i = 0; i < 8; i++) {
+        env->fptags[i] = ((fptag >> i) & 1);
+    }
+    env->fpip = ldq_le_p(buf + XO(legacy.fpip));
+    for (i = 0; i < 8; i++) {
+        floatx80 tmp;
+        tmp.low = ldq_le_p(buf + XO(legacy.fpregs) + i * 16);
+        tmp.high = lduw_le_p(buf + XO(legacy.fpregs) + i * 16 + 8);
+        ST(i) = tmp;
+    }
+    cpu_set_mxcsr(env, mxcsr);
+    for (i = 0; i < 16; i++) {
+        env->xmm_regs[i].ZMM_Q(0) = ldq_le_p(buf + XO(legacy.xmm_regs) + i * 16);
+        env->xmm_regs[i].ZMM_Q(1) =
+            ldq_le_p(buf + XO(legacy.xmm_regs) + i * 16 + 8);
+    }
+    return 0;
+}
+
 void helper_fxrstor(CPUX86State *env, target_ulong ptr)
 {
     uintptr_t ra = GETPC();

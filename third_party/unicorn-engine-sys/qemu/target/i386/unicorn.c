@@ -266,6 +266,10 @@ uc_err reg_read(void *_env, int mode, unsigned int regid, void *value,
         CHECK_REG_TYPE(uint64_t);
         *(uint64_t *)value = !env->qvm_metering_off;
         return ret;
+    case UC_X86_REG_QVM_FXSAVE:
+        CHECK_REG_TYPE(char[512]);
+        qvm_fxsave_to_host(env, value);
+        return ret;
     case UC_X86_REG_FP0:
     case UC_X86_REG_FP1:
     case UC_X86_REG_FP2:
@@ -1173,6 +1177,12 @@ uc_err reg_write(void *_env, int mode, unsigned int regid, const void *value,
     case UC_X86_REG_QVM_METERING:
         CHECK_REG_TYPE(uint64_t);
         env->qvm_metering_off = *(const uint64_t *)value == 0;
+        return ret;
+    case UC_X86_REG_QVM_FXSAVE:
+        CHECK_REG_TYPE(char[512]);
+        if (qvm_fxrstor_from_host(env, value) != 0) {
+            return UC_ERR_ARG;
+        }
         return ret;
     case UC_X86_REG_QVM_GDT: {
         CHECK_REG_TYPE(uc_x86_qvm_gdt);
