@@ -19,7 +19,7 @@ pub use qvm_common::contract::BlockContext;
 /// means the emulator, and `Kvm` is refused (docs/gas.md).
 pub fn run(spec: &CallSpec, choice: BackendChoice) -> Result<Outcome, RunError> {
     let (process, mut engine) = prepare(spec, choice)?;
-    Ok(process.run(&mut engine)?)
+    Ok(process.run_with_fallback(&mut engine, Some(&backend::counting_engine))?)
 }
 
 /// Runs one call, passing its stdout and stderr to `sink` as the contract
@@ -31,7 +31,7 @@ pub fn run_streaming(
 ) -> Result<Outcome, RunError> {
     let (mut process, mut engine) = prepare(spec, choice)?;
     process.stream_output(sink);
-    Ok(process.run(&mut engine)?)
+    Ok(process.run_with_fallback(&mut engine, Some(&backend::counting_engine))?)
 }
 
 /// Builds the call's process and the engine that will run it.

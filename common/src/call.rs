@@ -257,6 +257,21 @@ pub struct Process {
     timed_out: bool,
 }
 
+/// Makes the engine a call moves to when it needs instruction counting
+/// its own engine lacks (see [`Process::run_with_fallback`]).
+pub type CountingEngine<'a> =
+    &'a dyn Fn(&Arc<GuestMemory>) -> Result<Box<dyn Engine>, crate::engine::EngineError>;
+
+/// What the kernel made of an engine's stop.
+enum Step {
+    /// Run the engine again.
+    Go,
+    /// Load this thread context, then run.
+    Load(crate::engine::ThreadContext),
+    /// The host's deadline passed.
+    TimedOut,
+}
+
 impl Process {
     /// Validates the program and builds its process image.
     pub fn new(spec: &CallSpec) -> Result<Process, CallError> {
@@ -310,7 +325,22 @@ impl Process {
     }
 
     /// Runs the process to its end on `engine`.
-    pub fn run(mut self, engine: &mut dyn Engine) -> Result<Outcome, CallError> {
+    pub fn run(self, engine: &mut dyn Engine) -> Result<Outcome, CallError> {
+        self.run_with_fallback(engine, None)
+    }
+
+    /// Runs the process to its end on `engine`; when the contract creates
+    /// a thread on an engine that does not count instructions (KVM), the
+    /// call continues from that point on an engine from `counting` (the
+    /// emulator): time slices are counted in instructions from the first
+    /// thread creation, so the schedule, and the outcome, are the same as
+    /// on the emulator alone. Without `counting` such a call runs on, but
+    /// its threads switch only when they block.
+    pub fn run_with_fallback(
+        mut self,
+        engine: &mut dyn Engine,
+        counting: Option<CountingEngine<'_>>,
+    ) -> Result<Outcome, CallError> {
         if self.kernel.instruction_limit().is_some() && !engine.counts_instructions() {
             return Err(CallError::NotMetered(engine.name()));
         }
@@ -319,41 +349,79 @@ impl Process {
         engine.apply(&initial)?;
         engine.reset(self.entry)?;
         self.kernel.charge_initial_memory();
-        engine.set_deadline(self.timeout.map(|t| std::time::Instant::now() + t));
+        let deadline = self.timeout.map(|t| std::time::Instant::now() + t);
+        engine.set_deadline(deadline);
+        let backend = engine.name();
+        let mut moved: Option<Box<dyn Engine>> = None;
         while self.kernel.termination().is_none() {
-            match engine.run(&mut self.kernel)? {
-                Exit::Stopped => {
-                    if self.kernel.termination().is_none() {
-                        return Err(CallError::NoTermination);
-                    }
-                }
-                Exit::Fault(f) => self.kernel.fault(f),
-                Exit::Reschedule => {
-                    let now = engine.instructions().unwrap_or(0);
-                    let context = engine.context()?;
-                    if let Some(next) = self.kernel.reschedule(context, now) {
-                        engine.set_context(&next)?;
-                    }
-                }
-                Exit::InstructionLimit => {
-                    let now = engine.instructions().unwrap_or(0);
-                    if self.kernel.slice_over(now) {
-                        let context = engine.context()?;
-                        if let Some(next) = self.kernel.preempt(context, now) {
-                            engine.set_context(&next)?;
-                        }
-                    } else {
-                        self.kernel.out_of_gas();
-                    }
-                }
-                Exit::TimedOut => {
+            let has_moved = moved.is_some();
+            let e: &mut dyn Engine = match moved.as_mut() {
+                Some(m) => m.as_mut(),
+                None => &mut *engine,
+            };
+            match self.step(e)? {
+                Step::Go => {}
+                Step::TimedOut => {
                     self.timed_out = true;
                     break;
                 }
+                Step::Load(next) => {
+                    let needs_counting = self.kernel.time_slices() && !e.counts_instructions();
+                    match counting {
+                        Some(make) if needs_counting && !has_moved => {
+                            let mut m = make(&self.memory)?;
+                            let mapped = self.kernel.space().visible();
+                            m.apply(&mapped)?;
+                            m.reset(self.entry)?;
+                            m.set_context(&next)?;
+                            m.set_deadline(deadline);
+                            log::debug!("thread created on {backend}: continuing on {}", m.name());
+                            moved = Some(m);
+                            continue;
+                        }
+                        _ => e.set_context(&next)?,
+                    }
+                }
             }
         }
-        let instructions = engine.instructions();
-        Ok(self.finish(engine.name(), instructions))
+        // A call that moved engines was not counted from its start.
+        let instructions = match moved.as_ref() {
+            Some(_) => None,
+            None => engine.instructions(),
+        };
+        Ok(self.finish(backend, instructions))
+    }
+
+    /// Runs `engine` until it stops and hands the stop to the kernel.
+    fn step(&mut self, engine: &mut dyn Engine) -> Result<Step, CallError> {
+        match engine.run(&mut self.kernel)? {
+            Exit::Stopped => {
+                if self.kernel.termination().is_none() {
+                    return Err(CallError::NoTermination);
+                }
+            }
+            Exit::Fault(f) => self.kernel.fault(f),
+            Exit::Reschedule => {
+                let now = engine.instructions().unwrap_or(0);
+                let context = engine.context()?;
+                if let Some(next) = self.kernel.reschedule(context, now) {
+                    return Ok(Step::Load(next));
+                }
+            }
+            Exit::InstructionLimit => {
+                let now = engine.instructions().unwrap_or(0);
+                if self.kernel.slice_over(now) {
+                    let context = engine.context()?;
+                    if let Some(next) = self.kernel.preempt(context, now) {
+                        return Ok(Step::Load(next));
+                    }
+                } else {
+                    self.kernel.out_of_gas();
+                }
+            }
+            Exit::TimedOut => return Ok(Step::TimedOut),
+        }
+        Ok(Step::Go)
     }
 
     fn finish(mut self, backend: &'static str, instructions: Option<u64>) -> Outcome {

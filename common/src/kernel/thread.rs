@@ -201,6 +201,12 @@ impl Kernel {
         self.switch_in(now)
     }
 
+    /// Whether time slices are on (a thread was created): the engine must
+    /// count instructions from now on.
+    pub fn time_slices(&self) -> bool {
+        self.sched.slicing()
+    }
+
     /// Whether the engine stopped at `now` because the time slice ended
     /// (not because gas ran out).
     pub fn slice_over(&self, now: u64) -> bool {
