@@ -801,6 +801,62 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_context_round_trips_and_runs() {
+        let memory = Arc::new(GuestMemory::new(1 << 20).unwrap());
+        // addsd xmm0, xmm1; mov eax, 60; syscall
+        memory
+            .write(
+                0,
+                &[0xf2, 0x0f, 0x58, 0xc1, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05],
+            )
+            .unwrap();
+        let mut engine = EmuEngine::new(memory).unwrap();
+        engine
+            .apply(&[MemoryChange::Map {
+                start: 0x40_0000,
+                len: 0x1000,
+                prot: Prot::READ.union(Prot::EXEC),
+                gpa: 0,
+            }])
+            .unwrap();
+        engine
+            .reset(EntryState {
+                rip: 0x40_0000,
+                rsp: 0,
+            })
+            .unwrap();
+        let mut c = engine.context().unwrap();
+        assert_eq!(c.fxsave, FxsaveArea::initial(), "a fresh CPU's FP state");
+        c.regs.rbx = 0x1111;
+        c.regs.r15 = 0xffff_0000_ffff_0000;
+        c.regs.rsp = 0x8000;
+        // DF and AC set; IOPL asked for but never granted.
+        c.rflags = 0x0004_0602 | 0x3000;
+        c.fs_base = 0x7000;
+        // XMM0 = 1.5, XMM1 = 2.25 (FXSAVE offsets 160 and 176), an x87
+        // register's bytes, and MXCSR with RC = down.
+        c.fxsave.0[160..168].copy_from_slice(&1.5f64.to_le_bytes());
+        c.fxsave.0[176..184].copy_from_slice(&2.25f64.to_le_bytes());
+        c.fxsave.0[32..42].copy_from_slice(&[1, 2, 3, 4, 5, 6, 7, 0x80, 0xff, 0x3f]);
+        c.fxsave.0[24..28].copy_from_slice(&0x3f80u32.to_le_bytes());
+        engine.set_context(&c).unwrap();
+        let mut expected = c;
+        expected.rflags = 0x0004_0602;
+        assert_eq!(engine.context().unwrap(), expected);
+        let mut rec = Recorder::default();
+        assert_eq!(engine.run(&mut rec).unwrap(), Exit::Stopped);
+        let after = engine.context().unwrap();
+        assert_eq!(
+            f64::from_le_bytes(after.fxsave.0[160..168].try_into().unwrap()),
+            3.75
+        );
+        assert_eq!((after.regs.rbx, after.fs_base), (0x1111, 0x7000));
+        // A reserved MXCSR bit is refused, as FXRSTOR would fault.
+        c.fxsave.0[24..28].copy_from_slice(&0x1_0000u32.to_le_bytes());
+        assert!(engine.set_context(&c).is_err());
+    }
+
+    #[test]
     fn rdtsc_asks_the_supervisor() {
         // rdtsc; mov edi, eax; mov eax, 60; syscall
         let (_, rec) = run(&[0x0f, 0x31, 0x89, 0xc7, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05]);
