@@ -3,12 +3,18 @@
 //! randomness or threads. [`table`] lists every syscall and why its result
 //! is deterministic.
 
+pub mod altstack;
 pub mod files;
 pub mod gas;
 pub mod identity;
 mod mm;
 pub mod output;
+pub mod sigaction;
+pub mod siginfo;
+pub mod signal_frame;
 mod signals;
+pub mod sigpending;
+pub mod sigset;
 pub mod table;
 pub mod time;
 pub mod trace;
