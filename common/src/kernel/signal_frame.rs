@@ -1101,4 +1101,274 @@ mod tests {
         mem.read(f.fpstate, &mut fp).unwrap();
         assert_eq!(&fp[..464], &ctx.fxsave.0[..464]);
     }
+
+    /// Each case of testdata/sigframe_probe.c, run natively on Linux 6.18
+    /// into testdata/sigframe_native.txt, derived from qvm's fault table
+    /// and frame builder: the signal, code and address, the trap record
+    /// (stale values included), and the frame's shape.
+    #[test]
+    fn native_probe_matches() {
+        use super::super::siginfo::{fault_signal, FaultFacts, SigFields};
+        use crate::engine::{vector, Access, Fault};
+        let native = include_str!("testdata/sigframe_native.txt");
+        let fx = |fcw: u16, fsw: u16, mxcsr: u32| {
+            let mut fx = FxsaveArea::initial();
+            fx.0[0..2].copy_from_slice(&fcw.to_le_bytes());
+            fx.0[2..4].copy_from_slice(&fsw.to_le_bytes());
+            fx.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+            fx
+        };
+        let mem = |addr, access| Fault::Memory { addr, access };
+        let rip = 0x40_1000;
+        let plain = FxsaveArea::initial();
+        // (case, fault or None for tgkill, mapping, FP vector, FP state, AC set)
+        type Case = (
+            &'static str,
+            Option<Fault>,
+            Option<Prot>,
+            u32,
+            FxsaveArea,
+            bool,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "read_unmapped",
+                Some(mem(0x2000_0000, Access::Read)),
+                None,
+                0,
+                plain,
+                false,
+            ),
+            (
+                "write_unmapped",
+                Some(mem(0x2000_0000, Access::Write)),
+                None,
+                0,
+                plain,
+                false,
+            ),
+            (
+                "write_readonly",
+                Some(mem(0x1000_1000, Access::Write)),
+                Some(Prot::READ),
+                0,
+                plain,
+                false,
+            ),
+            (
+                "read_none",
+                Some(mem(0x1000_2000, Access::Read)),
+                Some(Prot::NONE),
+                0,
+                plain,
+                false,
+            ),
+            (
+                "exec_unmapped",
+                Some(mem(0x2000_0000, Access::Execute)),
+                None,
+                0,
+                plain,
+                false,
+            ),
+            (
+                "exec_nx",
+                Some(mem(0x1000_0000, Access::Execute)),
+                Some(Prot::RW),
+                0,
+                plain,
+                false,
+            ),
+            (
+                "noncanonical",
+                Some(Fault::GeneralProtection { rip }),
+                None,
+                0,
+                plain,
+                false,
+            ),
+            (
+                "ud2_regs",
+                Some(Fault::InvalidOpcode { rip }),
+                None,
+                0,
+                plain,
+                false,
+            ),
+            (
+                "divide",
+                Some(Fault::DivideError { rip }),
+                None,
+                0,
+                plain,
+                false,
+            ),
+            (
+                "int3",
+                Some(Fault::Breakpoint { rip: rip + 1 }),
+                None,
+                0,
+                plain,
+                false,
+            ),
+            (
+                "sse_divide",
+                Some(Fault::FloatingPoint { rip }),
+                None,
+                vector::SIMD_FLOATING_POINT,
+                fx(0x37f, 0, 0x1d84),
+                false,
+            ),
+            (
+                "x87_invalid",
+                Some(Fault::FloatingPoint { rip }),
+                None,
+                vector::X87_FLOATING_POINT,
+                fx(0x37e, 0x81, 0x1f80),
+                false,
+            ),
+            (
+                "alignment",
+                Some(Fault::Alignment { rip }),
+                None,
+                0,
+                plain,
+                true,
+            ),
+            ("tgkill_after_faults", None, None, 0, plain, false),
+        ];
+        let mut record = FaultDetails::default();
+        let mut ours = String::new();
+        let rsp = STACK + 0x8000;
+        for (name, fault, mapping, fp_vector, fxsave, ac) in cases {
+            let mut ctx = context(rsp);
+            ctx.rflags = 0x202 | if ac { 0x4_0000 } else { 0 };
+            ctx.fxsave = fxsave;
+            let info = match fault {
+                Some(fault) => {
+                    if let Fault::Memory {
+                        addr,
+                        access: Access::Execute,
+                    } = fault
+                    {
+                        ctx.rip = addr;
+                    } else {
+                        ctx.rip = rip;
+                    }
+                    let facts = FaultFacts {
+                        mapping,
+                        fp_vector,
+                        fxsave: &fxsave,
+                        gp_error_code: 0,
+                    };
+                    let s = fault_signal(&fault, &facts, record).unwrap();
+                    record = s.details;
+                    s.info
+                }
+                None => SigInfo::tkill(SIGUSR1, 1, 0),
+            };
+            let f = build(
+                &ctx,
+                &info,
+                &action(SA_SIGINFO),
+                SigSet::EMPTY,
+                &AltStack::initial(),
+                Some(record),
+            )
+            .unwrap();
+            let b = &f.image;
+            let m = offset::MCONTEXT;
+            let hex = |v: u64| {
+                if v == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{v:#x}")
+                }
+            };
+            let addr = match info.fields {
+                SigFields::Fault { addr } if addr != 0 && addr == ctx.rip => "rip".to_string(),
+                SigFields::Fault { addr } => hex(addr),
+                SigFields::Kill { .. } if info.code == super::super::siginfo::SI_TKILL => {
+                    "pid".to_string()
+                }
+                _ => "0".to_string(),
+            };
+            let written = |at: usize| f.pieces.iter().any(|&(o, l)| (o..o + l).contains(&at));
+            let untouched = |r: std::ops::Range<usize>| u8::from(r.clone().all(|at| !written(at)));
+            let hex = |v: u64| {
+                if v == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{v:#x}")
+                }
+            };
+            let lines = [
+                ("signo", info.signo.to_string()),
+                ("code", info.code.to_string()),
+                ("addr", addr),
+                ("trapno", word(b, m + sc::TRAPNO).to_string()),
+                ("err", hex(word(b, m + sc::ERR))),
+                ("cr2", hex(word(b, m + sc::CR2))),
+                ("uc_flags", hex(word(b, offset::UC_FLAGS))),
+                (
+                    "ss_flags",
+                    hex(u64::from(u32::from_le_bytes([b[32], b[33], b[34], b[35]]))),
+                ),
+                ("segs", hex(word(b, m + sc::CS))),
+                ("info_minus_uc", (offset::INFO - offset::UC).to_string()),
+                ("frame_plus_8_mod_16", ((f.sp + 8) % 16).to_string()),
+                (
+                    "fpstate_placed",
+                    u8::from(f.fpstate == (rsp - 128 - 512) & !63).to_string(),
+                ),
+                (
+                    "frame_placed",
+                    u8::from(f.sp == ((f.fpstate - 440) & !15) - 8).to_string(),
+                ),
+                ("uc_stack_pad_untouched", untouched(36..40).to_string()),
+                (
+                    "reserved1_untouched",
+                    untouched(m + 192..m + 256).to_string(),
+                ),
+                ("handler_flags", hex(f.handler.rflags & 0x50500)),
+                ("handler_mxcsr", format!("{:#x}", f.handler.fxsave.mxcsr())),
+            ];
+            for (key, value) in lines {
+                ours.push_str(&format!("{name} {key} {value}\n"));
+            }
+        }
+        // The ud2 case records the registers the probe set, each a repeated
+        // byte: where Linux put each one is where sc:: says (R11 held the
+        // jump target and RSP is the host's).
+        let places = [
+            (0x08, sc::R8),
+            (0x09, sc::R9),
+            (0x0a, sc::R10),
+            (0x0c, sc::R12),
+            (0x0d, sc::R13),
+            (0x0e, sc::R14),
+            (0x0f, sc::R15),
+            (0x1d, sc::RDI),
+            (0x1e, sc::RSI),
+            (0x1b, sc::RBP),
+            (0x1a, sc::RBX),
+            (0x1c, sc::RDX),
+            (0x10, sc::RAX),
+            (0x1f, sc::RCX),
+        ];
+        for (byte, at) in places {
+            let line = format!(
+                "ud2_regs sc_word{} {:#x}",
+                at / 8,
+                u64::from_le_bytes([byte; 8])
+            );
+            assert!(native.lines().any(|l| l == line), "{line}");
+        }
+        let theirs: String = native
+            .lines()
+            .filter(|l| !l.contains(" sc_word"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(ours, theirs);
+    }
 }
