@@ -3,6 +3,7 @@
 //! randomness or threads. [`table`] lists every syscall and why its result
 //! is deterministic.
 
+pub mod altstack;
 pub mod files;
 mod futex;
 pub mod gas;
@@ -10,7 +11,12 @@ pub mod identity;
 mod mm;
 pub mod output;
 pub mod sched;
+pub mod sigaction;
+pub mod siginfo;
+pub mod signal_frame;
 mod signals;
+pub mod sigpending;
+pub mod sigset;
 pub mod table;
 pub mod thread;
 pub mod time;
