@@ -140,7 +140,7 @@ impl From<Fault> for FaultReport {
             Fault::DivideError { rip } => ("divide_error", rip, None),
             Fault::Breakpoint { rip } => ("breakpoint", rip, None),
             Fault::GeneralProtection { rip } => ("general_protection", rip, None),
-            Fault::FloatingPoint { rip } => ("floating_point", rip, None),
+            Fault::FloatingPoint { rip, .. } => ("floating_point", rip, None),
             Fault::Alignment { rip } => ("alignment", rip, None),
         };
         FaultReport {
@@ -400,7 +400,12 @@ impl Process {
                     return Err(CallError::NoTermination);
                 }
             }
-            Exit::Fault(f) => self.kernel.fault(f),
+            Exit::Fault(f) => {
+                let context = engine.context()?;
+                if let Some(next) = self.kernel.fault_signal(f, context) {
+                    return Ok(Step::Load(next));
+                }
+            }
             Exit::Reschedule => {
                 let now = engine.instructions().unwrap_or(0);
                 let context = engine.context()?;

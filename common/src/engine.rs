@@ -16,6 +16,8 @@ pub struct SyscallRequest {
     /// Instructions retired so far, this `syscall` included; None on an
     /// engine that does not count them.
     pub instructions: Option<u64>,
+    /// The stack pointer at the `syscall` (sigaltstack needs it).
+    pub sp: u64,
 }
 
 /// What the engine does after the kernel handled a syscall.
@@ -70,8 +72,9 @@ pub enum Fault {
     Breakpoint { rip: u64 },
     /// #GP (privileged or non-canonical access, `int N`).
     GeneralProtection { rip: u64 },
-    /// #MF/#XM: an unmasked floating point exception.
-    FloatingPoint { rip: u64 },
+    /// #MF (vector 16, x87) or #XM (19, SSE): an unmasked floating point
+    /// exception.
+    FloatingPoint { rip: u64, vector: u32 },
     /// #AC: alignment check.
     Alignment { rip: u64 },
 }
@@ -98,7 +101,9 @@ pub fn fault_for_vector(vector: u32, rip: u64) -> Fault {
         vector::DIVIDE_ERROR => Fault::DivideError { rip },
         vector::DEBUG | vector::BREAKPOINT => Fault::Breakpoint { rip },
         vector::INVALID_OPCODE => Fault::InvalidOpcode { rip },
-        vector::X87_FLOATING_POINT | vector::SIMD_FLOATING_POINT => Fault::FloatingPoint { rip },
+        vector::X87_FLOATING_POINT | vector::SIMD_FLOATING_POINT => {
+            Fault::FloatingPoint { rip, vector }
+        }
         vector::ALIGNMENT_CHECK => Fault::Alignment { rip },
         // #GP, #SS, #NP, `int N` from user mode, INTO/BOUND: all SIGSEGV.
         _ => Fault::GeneralProtection { rip },

@@ -151,6 +151,7 @@ fn on_syscall(uc: &mut Uc<'_>, memory: &GuestMemory) {
         ],
         // The block that ends with `syscall` has counted it already.
         instructions: Some(read(uc, RegisterX86::QVM_INSNS)),
+        sp: read(uc, RegisterX86::RSP),
     };
     // SAFETY: hooks only run inside `run`, with `state` live.
     let handled = unsafe {

@@ -171,6 +171,9 @@ enum Position {
     User,
     /// At the syscall entry's exit: RIP and RFLAGS are in RCX and R11.
     SyscallExit,
+    /// In an exception handler's exit: RIP, RFLAGS and RSP are in the
+    /// IRETQ frame at this system-memory offset.
+    Exception { frame: u64 },
 }
 
 impl KvmEngine {
@@ -282,6 +285,7 @@ impl KvmEngine {
             args: [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
             // KVM cannot count instructions exactly (docs/gas.md).
             instructions: None,
+            sp: regs.rsp,
         };
         let action = supervisor.syscall(request);
         let changes = supervisor.take_memory_changes();
@@ -339,6 +343,8 @@ impl KvmEngine {
                 "exception {vector} in the ring-0 stub at {rip:#x}"
             )));
         }
+        // For a fault the kernel may want the context (a signal handler).
+        self.position = Position::Exception { frame: rip_at };
         let vector = vector as u32;
         if vector == vector::PAGE_FAULT {
             let sregs = self
@@ -696,10 +702,14 @@ impl Engine for KvmEngine {
 
     fn context(&self) -> Result<ThreadContext, EngineError> {
         let r = self.regs()?;
-        let (rip, rflags) = match self.position {
-            Position::User => (r.rip, r.rflags),
+        let (rip, rflags, rsp) = match self.position {
+            Position::User => (r.rip, r.rflags, r.rsp),
             // `syscall` saved them there; SFMASK cleared bits in RFLAGS.
-            Position::SyscallExit => (r.rcx, r.r11),
+            Position::SyscallExit => (r.rcx, r.r11, r.rsp),
+            Position::Exception { frame } => {
+                let at = |i: u64| self.sys.read_u64(frame + 8 * i).map_err(err);
+                (at(0)?, at(2)?, at(3)?)
+            }
         };
         let sregs = self
             .vcpu
@@ -718,7 +728,7 @@ impl Engine for KvmEngine {
                 rsi: r.rsi,
                 rdi: r.rdi,
                 rbp: r.rbp,
-                rsp: r.rsp,
+                rsp,
                 r8: r.r8,
                 r9: r.r9,
                 r10: r.r10,

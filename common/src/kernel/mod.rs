@@ -161,6 +161,8 @@ pub struct Kernel {
     pending: Option<thread::Pending>,
     /// The syscall being handled: number, arguments, instruction count.
     in_syscall: (u64, [u64; 6], Option<u64>),
+    /// Its stack pointer.
+    in_syscall_sp: u64,
     syscalls: u64,
     refused: BTreeMap<u64, u64>,
     trace: Option<Trace>,
@@ -197,6 +199,7 @@ impl Kernel {
             sched: sched::Scheduler::new(PID as sched::Tid),
             pending: None,
             in_syscall: (0, [0; 6], None),
+            in_syscall_sp: 0,
             syscalls: 0,
             refused: BTreeMap::new(),
             trace: config.trace.then(Trace::default),
@@ -335,6 +338,10 @@ impl Kernel {
             13 => self.sys_rt_sigaction(a),
             14 => self.sys_rt_sigprocmask(a),
             15 => self.sys_rt_sigreturn(),
+            34 => self.sys_pause(),
+            127 => self.sys_rt_sigpending(a),
+            128 => self.sys_rt_sigtimedwait(a),
+            130 => self.sys_rt_sigsuspend(a),
             16 => self.sys_ioctl(a),
             17 => self.sys_positional(a, false, false, a[3] as i64),
             18 => self.sys_positional(a, true, false, a[3] as i64),
@@ -361,12 +368,9 @@ impl Kernel {
                 self.terminate(Termination::Exited((a[0] & 0xff) as i32));
                 Ok(0)
             }
-            62 => self.sys_kill(
-                a[0] as i64 == PID as i64 || a[0] as i64 == 0 || a[0] as i64 == -1,
-                a[1],
-            ),
-            200 => self.sys_kill(a[0] == PID, a[1]),
-            234 => self.sys_kill(a[0] == PID && a[1] == PID, a[2]),
+            62 => self.sys_kill(a[0], a[1]),
+            200 => self.sys_tgkill(None, a[0], a[1]),
+            234 => self.sys_tgkill(Some(a[0]), a[1], a[2]),
             63 => self.sys_uname(a),
             72 => self.sys_fcntl(a),
             79 => self.sys_getcwd(a),
@@ -486,6 +490,7 @@ impl Supervisor for Kernel {
     fn syscall(&mut self, req: SyscallRequest) -> SyscallAction {
         self.syscalls += 1;
         self.in_syscall = (req.nr, req.args, req.instructions);
+        self.in_syscall_sp = req.sp;
         let copied_before = self.space.copied();
         let result = match self.dispatch(req.nr, &req.args) {
             Some(r) => r,
@@ -546,6 +551,9 @@ impl Supervisor for Kernel {
         }
         if self.termination.is_some() {
             return SyscallAction::Stop;
+        }
+        if self.pending.is_none() && self.signal_deliverable() {
+            self.pending = Some(thread::Pending::Signals);
         }
         if self.pending.is_some() {
             return SyscallAction::Reschedule { value };

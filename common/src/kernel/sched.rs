@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::ThreadContext;
 
+use super::signals::ThreadSignals;
 use super::wait::Wait;
 
 /// A thread id. The first thread's is the pid; new ones count up from
@@ -81,11 +82,14 @@ pub struct Thread {
     pub clear_child_tid: u64,
     /// set_robust_list: the list head (0 for none).
     pub robust_list: u64,
+    /// Mask, pending signals, alternate stack.
+    pub signals: ThreadSignals,
 }
 
 impl Thread {
-    fn new(tid: Tid) -> Self {
+    fn new(tid: Tid, signals: ThreadSignals) -> Self {
         Thread {
+            signals,
             tid,
             state: ThreadState::Runnable,
             context: None,
@@ -115,7 +119,7 @@ impl Scheduler {
     /// One running thread, `first`.
     pub fn new(first: Tid) -> Self {
         let mut threads = BTreeMap::new();
-        let mut t = Thread::new(first);
+        let mut t = Thread::new(first, ThreadSignals::initial());
         t.state = ThreadState::Running;
         threads.insert(first, t);
         Scheduler {
@@ -157,6 +161,11 @@ impl Scheduler {
         self.threads.len()
     }
 
+    /// Every thread's id, in order.
+    pub fn tids(&self) -> Vec<Tid> {
+        self.threads.keys().copied().collect()
+    }
+
     /// Whether threads have been created (time slices are on).
     pub fn slicing(&self) -> bool {
         self.slice_end.is_some()
@@ -180,7 +189,8 @@ impl Scheduler {
         }
         let tid = self.next_tid;
         self.next_tid = tid.checked_add(1)?;
-        let mut t = Thread::new(tid);
+        let signals = ThreadSignals::for_new_thread(&self.threads.get(&self.current)?.signals);
+        let mut t = Thread::new(tid, signals);
         t.context = Some(context);
         self.threads.insert(tid, t);
         self.run_queue.push_back(tid);

@@ -280,7 +280,7 @@ pub fn fault_signal(
             SigInfo::fault(SIGBUS, BUS_ADRALN, 0),
             record(vector::ALIGNMENT_CHECK, 0),
         ),
-        Fault::FloatingPoint { rip } => {
+        Fault::FloatingPoint { rip, .. } => {
             let code = fp_exception_code(facts.fxsave, facts.fp_vector)?;
             (
                 SigInfo::fault(SIGFPE, code, rip),
@@ -509,7 +509,10 @@ mod tests {
         ];
         for (fx, v, want) in cases {
             assert_eq!(fp_exception_code(fx, *v), *want, "{fx:?} vector {v}");
-            let fault = Fault::FloatingPoint { rip: 0x40_2000 };
+            let fault = Fault::FloatingPoint {
+                rip: 0x40_2000,
+                vector: 19,
+            };
             let s = fault_signal(&fault, &facts(None, fx, *v), FaultDetails::default());
             assert_eq!(
                 s.map(|s| s.info),

@@ -1213,7 +1213,10 @@ mod tests {
             ),
             (
                 "sse_divide",
-                Some(Fault::FloatingPoint { rip }),
+                Some(Fault::FloatingPoint {
+                    rip,
+                    vector: vector::SIMD_FLOATING_POINT,
+                }),
                 None,
                 vector::SIMD_FLOATING_POINT,
                 fx(0x37f, 0, 0x1d84),
@@ -1221,7 +1224,10 @@ mod tests {
             ),
             (
                 "x87_invalid",
-                Some(Fault::FloatingPoint { rip }),
+                Some(Fault::FloatingPoint {
+                    rip,
+                    vector: vector::X87_FLOATING_POINT,
+                }),
                 None,
                 vector::X87_FLOATING_POINT,
                 fx(0x37e, 0x81, 0x1f80),

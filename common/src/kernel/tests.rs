@@ -39,6 +39,7 @@ fn call(k: &mut Kernel, nr: u64, args: &[u64]) -> i64 {
         nr,
         args: a,
         instructions: None,
+        sp: 0,
     }) {
         SyscallAction::Return { value, .. } | SyscallAction::Reschedule { value } => value as i64,
         SyscallAction::Stop => i64::MIN,

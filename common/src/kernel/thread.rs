@@ -60,6 +60,10 @@ pub(super) enum Pending {
     Yield,
     /// The thread is gone.
     Exit,
+    /// rt_sigreturn: the context comes from the signal frame.
+    SigReturn,
+    /// A signal is deliverable: the context takes its frame.
+    Signals,
 }
 
 /// Why the deadlock verdict names each thread.
@@ -221,8 +225,9 @@ impl Kernel {
         if self.termination.is_some() {
             return None;
         }
-        match self.pending.take() {
-            None => Some(context),
+        let next = match self.pending.take() {
+            None | Some(Pending::Signals) => Some(context),
+            Some(Pending::SigReturn) => self.sigreturn(&context),
             Some(Pending::Clone { tid, stack, tls }) => {
                 let mut child = context;
                 child.regs.rax = 0;
@@ -244,17 +249,22 @@ impl Kernel {
             }
             Some(Pending::Yield) => {
                 self.sched.requeue_current(context);
-                self.switch_in(now)
+                return self.switch_in(now);
             }
             Some(Pending::Block(blocked)) => {
                 self.sched.block_current(context, blocked);
-                self.switch_in(now)
+                return self.switch_in(now);
             }
             Some(Pending::Exit) => {
                 self.sched.remove_current();
-                self.switch_in(now)
+                return self.switch_in(now);
             }
+        }?;
+        if self.termination.is_some() {
+            return None;
         }
+        // The syscall returns: signals are delivered here.
+        self.deliver_signals(next)
     }
 
     /// Picks the next thread and returns its context, its blocked syscall
@@ -304,7 +314,8 @@ impl Kernel {
                 self.sched.start_slice(now);
             }
             log::trace!("switch to thread {tid}");
-            return Some(context);
+            // Switch-in is a delivery point.
+            return self.deliver_signals(context);
         }
     }
 

@@ -27,6 +27,10 @@ pub enum Wait {
     /// FUTEX_LOCK_PI on the word at `addr`: until its owner unlocks it
     /// and hands it over.
     FutexPi { addr: u64 },
+    /// pause, sigsuspend: until a signal is delivered.
+    Signal,
+    /// rt_sigtimedwait: until a signal of `set` is pending.
+    SigWait { set: super::sigset::SigSet },
 }
 
 impl Wait {
@@ -39,6 +43,8 @@ impl Wait {
             Wait::Sleep => "sleep".to_string(),
             Wait::Futex { addr, .. } => format!("futex {addr:#x}"),
             Wait::FutexPi { addr } => format!("PI futex {addr:#x}"),
+            Wait::Signal => "a signal".to_string(),
+            Wait::SigWait { set } => format!("a signal of {:#x}", set.bits()),
         }
     }
 
