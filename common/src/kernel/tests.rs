@@ -96,6 +96,9 @@ fn devices_open_and_host_files_do_not() {
     assert_eq!(fd, 3);
     assert_eq!(call(&mut k, 0, &[fd as u64, BUF + 128, 16]), 16);
     assert_eq!(call(&mut k, 2, &[BUF + 64, 0]), -2);
+    // No /etc: creating in it is ENOENT; the skeleton itself is read-only.
+    assert_eq!(call(&mut k, 257, &[-100i64 as u64, BUF + 64, 0o100]), -2);
+    put(&k, BUF + 64, b"/passwd\0");
     assert_eq!(call(&mut k, 257, &[-100i64 as u64, BUF + 64, 0o100]), -30);
     assert_eq!(call(&mut k, 3, &[fd as u64]), 0);
     assert_eq!(call(&mut k, 3, &[fd as u64]), -9);

@@ -30,3 +30,20 @@ impl Kernel {
         Err(Errno::EAGAIN)
     }
 }
+
+impl Kernel {
+    /// Kernel object `id` (a pipe, an eventfd, an epoll instance, an open
+    /// file) changed: threads waiting on it, or polling, may now proceed.
+    /// A no-op until the scheduler lands; it will wake them here.
+    pub(super) fn object_changed(&mut self, id: u64) {
+        let _ = id;
+    }
+
+    /// Raises signal `sig` for the calling thread (SIGPIPE from a write to
+    /// a pipe without readers). A no-op placeholder until signal delivery
+    /// lands (issue 12, signals): then it marks `sig` pending for the
+    /// current thread, to be delivered on the syscall's return.
+    pub(super) fn raise_signal_to_current(&mut self, sig: i32) {
+        let _ = sig;
+    }
+}
