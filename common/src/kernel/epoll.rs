@@ -357,3 +357,160 @@ impl Kernel {
         self.object_changed(id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::tests::{call, get, kernel, path, put, BUF};
+
+    const EV: u64 = BUF + 0x4000;
+    const FDS: u64 = BUF + 0x8000;
+    const IN: u32 = POLLIN;
+
+    fn ctl(k: &mut Kernel, ep: u64, op: u64, fd: u64, events: u32, data: u64) -> i64 {
+        let mut ev = events.to_le_bytes().to_vec();
+        ev.extend_from_slice(&data.to_le_bytes());
+        put(k, BUF, &ev);
+        call(k, 233, &[ep, op, fd, BUF])
+    }
+
+    /// epoll_wait with a zero timeout: the (events, data) reported.
+    fn wait(k: &mut Kernel, ep: u64, max: u64) -> Vec<(u32, u64)> {
+        let n = call(k, 232, &[ep, EV, max, 0]);
+        assert!(n >= 0, "epoll_wait: {n}");
+        get(k, EV, n as usize * EVENT_SIZE)
+            .chunks(EVENT_SIZE)
+            .map(|c| {
+                (
+                    u32::from_le_bytes(c[..4].try_into().unwrap()),
+                    u64::from_le_bytes(c[4..].try_into().unwrap()),
+                )
+            })
+            .collect()
+    }
+
+    fn pipe(k: &mut Kernel) -> (u64, u64) {
+        assert_eq!(call(k, 293, &[FDS, 0o4000]), 0);
+        let b = get(k, FDS, 8);
+        (b[0] as u64, b[4] as u64)
+    }
+
+    fn write1(k: &mut Kernel, fd: u64) {
+        put(k, FDS, &1u64.to_le_bytes());
+        assert_eq!(call(k, 1, &[fd, FDS, 8]), 8);
+    }
+
+    #[test]
+    fn level_triggered_order_and_fairness() {
+        let mut k = kernel();
+        let ep = call(&mut k, 291, &[0]) as u64;
+        let (ra, wa) = pipe(&mut k);
+        let (rb, wb) = pipe(&mut k);
+        assert_eq!(ctl(&mut k, ep, EPOLL_CTL_ADD, ra, IN, 0xa), 0);
+        assert_eq!(ctl(&mut k, ep, EPOLL_CTL_ADD, rb, IN, 0xb), 0);
+        assert_eq!(wait(&mut k, ep, 8), []);
+        // B became ready first, then A.
+        write1(&mut k, wb);
+        write1(&mut k, wa);
+        assert_eq!(wait(&mut k, ep, 8), [(IN, 0xb), (IN, 0xa)]);
+        // Level-triggered entries stay ready and take turns.
+        assert_eq!(wait(&mut k, ep, 1), [(IN, 0xb)]);
+        assert_eq!(wait(&mut k, ep, 1), [(IN, 0xa)]);
+        assert_eq!(wait(&mut k, ep, 1), [(IN, 0xb)]);
+        // A writer closed: the reader sees EPOLLHUP as well.
+        assert_eq!(call(&mut k, 3, &[wa]), 0);
+        assert_eq!(wait(&mut k, ep, 8), [(IN, 0xb), (IN | POLLHUP, 0xa)]);
+        // Closing the last descriptor drops the entry.
+        assert_eq!(call(&mut k, 3, &[ra]), 0);
+        assert_eq!(wait(&mut k, ep, 8), [(IN, 0xb)]);
+        // The epoll descriptor itself polls readable.
+        put(&k, FDS, &(ep as i32).to_le_bytes());
+        put(&k, FDS + 4, &1u16.to_le_bytes());
+        assert_eq!(call(&mut k, 7, &[FDS, 1, 0]), 1);
+        let _ = wb;
+    }
+
+    #[test]
+    fn edge_triggered_and_oneshot() {
+        let mut k = kernel();
+        let ep = call(&mut k, 291, &[O_CLOEXEC]) as u64;
+        let efd = call(&mut k, 290, &[0, 0o4000]) as u64;
+        assert_eq!(ctl(&mut k, ep, EPOLL_CTL_ADD, efd, IN | EPOLLET, 7), 0);
+        assert_eq!(wait(&mut k, ep, 8), []);
+        write1(&mut k, efd);
+        assert_eq!(wait(&mut k, ep, 8), [(IN, 7)]);
+        assert_eq!(wait(&mut k, ep, 8), [], "reported once per edge");
+        write1(&mut k, efd);
+        assert_eq!(wait(&mut k, ep, 8), [(IN, 7)], "a new write is a new edge");
+        // Reading is no edge for a reader.
+        let (r, w) = pipe(&mut k);
+        assert_eq!(ctl(&mut k, ep, EPOLL_CTL_ADD, r, IN | EPOLLET, 8), 0);
+        put(&k, FDS, b"ab");
+        assert_eq!(call(&mut k, 1, &[w, FDS, 2]), 2);
+        assert_eq!(wait(&mut k, ep, 8), [(IN, 8)]);
+        assert_eq!(call(&mut k, 0, &[r, FDS, 1]), 1);
+        assert_eq!(wait(&mut k, ep, 8), []);
+        // One-shot: once, until EPOLL_CTL_MOD re-arms it.
+        assert_eq!(ctl(&mut k, ep, EPOLL_CTL_MOD, r, IN | EPOLLONESHOT, 9), 0);
+        assert_eq!(wait(&mut k, ep, 8), [(IN, 9)]);
+        assert_eq!(wait(&mut k, ep, 8), []);
+        assert_eq!(ctl(&mut k, ep, EPOLL_CTL_MOD, r, IN, 10), 0);
+        assert_eq!(wait(&mut k, ep, 8), [(IN, 10)]);
+    }
+
+    /// Go's netpoller: epoll_create1(CLOEXEC), a non-blocking eventfd
+    /// registered edge-triggered for reading; netpollBreak writes it, the
+    /// poller reads it back; epoll_pwait with a zero timeout polls.
+    #[test]
+    fn go_netpoller_pattern() {
+        let mut k = kernel();
+        let ep = call(&mut k, 291, &[O_CLOEXEC]) as u64;
+        let efd = call(&mut k, 290, &[0, O_CLOEXEC | 0o4000]) as u64;
+        let events = IN | 0x2000 | EPOLLET; // EPOLLRDHUP
+        assert_eq!(ctl(&mut k, ep, EPOLL_CTL_ADD, efd, events, 0xfeed), 0);
+        for _ in 0..3 {
+            assert_eq!(call(&mut k, 281, &[ep, EV, 128, 0, 0, 8]), 0);
+            write1(&mut k, efd);
+            assert_eq!(call(&mut k, 281, &[ep, EV, 128, 0, 0, 8]), 1);
+            assert_eq!(get(&k, EV + 4, 8), 0xfeedu64.to_le_bytes());
+            assert_eq!(call(&mut k, 0, &[efd, FDS, 8]), 8);
+        }
+        // Blocking with nothing ready waits (EAGAIN until the scheduler).
+        assert_eq!(call(&mut k, 232, &[ep, EV, 128, -1i64 as u64]), -11);
+        put(&k, FDS, &[0u8; 16]);
+        assert_eq!(call(&mut k, 441, &[ep, EV, 128, FDS, 0, 8]), 0);
+    }
+
+    #[test]
+    fn ctl_errors() {
+        let mut k = kernel();
+        let ep = call(&mut k, 213, &[1]) as u64;
+        let (r, _w) = pipe(&mut k);
+        let p = path(&k, FDS, "/tmp/f");
+        let file = call(&mut k, 2, &[p, 0o102, 0o600]) as u64;
+        let ep2 = call(&mut k, 291, &[0]) as u64;
+        let table: &[(u64, u64, u64, i64)] = &[
+            (ep, EPOLL_CTL_ADD, r, 0),
+            (ep, EPOLL_CTL_ADD, r, -17),
+            (ep, EPOLL_CTL_MOD, 1, -2),
+            (ep, EPOLL_CTL_DEL, 1, -2),
+            (ep, EPOLL_CTL_ADD, file, -1),
+            (ep, EPOLL_CTL_ADD, ep, -22),
+            (r, EPOLL_CTL_ADD, 1, -22),
+            (ep, 9, 1, -22),
+            (99, EPOLL_CTL_ADD, 1, -9),
+            (ep, EPOLL_CTL_ADD, 99, -9),
+            (ep, EPOLL_CTL_ADD, ep2, 0),
+            (ep2, EPOLL_CTL_ADD, ep, -40),
+            (ep, EPOLL_CTL_DEL, r, 0),
+        ];
+        for &(epfd, op, fd, want) in table {
+            assert_eq!(ctl(&mut k, epfd, op, fd, IN, 0), want, "{epfd} {op} {fd}");
+        }
+        assert_eq!(call(&mut k, 213, &[0]), -22);
+        assert_eq!(call(&mut k, 291, &[1]), -22);
+        assert_eq!(call(&mut k, 232, &[ep, EV, 0, 0]), -22);
+        assert_eq!(call(&mut k, 232, &[r, EV, 1, 0]), -22);
+        assert_eq!(call(&mut k, 0, &[ep, FDS, 8]), -22);
+    }
+}

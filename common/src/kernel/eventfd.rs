@@ -120,3 +120,49 @@ impl Kernel {
         self.object_changed(id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::tests::{call, get, kernel, put, BUF};
+
+    fn value(k: &Kernel) -> u64 {
+        u64::from_le_bytes(get(k, BUF, 8).try_into().unwrap())
+    }
+
+    #[test]
+    fn counter_semaphore_and_overflow() {
+        let mut k = kernel();
+        let fd = call(&mut k, 290, &[3, O_NONBLOCK]) as u64;
+        assert_eq!(fd, 3);
+        assert_eq!(call(&mut k, 0, &[fd, BUF, 8]), 8);
+        assert_eq!(value(&k), 3);
+        assert_eq!(call(&mut k, 0, &[fd, BUF, 8]), -11);
+        for (v, r) in [(1u64, 8i64), (2, 8), (u64::MAX, -22)] {
+            put(&k, BUF, &v.to_le_bytes());
+            assert_eq!(call(&mut k, 1, &[fd, BUF, 8]), r, "{v}");
+        }
+        assert_eq!(call(&mut k, 0, &[fd, BUF, 4]), -22, "short read");
+        assert_eq!(call(&mut k, 1, &[fd, BUF, 7]), -22, "short write");
+        assert_eq!(call(&mut k, 0, &[fd, BUF, 16]), 8);
+        assert_eq!(value(&k), 3);
+        // Up to ULLONG_MAX - 1, then a writer waits.
+        put(&k, BUF, &MAX_COUNT.to_le_bytes());
+        assert_eq!(call(&mut k, 1, &[fd, BUF, 8]), 8);
+        put(&k, BUF, &1u64.to_le_bytes());
+        assert_eq!(call(&mut k, 1, &[fd, BUF, 8]), -11);
+        // Blocking descriptors wait (EAGAIN until the scheduler lands).
+        let sem = call(&mut k, 290, &[2, EFD_SEMAPHORE]) as u64;
+        for want in [8, 8, -11] {
+            assert_eq!(call(&mut k, 0, &[sem, BUF, 8]), want);
+            if want == 8 {
+                assert_eq!(value(&k), 1);
+            }
+        }
+        assert_eq!(call(&mut k, 290, &[0, 0o100]), -22);
+        assert_eq!(call(&mut k, 284, &[5]), 5, "eventfd");
+        assert_eq!(call(&mut k, 17, &[fd, BUF, 8, 0]), -29, "pread");
+        assert_eq!(call(&mut k, 3, &[fd]), 0);
+        assert_eq!(k.eventfds.fds.len(), 2);
+    }
+}

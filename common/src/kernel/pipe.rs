@@ -286,6 +286,114 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::tests::{call, get, kernel, put, BUF};
+
+    const FDS: u64 = BUF + 0x8000;
+    const EAGAIN: i64 = -11;
+    const F_SETFL: u64 = 4;
+    const F_SETPIPE_SZ: u64 = 1031;
+    const F_GETPIPE_SZ: u64 = 1032;
+
+    /// A pipe made by pipe2(flags): (read fd, write fd).
+    fn pipe(k: &mut Kernel, flags: u64) -> (u64, u64) {
+        assert_eq!(call(k, 293, &[FDS, flags]), 0);
+        let b = get(k, FDS, 8);
+        (
+            u32::from_le_bytes(b[..4].try_into().unwrap()) as u64,
+            u32::from_le_bytes(b[4..].try_into().unwrap()) as u64,
+        )
+    }
+
+    #[test]
+    fn bytes_flow_then_eof_and_epipe() {
+        let mut k = kernel();
+        let (r, w) = pipe(&mut k, 0);
+        assert_eq!((r, w), (3, 4));
+        put(&k, BUF, b"hello");
+        assert_eq!(call(&mut k, 1, &[w, BUF, 5]), 5);
+        assert_eq!(call(&mut k, 16, &[r, 0x541b, BUF + 64]), 0, "FIONREAD");
+        assert_eq!(get(&k, BUF + 64, 4), 5u32.to_le_bytes());
+        assert_eq!(call(&mut k, 0, &[r, BUF + 128, 3]), 3);
+        assert_eq!(call(&mut k, 0, &[r, BUF + 131, 100]), 2);
+        assert_eq!(get(&k, BUF + 128, 5), b"hello");
+        // Empty with a writer: a blocking read waits (EAGAIN until the
+        // scheduler lands), a non-blocking one is EAGAIN.
+        assert_eq!(call(&mut k, 0, &[r, BUF, 1]), EAGAIN);
+        assert_eq!(call(&mut k, 72, &[r, F_SETFL, O_NONBLOCK]), 0);
+        assert_eq!(call(&mut k, 0, &[r, BUF, 1]), EAGAIN);
+        // Wrong ends, seeking.
+        assert_eq!(call(&mut k, 1, &[r, BUF, 1]), -9);
+        assert_eq!(call(&mut k, 0, &[w, BUF, 1]), -9);
+        assert_eq!(call(&mut k, 8, &[r, 0, 0]), -29);
+        assert_eq!(call(&mut k, 17, &[r, BUF, 1, 0]), -29);
+        // A duplicate keeps the write end open.
+        let w2 = call(&mut k, 32, &[w]) as u64;
+        assert_eq!(call(&mut k, 3, &[w]), 0);
+        assert_eq!(call(&mut k, 0, &[r, BUF, 1]), EAGAIN);
+        assert_eq!(call(&mut k, 3, &[w2]), 0);
+        assert_eq!(call(&mut k, 0, &[r, BUF, 1]), 0, "end of file");
+        // No reader: EPIPE (and SIGPIPE through raise_signal_to_current).
+        let (r, w) = pipe(&mut k, 0);
+        assert_eq!(call(&mut k, 3, &[r]), 0);
+        assert_eq!(
+            call(&mut k, 1, &[w, BUF, 0]),
+            0,
+            "an empty write comes first"
+        );
+        assert_eq!(call(&mut k, 1, &[w, BUF, 1]), -32);
+        assert_eq!(k.termination(), None);
+    }
+
+    #[test]
+    fn capacity_atomicity_and_short_writes() {
+        let mut k = kernel();
+        let (r, w) = pipe(&mut k, O_NONBLOCK);
+        assert_eq!(call(&mut k, 72, &[w, F_GETPIPE_SZ]), 65536);
+        // 16 writes of PIPE_BUF fill it; the 17th finds no room.
+        for _ in 0..16 {
+            assert_eq!(call(&mut k, 1, &[w, BUF, 4096]), 4096);
+        }
+        assert_eq!(call(&mut k, 1, &[w, BUF, 1]), EAGAIN);
+        assert_eq!(call(&mut k, 72, &[w, F_SETPIPE_SZ, 4096]), -16, "EBUSY");
+        assert_eq!(call(&mut k, 0, &[r, BUF, 600]), 600);
+        // 600 bytes of room: an atomic write of 1000 does not fit at all,
+        // a larger write takes what fits.
+        assert_eq!(call(&mut k, 1, &[w, BUF, 1000]), EAGAIN);
+        assert_eq!(call(&mut k, 1, &[w, BUF, 5000]), 600);
+        for (asked, got) in [
+            (100_000u64, 131_072i64),
+            ((1 << 20) + 1, -1),
+            (1 << 20, 1 << 20),
+            (4096, -16),
+            (0, -16),
+        ] {
+            assert_eq!(call(&mut k, 72, &[r, F_SETPIPE_SZ, asked]), got, "{asked}");
+        }
+        assert_eq!(call(&mut k, 72, &[3, F_GETPIPE_SZ]), 1 << 20);
+        assert_eq!(call(&mut k, 72, &[0, F_GETPIPE_SZ]), -9, "not a pipe");
+    }
+
+    #[test]
+    fn flags_faults_and_stat() {
+        let mut k = kernel();
+        for flags in [O_DIRECT, 1, 0o100] {
+            assert_eq!(call(&mut k, 293, &[FDS, flags]), -22, "{flags:#o}");
+        }
+        // A bad array creates nothing.
+        assert_eq!(call(&mut k, 22, &[0xdead_0000]), -14);
+        let (r, w) = pipe(&mut k, O_CLOEXEC | O_NONBLOCK);
+        assert_eq!((r, w), (3, 4));
+        assert_eq!(call(&mut k, 72, &[r, 1]), 1, "FD_CLOEXEC");
+        assert_eq!(call(&mut k, 72, &[w, 3]), (O_WRONLY | O_NONBLOCK) as i64);
+        assert_eq!(call(&mut k, 5, &[r, BUF]), 0);
+        let mode = u32::from_le_bytes(get(&k, BUF + 24, 4).try_into().unwrap());
+        assert_eq!(mode, S_IFIFO | 0o600);
+        // Closing both ends frees the pipe.
+        assert_eq!(call(&mut k, 3, &[r]), 0);
+        assert_eq!(call(&mut k, 3, &[w]), 0);
+        assert!(k.pipes.pipes.is_empty());
+        assert_eq!(k.pipes.pages, 0);
+    }
 
     #[test]
     fn capacity_rounds_like_linux() {

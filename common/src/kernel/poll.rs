@@ -294,6 +294,124 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::tests::{call, get, kernel, path, put, BUF};
+
+    const FDS: u64 = BUF + 0x8000;
+
+    fn pollfds(entries: &[(i32, u16)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &(fd, events) in entries {
+            out.extend_from_slice(&fd.to_le_bytes());
+            out.extend_from_slice(&events.to_le_bytes());
+            out.extend_from_slice(&0xffffu16.to_le_bytes());
+        }
+        out
+    }
+
+    fn revents(k: &Kernel, n: usize) -> Vec<u16> {
+        get(k, BUF, n * 8)
+            .chunks(8)
+            .map(|c| u16::from_le_bytes([c[6], c[7]]))
+            .collect()
+    }
+
+    #[test]
+    fn poll_every_kind() {
+        let mut k = kernel();
+        assert_eq!(call(&mut k, 293, &[FDS, 0]), 0); // pipe: 3, 4
+        let efd = call(&mut k, 290, &[0, 0]); // 5
+        let p = path(&k, FDS, "/tmp/f");
+        let file = call(&mut k, 2, &[p, 0o102, 0o600]); // 6
+        let p = path(&k, FDS, "/dev/null");
+        let null = call(&mut k, 2, &[p, 0]); // 7
+        assert_eq!((efd, file, null), (5, 6, 7));
+        let io = (POLLIN | POLLOUT) as u16;
+        let table: &[(i32, u16, u16)] = &[
+            (0, io, (POLLIN) as u16),
+            (1, io, POLLOUT as u16),
+            (2, POLLIN as u16, 0),
+            (3, io, 0),
+            (4, io, POLLOUT as u16),
+            (5, io, POLLOUT as u16),
+            (6, io, io),
+            (
+                7,
+                (POLLIN | POLLRDNORM) as u16,
+                (POLLIN | POLLRDNORM) as u16,
+            ),
+            (99, io, POLLNVAL as u16),
+            (-1, io, 0),
+        ];
+        let entries: Vec<(i32, u16)> = table.iter().map(|&(fd, ev, _)| (fd, ev)).collect();
+        put(&k, BUF, &pollfds(&entries));
+        assert_eq!(call(&mut k, 7, &[BUF, table.len() as u64, 0]), 7);
+        let want: Vec<u16> = table.iter().map(|e| e.2).collect();
+        assert_eq!(revents(&k, table.len()), want);
+        // Data, and the writer gone: readable and hung up.
+        put(&k, FDS, b"x");
+        assert_eq!(call(&mut k, 1, &[4, FDS, 1]), 1);
+        assert_eq!(call(&mut k, 3, &[4]), 0);
+        put(&k, BUF, &pollfds(&[(3, POLLIN as u16)]));
+        assert_eq!(call(&mut k, 7, &[BUF, 1, 0]), 1);
+        assert_eq!(revents(&k, 1), [(POLLIN | POLLHUP) as u16]);
+    }
+
+    #[test]
+    fn timeouts_and_limits() {
+        let mut k = kernel();
+        assert_eq!(call(&mut k, 293, &[FDS, 0]), 0);
+        put(&k, BUF, &pollfds(&[(3, POLLIN as u16)]));
+        // Nothing ready: zero timeout returns 0 (and writes revents), any
+        // other waits (EAGAIN until the scheduler lands), never 0.
+        assert_eq!(call(&mut k, 7, &[BUF, 1, 0]), 0);
+        assert_eq!(revents(&k, 1), [0]);
+        assert_eq!(call(&mut k, 7, &[BUF, 0, 0]), 0);
+        assert_eq!(call(&mut k, 7, &[BUF, 1, -1i64 as u64]), -11);
+        assert_eq!(call(&mut k, 7, &[BUF, 1, 100]), -11);
+        assert_eq!(call(&mut k, 7, &[BUF, 1025, 0]), -22);
+        assert_eq!(call(&mut k, 7, &[0xdead_0000, 1, 0]), -14);
+        // ppoll: a zero timespec, a bad one, a signal mask of the wrong size.
+        put(&k, FDS, &[0u8; 16]);
+        assert_eq!(call(&mut k, 271, &[BUF, 1, FDS, 0, 0]), 0);
+        assert_eq!(call(&mut k, 271, &[BUF, 1, FDS, FDS + 64, 8]), 0);
+        assert_eq!(call(&mut k, 271, &[BUF, 1, FDS, FDS + 64, 4]), -22);
+        put(&k, FDS + 8, &(NS as i64).to_le_bytes());
+        assert_eq!(call(&mut k, 271, &[BUF, 1, FDS, 0, 0]), -22);
+        assert_eq!(call(&mut k, 271, &[BUF, 1, 0, 0, 0]), -11);
+    }
+
+    #[test]
+    fn select_sets() {
+        let mut k = kernel();
+        assert_eq!(call(&mut k, 293, &[FDS, 0]), 0); // 3, 4
+        let (rd, wr, ex, tv) = (BUF, BUF + 128, BUF + 256, BUF + 384);
+        put(&k, tv, &[0u8; 16]);
+        put(&k, rd, &[0b1001, 0, 0, 0, 0, 0, 0, 0]); // 0 and 3
+        put(&k, wr, &[0b10010, 0, 0, 0, 0, 0, 0, 0]); // 1 and 4
+        put(&k, ex, &[0b1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(call(&mut k, 23, &[5, rd, wr, ex, tv]), 3);
+        assert_eq!(get(&k, rd, 1), [0b1]);
+        assert_eq!(get(&k, wr, 1), [0b10010]);
+        assert_eq!(get(&k, ex, 1), [0]);
+        // A closed descriptor in a set is EBADF; fds at or past n are not
+        // looked at.
+        put(&k, rd, &[0b10_0000, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(call(&mut k, 23, &[6, rd, 0, 0, tv]), -9);
+        assert_eq!(call(&mut k, 23, &[5, rd, 0, 0, tv]), 0);
+        put(&k, tv + 8, &1_000_000i64.to_le_bytes());
+        assert_eq!(call(&mut k, 23, &[5, rd, 0, 0, tv]), -22);
+        assert_eq!(call(&mut k, 23, &[-1i64 as u64, 0, 0, 0, 0]), -22);
+        // Nothing ready and no timeout: the call waits.
+        put(&k, rd, &[0b1000, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(call(&mut k, 23, &[5, rd, 0, 0, 0]), -11);
+        // pselect6 with a zero timespec and a {mask, size} pair.
+        put(&k, tv, &[0u8; 16]);
+        put(&k, BUF + 512, &(BUF + 600).to_le_bytes());
+        put(&k, BUF + 520, &8u64.to_le_bytes());
+        assert_eq!(call(&mut k, 270, &[5, rd, 0, 0, tv, BUF + 512]), 0);
+        put(&k, BUF + 520, &16u64.to_le_bytes());
+        assert_eq!(call(&mut k, 270, &[5, rd, 0, 0, tv, BUF + 512]), -22);
+    }
 
     #[test]
     fn poll_timeouts_in_milliseconds() {

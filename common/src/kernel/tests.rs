@@ -7,9 +7,9 @@ use crate::address_space::Prot;
 use crate::guest_memory::GuestMemory;
 use crate::layout::{MMAP_TOP, PAGE_SIZE};
 
-const BUF: u64 = 0x10_0000;
+pub(super) const BUF: u64 = 0x10_0000;
 
-fn kernel() -> Kernel {
+pub(super) fn kernel() -> Kernel {
     let mut space = AddressSpace::new(Arc::new(GuestMemory::new(64 << 20).unwrap()));
     space
         .map_fixed(BUF, 16 * PAGE_SIZE, Prot::RW, true)
@@ -32,7 +32,7 @@ fn kernel() -> Kernel {
     Kernel::new(space, config)
 }
 
-fn call(k: &mut Kernel, nr: u64, args: &[u64]) -> i64 {
+pub(super) fn call(k: &mut Kernel, nr: u64, args: &[u64]) -> i64 {
     let mut a = [0u64; 6];
     a[..args.len()].copy_from_slice(args);
     match k.syscall(SyscallRequest {
@@ -45,8 +45,20 @@ fn call(k: &mut Kernel, nr: u64, args: &[u64]) -> i64 {
     }
 }
 
-fn put(k: &Kernel, addr: u64, bytes: &[u8]) {
+pub(super) fn put(k: &Kernel, addr: u64, bytes: &[u8]) {
     k.space().write(addr, bytes).unwrap();
+}
+
+/// `len` bytes of guest memory at `addr`.
+pub(super) fn get(k: &Kernel, addr: u64, len: usize) -> Vec<u8> {
+    k.space().read_vec(addr, len).unwrap()
+}
+
+/// Puts a NUL-terminated `path` at `addr` and returns `addr`.
+pub(super) fn path(k: &Kernel, addr: u64, path: &str) -> u64 {
+    put(k, addr, path.as_bytes());
+    put(k, addr + path.len() as u64, &[0]);
+    addr
 }
 
 #[test]

@@ -1216,6 +1216,218 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::tests::{call, get, kernel, path, put, BUF};
+
+    const P1: u64 = BUF + 0x8000;
+    const P2: u64 = BUF + 0x9000;
+    const AT: u64 = AT_FDCWD as u64;
+
+    fn open(k: &mut Kernel, p: &str, flags: u64) -> i64 {
+        let a = path(k, P1, p);
+        call(k, 257, &[AT, a, flags, 0o666])
+    }
+
+    fn stat(k: &mut Kernel, p: &str) -> Result<Stat, i64> {
+        let a = path(k, P1, p);
+        match call(k, 4, &[a, BUF]) {
+            0 => {
+                let b = get(k, BUF, 144);
+                let u = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+                Ok(Stat {
+                    dev: u(0),
+                    ino: u(8),
+                    nlink: u(16),
+                    mode: u32::from_le_bytes(b[24..28].try_into().unwrap()),
+                    size: u(48),
+                    blocks: u(64),
+                    ..Stat::default()
+                })
+            }
+            e => Err(e),
+        }
+    }
+
+    /// Syscall `nr` with a path, then `rest`.
+    fn pcall(k: &mut Kernel, nr: u64, p: &str, rest: &[u64]) -> i64 {
+        let mut args = vec![path(k, P1, p)];
+        args.extend_from_slice(rest);
+        call(k, nr, &args)
+    }
+
+    fn two(k: &mut Kernel, nr: u64, a: &str, b: &str) -> i64 {
+        let (x, y) = (path(k, P1, a), path(k, P2, b));
+        call(k, nr, &[x, y])
+    }
+
+    #[test]
+    fn files_read_write_seek_and_vanish() {
+        let mut k = kernel();
+        let committed = k.space().committed();
+        let fd = open(&mut k, "/tmp/a", O_CREAT | 2) as u64;
+        assert_eq!(fd, 3);
+        put(&k, BUF, b"hello world");
+        assert_eq!(call(&mut k, 1, &[fd, BUF, 11]), 11);
+        assert_eq!(call(&mut k, 8, &[fd, 0, 0]), 0);
+        assert_eq!(call(&mut k, 0, &[fd, BUF + 64, 100]), 11);
+        assert_eq!(get(&k, BUF + 64, 11), b"hello world");
+        assert_eq!(call(&mut k, 17, &[fd, BUF + 64, 5, 6]), 5);
+        assert_eq!(get(&k, BUF + 64, 5), b"world");
+        assert_eq!(call(&mut k, 8, &[fd, -3i64 as u64, 2]), 8, "SEEK_END");
+        assert_eq!(call(&mut k, 8, &[fd, -9i64 as u64, 1]), -22);
+        assert_eq!(k.space().committed(), committed + PAGE_SIZE);
+        let st = stat(&mut k, "/tmp/a").unwrap();
+        assert_eq!(
+            (st.mode, st.size, st.nlink, st.dev),
+            (S_IFREG | 0o644, 11, 1, TMP_DEV)
+        );
+        // A hole costs nothing; the file reads zeros there.
+        put(&k, BUF, b"x");
+        assert_eq!(call(&mut k, 18, &[fd, BUF, 1, 1 << 30]), 1);
+        let st = stat(&mut k, "/tmp/a").unwrap();
+        assert_eq!((st.size, st.blocks), ((1 << 30) + 1, 16));
+        assert_eq!(call(&mut k, 17, &[fd, BUF, 4, 4096]), 4);
+        assert_eq!(get(&k, BUF, 4), [0; 4]);
+        // O_EXCL, O_TRUNC, O_APPEND, ftruncate.
+        assert_eq!(open(&mut k, "/tmp/a", O_CREAT | O_EXCL | 2), -17);
+        let fd2 = open(&mut k, "/tmp/a", O_TRUNC | O_APPEND | 1) as u64;
+        assert_eq!(stat(&mut k, "/tmp/a").unwrap().size, 0);
+        assert_eq!(call(&mut k, 1, &[fd2, BUF + 64, 5]), 5);
+        assert_eq!(call(&mut k, 1, &[fd, BUF + 64, 11]), 11, "at fd's offset 8");
+        assert_eq!(stat(&mut k, "/tmp/a").unwrap().size, 19);
+        assert_eq!(call(&mut k, 1, &[fd2, BUF + 64, 5]), 5, "appends");
+        assert_eq!(stat(&mut k, "/tmp/a").unwrap().size, 24);
+        assert_eq!(call(&mut k, 77, &[fd, 3]), 0);
+        assert_eq!(call(&mut k, 17, &[fd, BUF, 10, 0]), 3);
+        assert_eq!(call(&mut k, 77, &[0, 3]), -22);
+        // Unlinked while open: still readable, gone when closed.
+        assert_eq!(pcall(&mut k, 87, "/tmp/a", &[]), 0);
+        assert_eq!(stat(&mut k, "/tmp/a").unwrap_err(), -2);
+        assert_eq!(call(&mut k, 17, &[fd, BUF, 10, 0]), 3);
+        assert_eq!(call(&mut k, 3, &[fd]), 0);
+        assert_eq!(k.space().committed(), committed + PAGE_SIZE);
+        assert_eq!(call(&mut k, 3, &[fd2]), 0);
+        assert_eq!(k.space().committed(), committed);
+        assert_eq!(k.tmpfs.nodes.len(), Tmpfs::default().nodes.len());
+    }
+
+    #[test]
+    fn directories_cwd_and_renames() {
+        let mut k = kernel();
+        assert_eq!(stat(&mut k, ".").unwrap().mode, S_IFDIR | 0o755);
+        assert_eq!(call(&mut k, 79, &[BUF, 64]), 2);
+        assert_eq!(get(&k, BUF, 2), b"/\0");
+        assert_eq!(pcall(&mut k, 83, "/tmp/d", &[0o777]), 0);
+        assert_eq!(pcall(&mut k, 83, "/tmp/d", &[0o777]), -17);
+        assert_eq!(pcall(&mut k, 80, "tmp/d", &[]), 0);
+        assert_eq!(call(&mut k, 79, &[BUF, 64]), 7);
+        assert_eq!(get(&k, BUF, 7), b"/tmp/d\0");
+        assert_eq!(call(&mut k, 79, &[BUF, 6]), -34);
+        let fd = open(&mut k, "x", O_CREAT | 1);
+        assert!(fd >= 3);
+        assert_eq!(stat(&mut k, "../d/./x").unwrap().size, 0);
+        assert_eq!(stat(&mut k, "/tmp/d").unwrap().nlink, 2);
+        assert_eq!(stat(&mut k, "/tmp/d/x/").unwrap_err(), -20);
+        for (nr, a, b, want) in [
+            (82, "x", "/tmp/y", 0),
+            (82, "/tmp/y", "/dev/shm/y", -18),
+            (86, "/tmp/y", "/tmp/z", 0),
+            (86, "/tmp/y", "/tmp/z", -17),
+            (82, "/tmp/d", "/tmp/d/e", -22),
+            (82, "/tmp/y", "/tmp/d", -21),
+            (82, "/tmp", "/tmp2", -30),
+            (86, "/tmp/d", "/tmp/dd", -1),
+            (82, "/tmp/z", "/y", -30),
+        ] {
+            assert_eq!(two(&mut k, nr, a, b), want, "{nr} {a} {b}");
+        }
+        assert_eq!(stat(&mut k, "/tmp/y").unwrap().nlink, 2);
+        assert_eq!(stat(&mut k, "x").unwrap_err(), -2);
+        // Listing: ., .., then creation order.
+        assert_eq!(open(&mut k, "/tmp/d/q", O_CREAT | 1), 4);
+        let dir = open(&mut k, "/tmp", O_DIRECTORY) as u64;
+        let n = call(&mut k, 217, &[dir, BUF, 4096]) as usize;
+        let raw = get(&k, BUF, n);
+        let mut names = Vec::new();
+        let mut at = 0;
+        while at < n {
+            let reclen = u16::from_le_bytes([raw[at + 16], raw[at + 17]]) as usize;
+            let name = &raw[at + 19..at + reclen];
+            let end = name.iter().position(|&b| b == 0).unwrap();
+            names.push(String::from_utf8_lossy(&name[..end]).into_owned());
+            at += reclen;
+        }
+        assert_eq!(names, [".", "..", "d", "y", "z"]);
+        assert_eq!(call(&mut k, 217, &[dir, BUF, 4096]), 0);
+        assert_eq!(call(&mut k, 217, &[1, BUF, 4096]), -20);
+        // rmdir: not empty, not a directory, the mount itself; then the
+        // current directory removed: getcwd is ENOENT.
+        assert_eq!(pcall(&mut k, 84, "/tmp/d", &[]), -39);
+        assert_eq!(pcall(&mut k, 84, "/tmp/y", &[]), -20);
+        assert_eq!(pcall(&mut k, 84, "/tmp", &[]), -30);
+        assert_eq!(pcall(&mut k, 87, "/tmp/d", &[]), -21);
+        assert_eq!(pcall(&mut k, 87, "q", &[]), 0);
+        assert_eq!(pcall(&mut k, 84, "/tmp/d", &[]), 0);
+        assert_eq!(call(&mut k, 79, &[BUF, 64]), -2);
+        assert_eq!(open(&mut k, "new", O_CREAT | 1), -2);
+        assert_eq!(pcall(&mut k, 80, "/dev/shm", &[]), 0);
+        assert_eq!(call(&mut k, 81, &[dir]), 0);
+        assert_eq!(call(&mut k, 79, &[BUF, 64]), 5);
+    }
+
+    #[test]
+    fn skeleton_is_read_only_and_tmpfile_works() {
+        let mut k = kernel();
+        for (p, flags, want) in [
+            ("/x", O_CREAT | 1, -30),
+            ("/dev/x", O_CREAT | 1, -30),
+            ("/dev", 1, -21),
+            ("/dev/null", O_DIRECTORY, -20),
+            ("/nope/x", O_CREAT | 1, -2),
+            ("/tmp/", O_CREAT | 1, -21),
+            ("/dev/null", O_CREAT | 2, 3),
+        ] {
+            assert_eq!(open(&mut k, p, flags), want, "{p}");
+        }
+        assert_eq!(pcall(&mut k, 83, "/dev/d", &[0o777]), -30);
+        assert_eq!(pcall(&mut k, 87, "/dev/null", &[]), -30);
+        assert_eq!(pcall(&mut k, 21, "/dev", &[2]), -30);
+        assert_eq!(pcall(&mut k, 21, "/tmp", &[2]), 0);
+        // O_TMPFILE: a file without a name.
+        let fd = open(&mut k, "/tmp", O_TMPFILE | 2) as u64;
+        assert_eq!(fd, 4);
+        assert_eq!(call(&mut k, 1, &[fd, BUF, 100]), 100);
+        assert_eq!(call(&mut k, 5, &[fd, BUF]), 0);
+        assert_eq!(get(&k, BUF + 16, 1), [0], "nlink 0");
+        assert_eq!(open(&mut k, "/tmp", O_TMPFILE), -22);
+        // Owner permission bits.
+        let p = path(&k, P1, "/tmp/ro");
+        assert_eq!(call(&mut k, 2, &[p, O_CREAT | 1, 0o400]), 5);
+        assert_eq!(open(&mut k, "/tmp/ro", 1), -13);
+        assert_eq!(open(&mut k, "/tmp/ro", 0), 6);
+    }
+
+    #[test]
+    fn full_memory_is_enospc() {
+        let mut k = kernel();
+        let fd = open(&mut k, "/dev/shm/big", O_CREAT | 1) as u64;
+        let chunk = 16 * PAGE_SIZE;
+        let mut total = 0u64;
+        loop {
+            match call(&mut k, 1, &[fd, BUF, chunk]) {
+                n if n > 0 => total += n as u64,
+                e => {
+                    assert_eq!(e, -28);
+                    break;
+                }
+            }
+        }
+        assert!(total > 32 << 20, "{total}");
+        assert_eq!(k.space().committed(), k.space().limit());
+        // Removing it gives the memory back.
+        assert_eq!(pcall(&mut k, 87, "/dev/shm/big", &[]), 0);
+        assert_eq!(call(&mut k, 3, &[fd]), 0);
+        assert!(k.space().committed() < 1 << 20);
+    }
 
     fn names(fs: &Tmpfs, dir: u64) -> Vec<String> {
         match &fs.nodes[&dir].body {
