@@ -183,6 +183,34 @@ impl AddressSpace {
         self.frames.capacity()
     }
 
+    /// Takes one page of guest physical memory for the kernel's own use
+    /// (a page of an in-memory file): it counts as committed memory, like
+    /// a mapped page, but no mapping shows it to the guest.
+    pub fn alloc_frame(&mut self) -> Result<u64, MmError> {
+        let extents = self.frames.allocate(PAGE_SIZE).ok_or(MmError::NoMemory)?;
+        match extents.as_slice() {
+            [e] => Ok(e.gpa),
+            _ => {
+                for e in extents {
+                    self.frames.release(e);
+                }
+                Err(MmError::NoMemory)
+            }
+        }
+    }
+
+    /// Gives back a page from [`alloc_frame`](Self::alloc_frame), zeroed
+    /// for its next user.
+    pub fn free_frame(&mut self, gpa: u64) {
+        let extent = Extent {
+            gpa,
+            len: PAGE_SIZE,
+        };
+        // A failed discard falls back to writing zeros (see remove_range).
+        let _ = self.memory.discard(extent);
+        self.frames.release(extent);
+    }
+
     /// Takes the changes recorded since the last call.
     pub fn take_changes(&mut self) -> Vec<MemoryChange> {
         std::mem::take(&mut self.changes)

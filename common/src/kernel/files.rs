@@ -1,8 +1,14 @@
 //! File descriptors. A contract sees no host file: stdin is the call's
-//! input, stdout and stderr are captured, and the only paths that open are
-//! the device files with deterministic contents (`/dev/null`, `/dev/zero`,
-//! `/dev/urandom`, `/dev/random`). The standard streams look like pipes, as
-//! they do when a node captures a program's output.
+//! input, stdout and stderr are captured, the device files have
+//! deterministic contents, and pipes, eventfds, epoll instances and the
+//! in-memory file tree ([`super::tmpfs`]) are the kernel's own objects.
+//! The standard streams look like pipes, as they do when a node captures a
+//! program's output.
+//!
+//! Every descriptor names its object by a [`FileKind`]; the table counts
+//! how many descriptors name each object, so an object is released (a
+//! pipe's last writer gone, an open file's last descriptor closed) exactly
+//! when Linux would release its open file description.
 
 use std::collections::BTreeMap;
 
@@ -16,19 +22,19 @@ const MAX_IOV: u64 = 1024;
 /// The path `/proc/self/exe` resolves to; argv[0] is its last component.
 pub const EXE_DIR: &str = "/contract/";
 
-const AT_FDCWD: i64 = -100;
-const AT_EMPTY_PATH: u64 = 0x1000;
-const O_ACCMODE: u64 = 3;
-const O_CREAT: u64 = 0o100;
-const O_TRUNC: u64 = 0o1000;
-const O_CLOEXEC: u64 = 0o2000000;
-const O_DIRECTORY: u64 = 0o200000;
+pub(super) const O_ACCMODE: u64 = 3;
+pub(super) const O_RDONLY: u64 = 0;
+pub(super) const O_WRONLY: u64 = 1;
+pub(super) const O_APPEND: u64 = 0o2000;
+pub(super) const O_NONBLOCK: u64 = 0o4000;
+pub(super) const O_CLOEXEC: u64 = 0o2000000;
 const FD_CLOEXEC: u64 = 1;
 /// Status flags F_SETFL may change: O_APPEND, O_NONBLOCK, O_DIRECT.
 const SETFL_MASK: u64 = 0o2000 | 0o4000 | 0o40000;
 
-/// What an open file descriptor refers to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What an open file descriptor refers to. Objects with state are named
+/// by an id the kernel hands out in order ([`Files::new_id`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FileKind {
     Stdin,
     Stdout,
@@ -36,99 +42,180 @@ pub enum FileKind {
     Null,
     Zero,
     Random,
+    /// The read end of a pipe ([`super::pipe`]).
+    PipeRead(u64),
+    /// The write end of a pipe.
+    PipeWrite(u64),
+    /// An eventfd ([`super::eventfd`]).
+    EventFd(u64),
+    /// An epoll instance ([`super::epoll`]).
+    Epoll(u64),
+    /// An open file description of the file tree ([`super::tmpfs`]): a
+    /// file or directory with its offset, shared by duplicates.
+    Node(u64),
 }
 
 impl FileKind {
-    fn device(path: &[u8]) -> Option<FileKind> {
-        match path {
-            b"/dev/null" => Some(FileKind::Null),
-            b"/dev/zero" => Some(FileKind::Zero),
-            b"/dev/urandom" | b"/dev/random" => Some(FileKind::Random),
-            _ => None,
-        }
-    }
-
-    fn is_pipe(self) -> bool {
-        matches!(self, FileKind::Stdin | FileKind::Stdout | FileKind::Stderr)
-    }
-
-    /// (st_mode, st_rdev) as Linux reports them.
-    fn mode_rdev(self) -> (u32, u64) {
-        const S_IFIFO: u32 = 0o010000;
-        const S_IFCHR: u32 = 0o020000;
-        let dev = |major: u64, minor: u64| (major << 8) | minor;
-        match self {
-            FileKind::Stdin | FileKind::Stdout | FileKind::Stderr => (S_IFIFO | 0o600, 0),
-            FileKind::Null => (S_IFCHR | 0o666, dev(1, 3)),
-            FileKind::Zero => (S_IFCHR | 0o666, dev(1, 5)),
-            FileKind::Random => (S_IFCHR | 0o666, dev(1, 9)),
-        }
+    /// True for what Linux would refuse to seek (ESPIPE).
+    pub(super) fn is_pipe(self) -> bool {
+        matches!(
+            self,
+            FileKind::Stdin
+                | FileKind::Stdout
+                | FileKind::Stderr
+                | FileKind::PipeRead(_)
+                | FileKind::PipeWrite(_)
+        )
     }
 }
 
+/// One descriptor: the object, its status flags and close-on-exec.
 #[derive(Clone, Copy, Debug)]
-struct OpenFile {
-    kind: FileKind,
+pub(super) struct OpenFile {
+    pub kind: FileKind,
     /// Status flags as given to open (access mode and O_APPEND etc.).
-    status: u64,
-    cloexec: bool,
+    pub status: u64,
+    pub cloexec: bool,
+}
+
+impl OpenFile {
+    pub fn nonblocking(&self) -> bool {
+        self.status & O_NONBLOCK != 0
+    }
+}
+
+/// What fstat reports.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+    pub mode: u32,
+    pub rdev: u64,
+    pub size: u64,
+    pub blocks: u64,
+    /// Access, modification and change times, nanoseconds since the epoch.
+    pub times: [u64; 3],
+}
+
+impl Stat {
+    /// `struct stat` as x86-64 Linux lays it out.
+    pub fn bytes(&self) -> [u8; 144] {
+        let mut st = [0u8; 144];
+        let mut put = |off: usize, bytes: &[u8]| {
+            if let Some(dst) = st.get_mut(off..off + bytes.len()) {
+                dst.copy_from_slice(bytes);
+            }
+        };
+        put(0, &self.dev.to_le_bytes());
+        put(8, &self.ino.to_le_bytes());
+        put(16, &self.nlink.to_le_bytes());
+        put(24, &self.mode.to_le_bytes());
+        put(28, &(super::identity::UID as u32).to_le_bytes());
+        put(32, &(super::identity::GID as u32).to_le_bytes());
+        put(40, &self.rdev.to_le_bytes());
+        put(48, &self.size.to_le_bytes());
+        put(56, &4096u64.to_le_bytes()); // st_blksize
+        put(64, &self.blocks.to_le_bytes());
+        for (i, t) in self.times.iter().enumerate() {
+            put(72 + 16 * i, &(t / 1_000_000_000).to_le_bytes());
+            put(80 + 16 * i, &(t % 1_000_000_000).to_le_bytes());
+        }
+        st
+    }
+}
+
+pub(super) const S_IFIFO: u32 = 0o010000;
+const S_IFCHR: u32 = 0o020000;
+pub(super) const S_IFDIR: u32 = 0o040000;
+pub(super) const S_IFREG: u32 = 0o100000;
+
+/// The stat of a device or standard stream (no state of its own);
+/// `time_ns` is the block time.
+pub(super) fn fixed_stat(kind: FileKind, time_ns: u64) -> Stat {
+    let dev = |major: u64, minor: u64| (major << 8) | minor;
+    let (mode, rdev) = match kind {
+        FileKind::Null => (S_IFCHR | 0o666, dev(1, 3)),
+        FileKind::Zero => (S_IFCHR | 0o666, dev(1, 5)),
+        FileKind::Random => (S_IFCHR | 0o666, dev(1, 9)),
+        _ => (S_IFIFO | 0o600, 0),
+    };
+    let ino = match kind {
+        FileKind::Stdin => 1,
+        FileKind::Stdout => 2,
+        FileKind::Stderr => 3,
+        FileKind::Null => 4,
+        FileKind::Zero => 5,
+        _ => 6,
+    };
+    Stat {
+        dev: if kind.is_pipe() { 0x0c } else { 0x05 },
+        ino,
+        nlink: 1,
+        mode,
+        rdev,
+        times: [time_ns; 3],
+        ..Stat::default()
+    }
 }
 
 /// The descriptor table and the call's standard streams.
 pub struct Files {
     fds: BTreeMap<i32, OpenFile>,
+    /// How many descriptors name each object.
+    refs: BTreeMap<FileKind, u32>,
+    next_id: u64,
+    stamp: u64,
     stdin: Vec<u8>,
     stdin_pos: usize,
     pub stdout: Output,
     pub stderr: Output,
     /// Takes stdout and stderr as written, when set.
     pub sink: Option<Box<dyn OutputSink>>,
-    umask: u64,
+    pub(super) umask: u64,
 }
 
 impl Files {
     pub fn new(stdin: Vec<u8>) -> Self {
-        let mut fds = BTreeMap::new();
-        fds.insert(
-            0,
-            OpenFile {
-                kind: FileKind::Stdin,
-                status: 0,
-                cloexec: false,
-            },
-        );
-        fds.insert(
-            1,
-            OpenFile {
-                kind: FileKind::Stdout,
-                status: 1,
-                cloexec: false,
-            },
-        );
-        fds.insert(
-            2,
-            OpenFile {
-                kind: FileKind::Stderr,
-                status: 1,
-                cloexec: false,
-            },
-        );
-        Files {
-            fds,
+        let mut files = Files {
+            fds: BTreeMap::new(),
+            refs: BTreeMap::new(),
+            next_id: 1,
+            stamp: 0,
             stdin,
             stdin_pos: 0,
             stdout: Output::default(),
             stderr: Output::default(),
             sink: None,
             umask: 0o022,
+        };
+        for (fd, kind, status) in [
+            (0, FileKind::Stdin, O_RDONLY),
+            (1, FileKind::Stdout, O_WRONLY),
+            (2, FileKind::Stderr, O_WRONLY),
+        ] {
+            files.install(
+                fd,
+                OpenFile {
+                    kind,
+                    status,
+                    cloexec: false,
+                },
+            );
         }
+        files
     }
 
-    fn get(&self, fd: u64) -> Result<OpenFile, Errno> {
+    pub(super) fn get(&self, fd: u64) -> Result<OpenFile, Errno> {
         i32::try_from(fd as i64)
             .ok()
             .and_then(|fd| self.fds.get(&fd).copied())
             .ok_or(Errno::EBADF)
+    }
+
+    /// The descriptor `fd` if it is open (for poll, which takes an int).
+    pub(super) fn lookup(&self, fd: i32) -> Option<OpenFile> {
+        self.fds.get(&fd).copied()
     }
 
     fn lowest_free(&self, from: i32) -> Result<i32, Errno> {
@@ -141,60 +228,128 @@ impl Files {
         }
         Ok(fd)
     }
-}
 
-fn stat_bytes(kind: FileKind, time: u64) -> [u8; 144] {
-    let (mode, rdev) = kind.mode_rdev();
-    let mut st = [0u8; 144];
-    let mut put = |off: usize, bytes: &[u8]| {
-        if let Some(dst) = st.get_mut(off..off + bytes.len()) {
-            dst.copy_from_slice(bytes);
-        }
-    };
-    put(
-        0,
-        &(if kind.is_pipe() { 0x0c } else { 0x05 } as u64).to_le_bytes(),
-    ); // st_dev
-    put(8, &(kind as u64 + 1).to_le_bytes()); // st_ino
-    put(16, &1u64.to_le_bytes()); // st_nlink
-    put(24, &mode.to_le_bytes());
-    put(28, &(super::identity::UID as u32).to_le_bytes());
-    put(32, &(super::identity::GID as u32).to_le_bytes());
-    put(40, &rdev.to_le_bytes());
-    put(56, &4096u64.to_le_bytes()); // st_blksize
-    for off in [72, 88, 104] {
-        put(off, &time.to_le_bytes()); // atime, mtime, ctime
+    /// How many descriptors are free.
+    pub(super) fn free_count(&self) -> usize {
+        (MAX_FDS as usize).saturating_sub(self.fds.len())
     }
-    st
+
+    /// Puts `file` at `fd`; returns what was there, which the caller must
+    /// pass to [`Kernel::drop_file`].
+    fn install(&mut self, fd: i32, file: OpenFile) -> Option<OpenFile> {
+        *self.refs.entry(file.kind).or_insert(0) += 1;
+        let old = self.fds.insert(fd, file);
+        if let Some(o) = old {
+            self.unref(o.kind);
+        }
+        old
+    }
+
+    fn take(&mut self, fd: i32) -> Option<OpenFile> {
+        let old = self.fds.remove(&fd);
+        if let Some(o) = old {
+            self.unref(o.kind);
+        }
+        old
+    }
+
+    fn unref(&mut self, kind: FileKind) {
+        if let Some(n) = self.refs.get_mut(&kind) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.refs.remove(&kind);
+            }
+        }
+    }
+
+    /// How many descriptors name `kind`.
+    pub(super) fn refs(&self, kind: FileKind) -> u32 {
+        self.refs.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// A fresh object id; ids are never reused within a call.
+    pub(super) fn new_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id = self.next_id.saturating_add(1);
+        id
+    }
+
+    /// The next change stamp: objects record the stamp of their last
+    /// change, which orders epoll's ready list.
+    pub(super) fn next_stamp(&mut self) -> u64 {
+        self.stamp = self.stamp.saturating_add(1);
+        self.stamp
+    }
+
+    /// Bytes of stdin not read yet.
+    pub(super) fn stdin_left(&self) -> usize {
+        self.stdin.len().saturating_sub(self.stdin_pos)
+    }
 }
 
 impl Kernel {
-    fn write_to(&mut self, kind: FileKind, data: &[u8]) -> SysResult {
+    /// Opens a new descriptor for `kind` at the lowest free number.
+    pub(super) fn open_fd(&mut self, kind: FileKind, status: u64, cloexec: bool) -> SysResult {
+        let fd = self.files.lowest_free(0)?;
+        self.files.install(
+            fd,
+            OpenFile {
+                kind,
+                status: status & !O_CLOEXEC,
+                cloexec,
+            },
+        );
+        Ok(fd as u64)
+    }
+
+    /// Called after a descriptor left the table: when it was the last one
+    /// naming its object, the object is released.
+    fn drop_file(&mut self, file: Option<OpenFile>) {
+        let Some(f) = file else { return };
+        if self.files.refs(f.kind) != 0 {
+            return;
+        }
+        self.epoll_forget(f.kind);
+        match f.kind {
+            FileKind::PipeRead(id) | FileKind::PipeWrite(id) => self.pipe_end_closed(id),
+            FileKind::EventFd(id) => self.eventfd_closed(id),
+            FileKind::Epoll(id) => self.epoll_closed(id),
+            FileKind::Node(id) => self.node_closed(id),
+            _ => {}
+        }
+    }
+
+    fn write_to(&mut self, f: OpenFile, data: &[u8], at: Option<u64>) -> SysResult {
         let files = &mut self.files;
-        let (stream, output) = match kind {
+        let (stream, output) = match f.kind {
             FileKind::Stdout => (Stream::Stdout, &mut files.stdout),
             FileKind::Stderr => (Stream::Stderr, &mut files.stderr),
-            FileKind::Stdin => return Err(Errno::EBADF),
             FileKind::Null | FileKind::Zero | FileKind::Random => return Ok(data.len() as u64),
+            FileKind::PipeWrite(id) => return self.pipe_write(id, data, f.nonblocking()),
+            FileKind::EventFd(id) => return self.eventfd_write(id, data, f.nonblocking()),
+            FileKind::Node(id) => return self.node_write(id, data, at, f.status),
+            FileKind::Epoll(_) => return Err(Errno::EINVAL),
+            FileKind::Stdin | FileKind::PipeRead(_) => return Err(Errno::EBADF),
         };
         output.append(stream, data, files.sink.as_deref_mut())?;
         Ok(data.len() as u64)
     }
 
-    /// Produces up to `len` bytes readable from `kind`.
-    fn read_from(&mut self, kind: FileKind, len: usize) -> Result<Vec<u8>, Errno> {
+    /// Produces up to `len` bytes readable from `f` (at offset `at` for
+    /// pread on a file).
+    fn read_from(&mut self, f: OpenFile, len: usize, at: Option<u64>) -> Result<Vec<u8>, Errno> {
         // Device reads are capped like Linux caps one read of a device.
         let len = len.min(1 << 25);
-        match kind {
+        match f.kind {
             FileKind::Stdin => {
                 let files = &mut self.files;
                 let rest = files.stdin.get(files.stdin_pos..).unwrap_or(&[]);
                 let n = rest.len().min(len);
-                let out = rest[..n].to_vec();
+                let out = rest.get(..n).unwrap_or(&[]).to_vec();
                 files.stdin_pos += n;
                 Ok(out)
             }
-            FileKind::Stdout | FileKind::Stderr => Err(Errno::EBADF),
+            FileKind::Stdout | FileKind::Stderr | FileKind::PipeWrite(_) => Err(Errno::EBADF),
             FileKind::Null => Ok(Vec::new()),
             FileKind::Zero => Ok(vec![0; len]),
             FileKind::Random => {
@@ -202,6 +357,10 @@ impl Kernel {
                 self.entropy.fill(&mut buf);
                 Ok(buf)
             }
+            FileKind::PipeRead(id) => self.pipe_read(id, len, f.nonblocking()),
+            FileKind::EventFd(id) => self.eventfd_read(id, len, f.nonblocking()),
+            FileKind::Node(id) => self.node_read(id, len, at),
+            FileKind::Epoll(_) => Err(Errno::EINVAL),
         }
     }
 
@@ -210,26 +369,44 @@ impl Kernel {
         self.files.get(fd as i64 as u64).map(|f| f.kind)
     }
 
-    pub(super) fn sys_read(&mut self, a: &[u64; 6]) -> SysResult {
+    fn read_at(&mut self, a: &[u64; 6], at: Option<u64>) -> SysResult {
         let f = self.files.get(a[0])?;
-        if f.status & O_ACCMODE == 1 {
+        if f.status & O_ACCMODE == O_WRONLY {
             return Err(Errno::EBADF);
         }
-        let data = self.read_from(f.kind, a[2] as usize)?;
+        // Check the buffer first: a read must not consume what it cannot
+        // deliver (and a blocking read has no side effect before it waits).
+        let len = usize::try_from(a[2])
+            .map_err(|_| Errno::EINVAL)?
+            .min(1 << 25);
+        self.space.check_writable(a[1], len as u64)?;
+        let data = self.read_from(f, len, at)?;
         self.space.write(a[1], &data)?;
         Ok(data.len() as u64)
     }
 
-    pub(super) fn sys_write(&mut self, a: &[u64; 6]) -> SysResult {
+    pub(super) fn sys_read(&mut self, a: &[u64; 6]) -> SysResult {
+        self.read_at(a, None)
+    }
+
+    fn write_at(&mut self, a: &[u64; 6], at: Option<u64>) -> SysResult {
         let f = self.files.get(a[0])?;
-        if f.status & O_ACCMODE == 0 {
+        if f.status & O_ACCMODE == O_RDONLY {
             return Err(Errno::EBADF);
         }
-        let len = usize::try_from(a[2])
+        let mut len = usize::try_from(a[2])
             .map_err(|_| Errno::EINVAL)?
             .min(MAX_OUTPUT + 1);
+        if matches!(f.kind, FileKind::EventFd(_)) {
+            // eventfd copies exactly its 8-byte counter increment.
+            len = len.min(8);
+        }
         let data = self.space.read_vec(a[1], len)?;
-        self.write_to(f.kind, &data)
+        self.write_to(f, &data, at)
+    }
+
+    pub(super) fn sys_write(&mut self, a: &[u64; 6]) -> SysResult {
+        self.write_at(a, None)
     }
 
     fn iovecs(&self, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
@@ -251,9 +428,9 @@ impl Kernel {
         Ok(out)
     }
 
-    pub(super) fn sys_writev(&mut self, a: &[u64; 6]) -> SysResult {
+    fn writev_at(&mut self, a: &[u64; 6], at: Option<u64>) -> SysResult {
         let f = self.files.get(a[0])?;
-        if f.status & O_ACCMODE == 0 {
+        if f.status & O_ACCMODE == O_RDONLY {
             return Err(Errno::EBADF);
         }
         let mut data = Vec::new();
@@ -266,27 +443,52 @@ impl Kernel {
                 break;
             }
         }
-        self.write_to(f.kind, &data)
+        if matches!(f.kind, FileKind::EventFd(_)) {
+            data.truncate(8);
+        }
+        self.write_to(f, &data, at)
+    }
+
+    pub(super) fn sys_writev(&mut self, a: &[u64; 6]) -> SysResult {
+        self.writev_at(a, None)
+    }
+
+    /// readv: one read of the iovecs' total length (a pipe is read once,
+    /// as Linux does), scattered over them.
+    fn readv_at(&mut self, a: &[u64; 6], at: Option<u64>) -> SysResult {
+        let f = self.files.get(a[0])?;
+        if f.status & O_ACCMODE == O_WRONLY {
+            return Err(Errno::EBADF);
+        }
+        let iov = self.iovecs(a[1], a[2])?;
+        let mut total = 0usize;
+        for &(base, len) in &iov {
+            let len = len.min(1 << 25);
+            self.space.check_writable(base, len)?;
+            total = total.saturating_add(len as usize).min(1 << 25);
+        }
+        let data = self.read_from(f, total, at)?;
+        let mut rest = &data[..];
+        for (base, len) in iov {
+            if rest.is_empty() {
+                break;
+            }
+            let n = rest.len().min(usize::try_from(len).unwrap_or(usize::MAX));
+            let (now, later) = rest.split_at(n);
+            self.space.write(base, now)?;
+            rest = later;
+        }
+        Ok(data.len() as u64)
     }
 
     pub(super) fn sys_readv(&mut self, a: &[u64; 6]) -> SysResult {
-        let f = self.files.get(a[0])?;
-        let iov = self.iovecs(a[1], a[2])?;
-        let mut total = 0u64;
-        for (base, len) in iov {
-            let data = self.read_from(f.kind, len as usize)?;
-            self.space.write(base, &data)?;
-            total += data.len() as u64;
-            if (data.len() as u64) < len {
-                break;
-            }
-        }
-        Ok(total)
+        self.readv_at(a, None)
     }
 
-    /// pread/pwrite family: the standard streams are pipes (ESPIPE);
-    /// devices ignore the offset. pwritev2/preadv2 with offset -1 act on
-    /// the current position, as plain readv/writev.
+    /// pread/pwrite family: pipes and other streams are ESPIPE; devices
+    /// ignore the offset; files of the tree use it without moving their
+    /// offset. pwritev2/preadv2 with offset -1 act on the current
+    /// position, as plain readv/writev.
     pub(super) fn sys_positional(
         &mut self,
         a: &[u64; 6],
@@ -295,116 +497,59 @@ impl Kernel {
         offset: i64,
     ) -> SysResult {
         let f = self.files.get(a[0])?;
+        let mut at = None;
         if offset != -1 {
-            if f.kind.is_pipe() {
+            if f.kind.is_pipe() || matches!(f.kind, FileKind::EventFd(_) | FileKind::Epoll(_)) {
                 return Err(Errno::ESPIPE);
             }
             if offset < 0 {
                 return Err(Errno::EINVAL);
             }
+            at = Some(offset as u64);
         }
         match (write, vectored) {
-            (true, true) => self.sys_writev(a),
-            (true, false) => self.sys_write(a),
-            (false, true) => self.sys_readv(a),
-            (false, false) => self.sys_read(a),
+            (true, true) => self.writev_at(a, at),
+            (true, false) => self.write_at(a, at),
+            (false, true) => self.readv_at(a, at),
+            (false, false) => self.read_at(a, at),
         }
     }
 
     pub(super) fn sys_close(&mut self, a: &[u64; 6]) -> SysResult {
         let fd = i32::try_from(a[0] as i64).map_err(|_| Errno::EBADF)?;
-        self.files.fds.remove(&fd).map(|_| 0).ok_or(Errno::EBADF)
+        let old = self.files.take(fd).ok_or(Errno::EBADF)?;
+        self.drop_file(Some(old));
+        Ok(0)
     }
 
-    fn open_path(&mut self, path: &[u8], flags: u64) -> SysResult {
-        let kind = match FileKind::device(path) {
-            Some(k) => k,
-            None if flags & O_CREAT != 0 => return Err(Errno::EROFS),
-            None => return Err(Errno::ENOENT),
-        };
-        if flags & O_DIRECTORY != 0 {
-            return Err(Errno::ENOTDIR);
-        }
-        let _ = flags & O_TRUNC; // truncating a device is a no-op
-        let fd = self.files.lowest_free(0)?;
-        self.files.fds.insert(
-            fd,
-            OpenFile {
-                kind,
-                status: flags & !O_CLOEXEC,
-                cloexec: flags & O_CLOEXEC != 0,
+    /// The stat of whatever `f` refers to.
+    pub(super) fn stat_of(&self, kind: FileKind) -> Result<Stat, Errno> {
+        let block_ns = self.block.timestamp.saturating_mul(1_000_000_000);
+        Ok(match kind {
+            FileKind::PipeRead(id) | FileKind::PipeWrite(id) => self.pipe_stat(id, block_ns),
+            FileKind::EventFd(_) | FileKind::Epoll(_) => Stat {
+                // Anonymous inodes: one inode, no file type bits.
+                dev: 0x0e,
+                ino: 1,
+                nlink: 1,
+                mode: 0o600,
+                times: [block_ns; 3],
+                ..Stat::default()
             },
-        );
-        Ok(fd as u64)
+            FileKind::Node(id) => self.node_stat(id)?,
+            other => fixed_stat(other, block_ns),
+        })
     }
 
-    fn path_arg(&self, addr: u64) -> Result<Vec<u8>, Errno> {
-        let p = self.space.read_cstr(addr, 4096).map_err(|e| match e {
-            crate::address_space::MmError::Invalid => Errno::ENAMETOOLONG,
-            other => Errno::from(other),
-        })?;
-        if p.is_empty() {
-            return Err(Errno::ENOENT);
-        }
-        Ok(p)
-    }
-
-    pub(super) fn sys_open(&mut self, a: &[u64; 6]) -> SysResult {
-        let path = self.path_arg(a[0])?;
-        self.open_path(&path, a[1])
-    }
-
-    pub(super) fn sys_openat(&mut self, a: &[u64; 6]) -> SysResult {
-        let path = self.path_arg(a[1])?;
-        if !path.starts_with(b"/") && a[0] as i64 != AT_FDCWD {
-            self.files.get(a[0])?;
-            return Err(Errno::ENOTDIR);
-        }
-        self.open_path(&path, a[2])
-    }
-
-    fn write_stat(&mut self, kind: FileKind, addr: u64) -> SysResult {
-        let st = stat_bytes(kind, self.block.timestamp);
-        self.space.write(addr, &st)?;
+    pub(super) fn write_stat(&mut self, st: Stat, addr: u64) -> SysResult {
+        self.space.write(addr, &st.bytes())?;
         Ok(0)
     }
 
     pub(super) fn sys_fstat(&mut self, a: &[u64; 6]) -> SysResult {
         let f = self.files.get(a[0])?;
-        self.write_stat(f.kind, a[1])
-    }
-
-    /// stat/lstat (path in a[0]) and newfstatat (dirfd, path, buf, flags).
-    pub(super) fn sys_stat_path(
-        &mut self,
-        dirfd: Option<u64>,
-        path: u64,
-        buf: u64,
-        flags: u64,
-    ) -> SysResult {
-        if let Some(dirfd) = dirfd {
-            if flags & AT_EMPTY_PATH != 0 {
-                let empty = self
-                    .space
-                    .read_cstr(path, 1)
-                    .map(|p| p.is_empty())
-                    .unwrap_or(false);
-                if empty {
-                    let f = self.files.get(dirfd)?;
-                    return self.write_stat(f.kind, buf);
-                }
-            }
-        }
-        let p = self.path_arg(path)?;
-        match FileKind::device(&p) {
-            Some(kind) => self.write_stat(kind, buf),
-            None => Err(Errno::ENOENT),
-        }
-    }
-
-    pub(super) fn sys_access(&mut self, path: u64) -> SysResult {
-        let p = self.path_arg(path)?;
-        FileKind::device(&p).map(|_| 0).ok_or(Errno::ENOENT)
+        let st = self.stat_of(f.kind)?;
+        self.write_stat(st, a[1])
     }
 
     pub(super) fn sys_lseek(&mut self, a: &[u64; 6]) -> SysResult {
@@ -412,17 +557,67 @@ impl Kernel {
         if f.kind.is_pipe() {
             return Err(Errno::ESPIPE);
         }
+        if let FileKind::Node(id) = f.kind {
+            return self.node_lseek(id, a[1] as i64, a[2]);
+        }
         if a[2] > 2 {
             return Err(Errno::EINVAL);
         }
         Ok(0)
     }
 
+    /// fsync and fdatasync: nothing is ever written back, but Linux refuses
+    /// objects that cannot be synced (pipes, eventfds, devices).
+    pub(super) fn sys_fsync(&mut self, a: &[u64; 6]) -> SysResult {
+        match self.files.get(a[0])?.kind {
+            FileKind::Node(_) => Ok(0),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
     pub(super) fn sys_ioctl(&mut self, a: &[u64; 6]) -> SysResult {
-        self.files.get(a[0])?;
-        // No descriptor is a terminal; every ioctl (TCGETS, TIOCGWINSZ, ...)
-        // fails as it does on a pipe.
-        Err(Errno::ENOTTY)
+        const FIONREAD: u64 = 0x541b;
+        const FIONBIO: u64 = 0x5421;
+        const FIONCLEX: u64 = 0x5450;
+        const FIOCLEX: u64 = 0x5451;
+        let f = self.files.get(a[0])?;
+        let fd = a[0] as i32;
+        match a[1] & 0xffff_ffff {
+            FIONBIO => {
+                let mut on = [0u8; 4];
+                self.space.read(a[2], &mut on)?;
+                if let Some(e) = self.files.fds.get_mut(&fd) {
+                    if on != [0; 4] {
+                        e.status |= O_NONBLOCK;
+                    } else {
+                        e.status &= !O_NONBLOCK;
+                    }
+                }
+                Ok(0)
+            }
+            FIOCLEX | FIONCLEX => {
+                if let Some(e) = self.files.fds.get_mut(&fd) {
+                    e.cloexec = a[1] & 0xffff_ffff == FIOCLEX;
+                }
+                Ok(0)
+            }
+            FIONREAD => {
+                let n = match f.kind {
+                    FileKind::Stdin => self.files.stdin_left() as u64,
+                    FileKind::PipeRead(id) => self.pipe_buffered(id) as u64,
+                    FileKind::Node(id) => self.node_unread(id)?,
+                    _ => return Err(Errno::ENOTTY),
+                };
+                let n = u32::try_from(n)
+                    .unwrap_or(i32::MAX as u32)
+                    .min(i32::MAX as u32);
+                self.space.write(a[2], &n.to_le_bytes())?;
+                Ok(0)
+            }
+            // No descriptor is a terminal; every other ioctl (TCGETS,
+            // TIOCGWINSZ, ...) fails as it does on a pipe.
+            _ => Err(Errno::ENOTTY),
+        }
     }
 
     pub(super) fn sys_fcntl(&mut self, a: &[u64; 6]) -> SysResult {
@@ -431,6 +626,8 @@ impl Kernel {
         const F_SETFD: u64 = 2;
         const F_GETFL: u64 = 3;
         const F_SETFL: u64 = 4;
+        const F_SETPIPE_SZ: u64 = 1031;
+        const F_GETPIPE_SZ: u64 = 1032;
         const F_DUPFD_CLOEXEC: u64 = 1030;
         let f = self.files.get(a[0])?;
         let fd = a[0] as i32;
@@ -441,7 +638,7 @@ impl Kernel {
                     return Err(Errno::EINVAL);
                 }
                 let new = self.files.lowest_free(from)?;
-                self.files.fds.insert(
+                self.files.install(
                     new,
                     OpenFile {
                         cloexec: a[1] == F_DUPFD_CLOEXEC,
@@ -462,10 +659,20 @@ impl Kernel {
                 // Only O_APPEND, O_NONBLOCK and O_DIRECT change; the access
                 // mode stays.
                 if let Some(e) = self.files.fds.get_mut(&fd) {
-                    e.status = (e.status & O_ACCMODE) | (a[2] & SETFL_MASK);
+                    e.status = (e.status & !SETFL_MASK) | (a[2] & SETFL_MASK);
                 }
                 Ok(0)
             }
+            F_GETPIPE_SZ | F_SETPIPE_SZ => match f.kind {
+                FileKind::PipeRead(id) | FileKind::PipeWrite(id) => {
+                    if a[1] == F_GETPIPE_SZ {
+                        Ok(self.pipe_capacity(id) as u64)
+                    } else {
+                        self.pipe_set_capacity(id, a[2] & 0xffff_ffff)
+                    }
+                }
+                _ => Err(Errno::EBADF),
+            },
             _ => Err(Errno::EINVAL),
         }
     }
@@ -473,7 +680,7 @@ impl Kernel {
     pub(super) fn sys_dup(&mut self, a: &[u64; 6]) -> SysResult {
         let f = self.files.get(a[0])?;
         let new = self.files.lowest_free(0)?;
-        self.files.fds.insert(
+        self.files.install(
             new,
             OpenFile {
                 cloexec: false,
@@ -502,69 +709,9 @@ impl Kernel {
             Some(fl) => fl & O_CLOEXEC != 0,
             None => false,
         };
-        self.files.fds.insert(new, OpenFile { cloexec, ..f });
+        let old = self.files.install(new, OpenFile { cloexec, ..f });
+        self.drop_file(old);
         Ok(new as u64)
-    }
-
-    /// poll/ppoll: nothing ever blocks. Stdin and devices are readable, the
-    /// output streams writable; unknown descriptors get POLLNVAL.
-    pub(super) fn sys_poll(&mut self, fds: u64, nfds: u64) -> SysResult {
-        const POLLIN: u16 = 1;
-        const POLLOUT: u16 = 4;
-        const POLLNVAL: u16 = 0x20;
-        if nfds > MAX_FDS as u64 {
-            return Err(Errno::EINVAL);
-        }
-        let mut raw = self.space.read_vec(fds, (nfds * 8) as usize)?;
-        let mut ready = 0;
-        for entry in raw.chunks_exact_mut(8) {
-            let fd = i32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
-            let events = u16::from_le_bytes([entry[4], entry[5]]);
-            let revents = if fd < 0 {
-                0
-            } else {
-                match self.files.fds.get(&fd) {
-                    None => POLLNVAL,
-                    Some(f) => {
-                        let can = match f.kind {
-                            FileKind::Stdin => POLLIN,
-                            FileKind::Stdout | FileKind::Stderr => POLLOUT,
-                            _ => POLLIN | POLLOUT,
-                        };
-                        events & can
-                    }
-                }
-            };
-            entry[6..8].copy_from_slice(&revents.to_le_bytes());
-            if revents != 0 {
-                ready += 1;
-            }
-        }
-        self.space.write(fds, &raw)?;
-        Ok(ready)
-    }
-
-    pub(super) fn sys_getcwd(&mut self, a: &[u64; 6]) -> SysResult {
-        if a[1] < 2 {
-            return Err(Errno::ERANGE);
-        }
-        self.space.write(a[0], b"/\0")?;
-        Ok(2)
-    }
-
-    /// readlink and readlinkat: only `/proc/self/exe` is a link.
-    pub(super) fn sys_readlink(&mut self, path: u64, buf: u64, size: u64) -> SysResult {
-        let p = self.path_arg(path)?;
-        if size == 0 || size > i32::MAX as u64 {
-            return Err(Errno::EINVAL);
-        }
-        if p != b"/proc/self/exe" {
-            return Err(Errno::ENOENT);
-        }
-        let target = self.exe_path.clone();
-        let n = target.len().min(size as usize);
-        self.space.write(buf, &target[..n])?;
-        Ok(n as u64)
     }
 
     pub(super) fn sys_umask(&mut self, a: &[u64; 6]) -> SysResult {

@@ -4,12 +4,16 @@
 //! is deterministic.
 
 pub mod altstack;
+pub mod epoll;
+pub mod eventfd;
 pub mod files;
 mod futex;
 pub mod gas;
 pub mod identity;
 mod mm;
 pub mod output;
+pub mod pipe;
+pub mod poll;
 pub mod sched;
 pub mod sigaction;
 pub mod siginfo;
@@ -20,6 +24,7 @@ pub mod sigset;
 pub mod table;
 pub mod thread;
 pub mod time;
+pub mod tmpfs;
 pub mod trace;
 pub mod wait;
 
@@ -39,6 +44,9 @@ use signals::SignalState;
 pub use signals::{signal_for, signal_name};
 use time::VirtualClock;
 use trace::Trace;
+
+/// `AT_FDCWD` as a syscall argument.
+const AT_FDCWD: u64 = -100i64 as u64;
 
 /// A Linux errno value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +92,14 @@ errnos!(
     ENODEV,
     ETIMEDOUT,
     EDEADLK,
+    EPIPE,
+    EBUSY,
+    ELOOP,
+    EISDIR,
+    EXDEV,
+    ENOTEMPTY,
+    EFBIG,
+    ENXIO,
 );
 
 impl Errno {
@@ -140,6 +156,10 @@ pub struct KernelConfig {
 pub struct Kernel {
     space: AddressSpace,
     files: Files,
+    pipes: pipe::Pipes,
+    eventfds: eventfd::EventFds,
+    epolls: epoll::Epolls,
+    tmpfs: tmpfs::Tmpfs,
     block: BlockContext,
     entropy: Entropy,
     clock: VirtualClock,
@@ -179,6 +199,10 @@ impl Kernel {
         Kernel {
             space,
             files: Files::new(config.stdin),
+            pipes: pipe::Pipes::default(),
+            eventfds: eventfd::EventFds::default(),
+            epolls: epoll::Epolls::default(),
+            tmpfs: tmpfs::Tmpfs::default(),
             block: config.block,
             entropy: config.entropy,
             clock: VirtualClock::default(),
@@ -329,7 +353,6 @@ impl Kernel {
             3 => self.sys_close(a),
             4 | 6 => self.sys_stat_path(None, a[0], a[1], 0),
             5 => self.sys_fstat(a),
-            7 => self.sys_poll(a[0], a[1]),
             8 => self.sys_lseek(a),
             9 => self.sys_mmap(a),
             10 => self.sys_mprotect(a),
@@ -347,9 +370,8 @@ impl Kernel {
             18 => self.sys_positional(a, true, false, a[3] as i64),
             19 => self.sys_readv(a),
             20 => self.sys_writev(a),
-            21 => self.sys_access(a[0]),
             24 => self.sys_sched_yield(),
-            74 | 75 | 149..=152 | 203 => Ok(0),
+            149..=152 | 203 => Ok(0),
             25 => self.sys_mremap(a),
             26 => self.sys_msync(a),
             28 => self.sys_madvise(a),
@@ -373,9 +395,6 @@ impl Kernel {
             234 => self.sys_tgkill(Some(a[0]), a[1], a[2]),
             63 => self.sys_uname(a),
             72 => self.sys_fcntl(a),
-            79 => self.sys_getcwd(a),
-            89 => self.sys_readlink(a[0], a[1], a[2]),
-            267 => self.sys_readlink(a[1], a[2], a[3]),
             95 => self.sys_umask(a),
             96 => self.sys_gettimeofday(a),
             97 => self.sys_prlimit(0, a[0], 0, a[1]),
@@ -399,8 +418,6 @@ impl Kernel {
             230 => self.sys_clock_nanosleep(a),
             257 => self.sys_openat(a),
             262 => self.sys_stat_path(Some(a[0]), a[1], a[2], a[3]),
-            269 | 439 => self.sys_access(a[1]),
-            271 => self.sys_poll(a[0], a[1]),
             292 => self.sys_dup2(a, Some(a[2])),
             295 => self.sys_positional(a, false, true, a[3] as i64),
             296 => self.sys_positional(a, true, true, a[3] as i64),
@@ -408,6 +425,45 @@ impl Kernel {
             328 => self.sys_positional(a, true, true, a[3] as i64),
             309 => self.sys_getcpu(a),
             318 => self.sys_getrandom(a),
+            // Kernel objects and the file tree (issue 12): pipes, eventfd,
+            // poll/select, epoll, the /tmp and /dev/shm file systems, the
+            // current directory.
+            22 => self.sys_pipe2(a[0], 0),
+            293 => self.sys_pipe2(a[0], a[1]),
+            284 => self.sys_eventfd2(a[0], 0),
+            290 => self.sys_eventfd2(a[0], a[1]),
+            7 => self.sys_poll(a[0], a[1], a[2]),
+            271 => self.sys_ppoll(a),
+            23 => self.sys_select(a),
+            270 => self.sys_pselect6(a),
+            213 => self.sys_epoll_create(a[0]),
+            291 => self.sys_epoll_create1(a[0]),
+            233 => self.sys_epoll_ctl(a),
+            232 => self.sys_epoll_wait(a, false, false),
+            281 => self.sys_epoll_wait(a, true, false),
+            441 => self.sys_epoll_wait(a, true, true),
+            21 => self.sys_faccessat(AT_FDCWD, a[0], a[1]),
+            269 | 439 => self.sys_faccessat(a[0], a[1], a[2]),
+            74 | 75 => self.sys_fsync(a),
+            76 => self.sys_truncate(a[0], a[1]),
+            77 => self.sys_ftruncate(a[0], a[1]),
+            79 => self.sys_getcwd(a[0], a[1]),
+            80 => self.sys_chdir(a[0]),
+            81 => self.sys_fchdir(a[0]),
+            82 => self.sys_renameat2([AT_FDCWD, a[0], AT_FDCWD, a[1], 0]),
+            264 => self.sys_renameat2([a[0], a[1], a[2], a[3], 0]),
+            316 => self.sys_renameat2([a[0], a[1], a[2], a[3], a[4]]),
+            83 => self.sys_mkdirat(AT_FDCWD, a[0], a[1]),
+            258 => self.sys_mkdirat(a[0], a[1], a[2]),
+            84 => self.sys_unlinkat(AT_FDCWD, a[0], 0x200),
+            85 => self.sys_creat(a),
+            86 => self.sys_linkat([AT_FDCWD, a[0], AT_FDCWD, a[1], 0]),
+            265 => self.sys_linkat([a[0], a[1], a[2], a[3], a[4]]),
+            87 => self.sys_unlinkat(AT_FDCWD, a[0], 0),
+            263 => self.sys_unlinkat(a[0], a[1], a[2]),
+            89 => self.sys_readlink(AT_FDCWD, a[0], a[1], a[2]),
+            267 => self.sys_readlink(a[0], a[1], a[2], a[3]),
+            217 => self.sys_getdents64(a[0], a[1], a[2]),
             _ => return None,
         };
         Some(r)

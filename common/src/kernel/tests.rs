@@ -7,9 +7,9 @@ use crate::address_space::Prot;
 use crate::guest_memory::GuestMemory;
 use crate::layout::{MMAP_TOP, PAGE_SIZE};
 
-const BUF: u64 = 0x10_0000;
+pub(super) const BUF: u64 = 0x10_0000;
 
-fn kernel() -> Kernel {
+pub(super) fn kernel() -> Kernel {
     let mut space = AddressSpace::new(Arc::new(GuestMemory::new(64 << 20).unwrap()));
     space
         .map_fixed(BUF, 16 * PAGE_SIZE, Prot::RW, true)
@@ -32,7 +32,31 @@ fn kernel() -> Kernel {
     Kernel::new(space, config)
 }
 
-fn call(k: &mut Kernel, nr: u64, args: &[u64]) -> i64 {
+/// Makes the syscall on a kernel with a second thread, so a wait cannot
+/// be a deadlock, and returns what the calling thread would wait for
+/// (None when the syscall completed). The wait is dropped: the thread goes
+/// on as if it had been woken.
+pub(super) fn blocks(k: &mut Kernel, nr: u64, args: &[u64]) -> Option<wait::Wait> {
+    if k.sched.count() < 2 {
+        k.sched.spawn(crate::engine::ThreadContext::default());
+    }
+    call(k, nr, args);
+    match k.pending.take() {
+        Some(thread::Pending::Block(b)) => Some(b.wait),
+        other => {
+            k.pending = other;
+            None
+        }
+    }
+}
+
+/// Finishes a syscall that answered Reschedule (signals, sigreturn...):
+/// the kernel gets a blank context back, as the engine would hand it.
+pub(super) fn reschedule(k: &mut Kernel) -> Option<crate::engine::ThreadContext> {
+    k.reschedule(crate::engine::ThreadContext::default(), 0)
+}
+
+pub(super) fn call(k: &mut Kernel, nr: u64, args: &[u64]) -> i64 {
     let mut a = [0u64; 6];
     a[..args.len()].copy_from_slice(args);
     match k.syscall(SyscallRequest {
@@ -46,8 +70,20 @@ fn call(k: &mut Kernel, nr: u64, args: &[u64]) -> i64 {
     }
 }
 
-fn put(k: &Kernel, addr: u64, bytes: &[u8]) {
+pub(super) fn put(k: &Kernel, addr: u64, bytes: &[u8]) {
     k.space().write(addr, bytes).unwrap();
+}
+
+/// `len` bytes of guest memory at `addr`.
+pub(super) fn get(k: &Kernel, addr: u64, len: usize) -> Vec<u8> {
+    k.space().read_vec(addr, len).unwrap()
+}
+
+/// Puts a NUL-terminated `path` at `addr` and returns `addr`.
+pub(super) fn path(k: &Kernel, addr: u64, path: &str) -> u64 {
+    put(k, addr, path.as_bytes());
+    put(k, addr + path.len() as u64, &[0]);
+    addr
 }
 
 #[test]
@@ -97,6 +133,9 @@ fn devices_open_and_host_files_do_not() {
     assert_eq!(fd, 3);
     assert_eq!(call(&mut k, 0, &[fd as u64, BUF + 128, 16]), 16);
     assert_eq!(call(&mut k, 2, &[BUF + 64, 0]), -2);
+    // No /etc: creating in it is ENOENT; the skeleton itself is read-only.
+    assert_eq!(call(&mut k, 257, &[-100i64 as u64, BUF + 64, 0o100]), -2);
+    put(&k, BUF + 64, b"/passwd\0");
     assert_eq!(call(&mut k, 257, &[-100i64 as u64, BUF + 64, 0o100]), -30);
     assert_eq!(call(&mut k, 3, &[fd as u64]), 0);
     assert_eq!(call(&mut k, 3, &[fd as u64]), -9);
@@ -174,7 +213,9 @@ fn exit_and_signals_end_the_call() {
         "SIGCHLD is ignored by default"
     );
     assert_eq!(call(&mut k, 62, &[99, 6]), -3);
-    assert_eq!(call(&mut k, 234, &[PID, PID, 6]), i64::MIN);
+    // Delivered when the syscall returns: the default action ends the call.
+    assert_eq!(call(&mut k, 234, &[PID, PID, 6]), 0);
+    assert_eq!(reschedule(&mut k), None);
     assert_eq!(
         k.termination(),
         Some(Termination::Signaled {

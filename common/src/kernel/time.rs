@@ -45,6 +45,11 @@ impl VirtualClock {
         now
     }
 
+    /// Nanoseconds since the call started, without advancing.
+    pub fn elapsed(&self) -> u64 {
+        self.elapsed_ns
+    }
+
     pub fn advance(&mut self, ns: u64) {
         self.elapsed_ns = self.elapsed_ns.saturating_add(ns);
     }

@@ -72,3 +72,30 @@ impl Kernel {
         Ok(0)
     }
 }
+
+impl Kernel {
+    /// Kernel object `id` (a pipe, an eventfd, an epoll instance, an open
+    /// file) changed: threads waiting on it, and every poll, run their
+    /// syscall again (in the order they began waiting), and sleep again if
+    /// it still cannot complete.
+    pub(super) fn object_changed(&mut self, id: u64) {
+        let woken = self.sched.blocked_where(|b| match b.wait {
+            Wait::Readable(o) | Wait::Writable(o) => o == id,
+            Wait::Poll { .. } => true,
+            _ => false,
+        });
+        for tid in woken {
+            self.sched.wake(tid, super::sched::Completion::Rerun);
+        }
+    }
+
+    /// Raises signal `sig` for the calling thread (SIGPIPE from a write to
+    /// a pipe without readers), as Linux's send_sig: delivered when the
+    /// syscall returns.
+    pub(super) fn raise_signal_to_current(&mut self, sig: i32) {
+        let info =
+            super::siginfo::SigInfo::user(sig, super::PID as i32, super::identity::UID as u32);
+        let tid = self.sched.current();
+        let _ = self.send_to_thread(tid, info);
+    }
+}
