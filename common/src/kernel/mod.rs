@@ -24,6 +24,7 @@ pub mod sigset;
 pub mod table;
 pub mod thread;
 pub mod time;
+pub mod timers;
 pub mod tmpfs;
 pub mod trace;
 pub mod wait;
@@ -183,6 +184,8 @@ pub struct Kernel {
     in_syscall: (u64, [u64; 6], Option<u64>),
     /// Its stack pointer.
     in_syscall_sp: u64,
+    /// alarm, setitimer and POSIX timers.
+    timers: timers::Timers,
     syscalls: u64,
     refused: BTreeMap<u64, u64>,
     trace: Option<Trace>,
@@ -224,6 +227,7 @@ impl Kernel {
             pending: None,
             in_syscall: (0, [0; 6], None),
             in_syscall_sp: 0,
+            timers: timers::Timers::default(),
             syscalls: 0,
             refused: BTreeMap::new(),
             trace: config.trace.then(Trace::default),
@@ -362,6 +366,14 @@ impl Kernel {
             14 => self.sys_rt_sigprocmask(a),
             15 => self.sys_rt_sigreturn(),
             34 => self.sys_pause(),
+            36 => self.sys_getitimer(a),
+            37 => self.sys_alarm(a),
+            38 => self.sys_setitimer(a),
+            222 => self.sys_timer_create(a),
+            223 => self.sys_timer_settime(a),
+            224 => self.sys_timer_gettime(a),
+            225 => self.sys_timer_getoverrun(a),
+            226 => self.sys_timer_delete(a),
             127 => self.sys_rt_sigpending(a),
             128 => self.sys_rt_sigtimedwait(a),
             130 => self.sys_rt_sigsuspend(a),
@@ -562,8 +574,11 @@ impl Supervisor for Kernel {
             Ok(v) => v,
             Err(e) => e.as_return(),
         };
+        self.fire_timers();
         if let Some(thread::Pending::Block(b)) = &self.pending {
-            if self.sched.count() == 1 {
+            // With a timer armed the scheduler's path decides (the timer's
+            // signal may end the wait).
+            if self.sched.count() == 1 && self.timers.earliest().is_none() {
                 // Alone, nothing but the deadline can end the wait: the
                 // clock jumps to it now, as the scheduler would.
                 match b.deadline {

@@ -341,7 +341,10 @@ impl Kernel {
                     .copied()
                     .find(|&tid| self.sigwaits_for(tid, sig))
             });
-        if let Some(tid) = target.filter(|&t| t != current) {
+        // The running thread takes it at syscall return; a sleeping one is
+        // interrupted (the target may be "current" while the scheduler
+        // looks for a thread to run).
+        if let Some(tid) = target {
             self.interrupt(tid, sig);
         }
         Ok(0)

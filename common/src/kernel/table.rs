@@ -116,6 +116,14 @@ pub static SYSCALLS: &[SyscallInfo] = &[
         S,
         "sleeps on the virtual clock: others run; when none can, the clock jumps to the deadline",
     ),
+    row(36, "getitimer", E, "ITIMER_REAL on the virtual clock; CPU-time timers read 0"),
+    row(37, "alarm", E, "ITIMER_REAL on the virtual clock"),
+    row(
+        38,
+        "setitimer",
+        E,
+        "ITIMER_REAL on the virtual clock; CPU-time timers: EINVAL",
+    ),
     row(39, "getpid", S, "fixed pid"),
     row(41, "socket", R(Errno::EACCES), "no network"),
     row(
@@ -230,9 +238,13 @@ pub static SYSCALLS: &[SyscallInfo] = &[
     row(
         222,
         "timer_create",
-        R(Errno::ENOSYS),
-        "no asynchronous timers",
+        E,
+        "POSIX timers on the virtual clock; SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE",
     ),
+    row(223, "timer_settime", E, "expiry checked at syscalls, switches and slices"),
+    row(224, "timer_gettime", E, STATE),
+    row(225, "timer_getoverrun", E, STATE),
+    row(226, "timer_delete", E, STATE),
     row(
         228,
         "clock_gettime",

@@ -272,9 +272,14 @@ impl Kernel {
     /// deadline; with none, the call is deadlocked.
     fn switch_in(&mut self, now: u64) -> Option<ThreadContext> {
         loop {
+            self.fire_timers();
             self.expire_waits();
             let Some(tid) = self.sched.switch_to_next() else {
-                match self.sched.earliest_deadline() {
+                let earliest = match (self.sched.earliest_deadline(), self.timers.earliest()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                match earliest {
                     Some(d) => {
                         self.clock.advance_to(d);
                         continue;
