@@ -359,7 +359,11 @@ pub fn build(tc: Toolchain, src: &Path, dir: &Path) -> Result<PathBuf, BuildErro
         .collect();
     let result = Command::new(&args[0])
         .args(&args[1..])
-        .envs(tc.env.iter().map(|(k, v)| (k, v.replace("{dir}", &abs_dir))))
+        .envs(
+            tc.env
+                .iter()
+                .map(|(k, v)| (k, v.replace("{dir}", &abs_dir))),
+        )
         .current_dir(dir)
         .output()
         .map_err(io)?;
