@@ -195,8 +195,8 @@ pub const HASKELL: Toolchain = Toolchain {
 };
 
 /// GHC with the threaded RTS and its clock tick on (no -V0): worker OS
-/// threads, two capabilities (+RTS -N2) and the timer_create tick the
-/// non-threaded entry above turns off.
+/// threads, two capabilities (+RTS -N2), and a ticker thread reading a
+/// timerfd every 10 ms (the non-threaded RTS ticks with timer_create).
 pub const HASKELL_THREADED: Toolchain = Toolchain {
     name: "haskell-threaded",
     probe: &["ghc", "--version"],
@@ -220,8 +220,10 @@ pub const HASKELL_THREADED: Toolchain = Toolchain {
 
 /// Go (1.19 from Debian), fully static (no cgo), one file outside any
 /// module. -trimpath and -buildvcs=false keep the build directory and any
-/// enclosing repository out of the binary (GOPATH mode, GO111MODULE=off,
-/// still embeds the directory: module mode is pinned on). The build cache,
+/// enclosing repository out of the binary (module mode is pinned on: in
+/// GOPATH mode the same file built other bytes in another directory).
+/// A go.mod in a directory above the build directory would still apply.
+/// The build cache,
 /// GOPATH and HOME live in the build directory and the user's go env file
 /// is ignored, so nothing of the host's home steers the build; the target
 /// is pinned to baseline x86-64 (GOAMD64=v1).
