@@ -8,7 +8,7 @@
 set -euo pipefail
 
 build_pkgs=(cmake libclang-dev clang pkg-config build-essential musl-tools)
-test_pkgs=(time g++ musl-tools gfortran fp-compiler gnat ldc nim ocaml-nox ghc python3-pip)
+test_pkgs=(time g++ musl-tools gfortran fp-compiler gnat ldc nim ocaml-nox ghc golang-go python3-pip)
 bench_pkgs=(qemu-user)
 
 say() { printf 'install-deps: %s\n' "$*"; }

@@ -545,6 +545,140 @@ fn rust_behaviour() -> Vec<Program> {
     ]
 }
 
+/// Why a threaded program's native instruction stream is not qvm's.
+const THREAD_SCHEDULE: &str = "threads: the host interleaves them by wall-clock time on several CPUs, qvm by instruction counts on one, so each thread runs other instructions (lock retries, futex waits, spins)";
+/// Why a program that prints the host's pid differs.
+const HOST_PID: &str = "formats the host's pid into a file name: its digits steer snprintf";
+/// Why the signal programs' native counts are no oracle yet.
+const HANDLERS_UNCOUNTED: &str = "its signal handlers run natively, and the native counter compares a run only up to its first signal (qvm ran no handlers when it was written)";
+
+/// Programs that start threads, take signals or create files: issue 12's
+/// corpus (Go, the 12th language, std::thread in Rust and C++, pthreads
+/// on glibc and musl, GHC's threaded runtime, signal handlers, /tmp and
+/// /dev/shm). Not in [`programs`] until qvm's kernel runs them;
+/// `tests/threaded_native.rs` runs each natively meanwhile.
+pub fn threaded_programs() -> Vec<Program> {
+    use toolchain::*;
+    const SPIN_CASES: &[Case] = &[
+        ONCE[0],
+        // One P: only sysmon's preemption (SIGURG) lets main run.
+        Case {
+            args: &[],
+            env: &[("GOMAXPROCS", "1")],
+            stdin: Stdin::Empty,
+        },
+    ];
+    let program = |name, language, toolchain, source, cases, oracle, reason| Program {
+        name,
+        language,
+        toolchain,
+        source,
+        cases,
+        oracle,
+        native_stream: NativeStream::Differs(reason),
+    };
+    let go =
+        |name, file, cases, oracle| program(name, "Go", GO, file, cases, oracle, THREAD_SCHEDULE);
+    let threaded = |name, language, tc, file| {
+        program(
+            name,
+            language,
+            tc,
+            file,
+            ONCE,
+            Oracle::Native,
+            THREAD_SCHEDULE,
+        )
+    };
+    let mut out = vec![
+        go(
+            "go-hello",
+            "conformance/corpus/go/hello.go",
+            ONCE,
+            Oracle::Native,
+        ),
+        go(
+            "go-goroutines",
+            "conformance/corpus/go/goroutines.go",
+            ONCE,
+            Oracle::Native,
+        ),
+        go("go-gc", "conformance/corpus/go/gc.go", ONCE, Oracle::Native),
+        go(
+            "go-recover",
+            "conformance/corpus/go/recover.go",
+            ONCE,
+            Oracle::Native,
+        ),
+        go(
+            "go-spin",
+            "conformance/corpus/go/spin.go",
+            SPIN_CASES,
+            Oracle::Native,
+        ),
+        go(
+            "go-rand",
+            "conformance/corpus/go/rand.go",
+            ONCE,
+            Oracle::Golden,
+        ),
+        threaded(
+            "rust-threads",
+            "Rust",
+            RUST,
+            "conformance/corpus/rust/threads.rs",
+        ),
+        threaded(
+            "cpp-threads",
+            "C++",
+            CPP,
+            "conformance/corpus/cpp/threads.cpp",
+        ),
+        threaded(
+            "haskell-threaded",
+            "Haskell",
+            HASKELL_THREADED,
+            "conformance/corpus/haskell/threaded.hs",
+        ),
+    ];
+    for (libc, tc) in [("glibc", C_GLIBC), ("musl", C_MUSL)] {
+        let name = |what: &str| -> &'static str {
+            // Leaked once per run, as in c_behaviour.
+            Box::leak(format!("c-{libc}-{what}").into_boxed_str())
+        };
+        let single = |reason| {
+            if libc == "glibc" {
+                GLIBC_IFUNCS
+            } else {
+                reason
+            }
+        };
+        out.extend([
+            threaded(name("pthreads"), "C", tc, "conformance/corpus/c/pthreads.c"),
+            threaded(name("sem-open"), "C", tc, "conformance/corpus/c/sem_open.c"),
+            program(
+                name("signals"),
+                "C",
+                tc,
+                "conformance/corpus/c/signals.c",
+                ONCE,
+                Oracle::Native,
+                single(HANDLERS_UNCOUNTED),
+            ),
+            program(
+                name("tmpfiles"),
+                "C",
+                tc,
+                "conformance/corpus/c/tmpfiles.c",
+                ONCE,
+                Oracle::Native,
+                single(HOST_PID),
+            ),
+        ]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,6 +719,40 @@ mod tests {
             .filter(|p| p.native_stream == NativeStream::Same)
             .count();
         assert!(same >= 20, "{same}");
+    }
+
+    /// The threaded corpus is apart from the main one, names no program
+    /// twice, and only its randomness program needs a golden file.
+    #[test]
+    fn threaded_programs_are_apart() {
+        let main: std::collections::BTreeSet<_> = programs().iter().map(|p| p.name).collect();
+        let threaded = threaded_programs();
+        let mut names: Vec<_> = threaded.iter().map(|p| p.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), threaded.len());
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        for p in &threaded {
+            assert!(!main.contains(p.name), "{}", p.name);
+            assert!(
+                std::path::Path::new(root).join(p.source).exists(),
+                "{}",
+                p.source
+            );
+            // No native instruction stream is claimed for any of them.
+            assert!(
+                matches!(p.native_stream, NativeStream::Differs(_)),
+                "{}",
+                p.name
+            );
+        }
+        let golden: Vec<_> = threaded
+            .iter()
+            .filter(|p| p.oracle == Oracle::Golden)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(golden, ["go-rand"]);
+        assert!(threaded.iter().any(|p| p.language == "Go"));
     }
 
     #[test]

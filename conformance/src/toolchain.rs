@@ -16,12 +16,16 @@ pub struct Toolchain {
     /// are replaced by the source's and the binary's names relative to
     /// it, `{dir}` by its absolute path.
     pub build: &'static [&'static str],
+    /// Environment variables set for the build command on top of the
+    /// inherited ones; `{dir}` in a value is replaced as in `build`.
+    pub env: &'static [(&'static str, &'static str)],
 }
 
 pub const C_GLIBC: Toolchain = Toolchain {
     name: "c-glibc",
     probe: &["gcc", "--version"],
     build: &["gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"],
+    env: &[],
 };
 pub const C_GLIBC_PIE: Toolchain = Toolchain {
     name: "c-glibc-pie",
@@ -36,16 +40,19 @@ pub const C_GLIBC_PIE: Toolchain = Toolchain {
         "{src}",
         "-lm",
     ],
+    env: &[],
 };
 pub const C_MUSL: Toolchain = Toolchain {
     name: "c-musl",
     probe: &["musl-gcc", "--version"],
     build: &["musl-gcc", "-static", "-O2", "-o", "{out}", "{src}", "-lm"],
+    env: &[],
 };
 pub const CPP: Toolchain = Toolchain {
     name: "c++",
     probe: &["g++", "--version"],
     build: &["g++", "-static", "-O2", "-o", "{out}", "{src}"],
+    env: &[],
 };
 pub const RUST: Toolchain = Toolchain {
     name: "rust",
@@ -63,6 +70,7 @@ pub const RUST: Toolchain = Toolchain {
         "{out}",
         "{src}",
     ],
+    env: &[],
 };
 pub const RUST_NOPIE: Toolchain = Toolchain {
     name: "rust-static",
@@ -82,6 +90,7 @@ pub const RUST_NOPIE: Toolchain = Toolchain {
         "{out}",
         "{src}",
     ],
+    env: &[],
 };
 pub const ZIG: Toolchain = Toolchain {
     name: "zig",
@@ -101,16 +110,19 @@ pub const ZIG: Toolchain = Toolchain {
         "-femit-bin={out}",
         "{src}",
     ],
+    env: &[],
 };
 pub const FORTRAN: Toolchain = Toolchain {
     name: "fortran",
     probe: &["gfortran", "--version"],
     build: &["gfortran", "-static", "-O2", "-o", "{out}", "{src}"],
+    env: &[],
 };
 pub const PASCAL: Toolchain = Toolchain {
     name: "pascal",
     probe: &["fpc", "-iV"],
     build: &["fpc", "-O2", "-Xs", "-XS", "-o{out}", "{src}"],
+    env: &[],
 };
 pub const ADA: Toolchain = Toolchain {
     name: "ada",
@@ -118,6 +130,7 @@ pub const ADA: Toolchain = Toolchain {
     build: &[
         "gnatmake", "-q", "-O2", "{src}", "-o", "{out}", "-bargs", "-static", "-largs", "-static",
     ],
+    env: &[],
 };
 pub const D: Toolchain = Toolchain {
     name: "d",
@@ -131,6 +144,7 @@ pub const D: Toolchain = Toolchain {
         "-L-lphobos2-ldc",
         "-L-lz",
     ],
+    env: &[],
 };
 pub const NIM: Toolchain = Toolchain {
     name: "nim",
@@ -149,11 +163,13 @@ pub const NIM: Toolchain = Toolchain {
         "-o:{out}",
         "{src}",
     ],
+    env: &[],
 };
 pub const OCAML: Toolchain = Toolchain {
     name: "ocaml",
     probe: &["ocamlopt", "-version"],
     build: &["ocamlopt", "-ccopt", "-static", "-o", "{out}", "{src}"],
+    env: &[],
 };
 
 /// GHC, single-threaded RTS with the clock tick off (-V0): no timer
@@ -175,6 +191,68 @@ pub const HASKELL: Toolchain = Toolchain {
         "{out}",
         "{src}",
     ],
+    env: &[],
+};
+
+/// GHC with the threaded RTS and its clock tick on (no -V0): worker OS
+/// threads, two capabilities (+RTS -N2), and a ticker thread reading a
+/// timerfd every 10 ms (the non-threaded RTS ticks with timer_create).
+pub const HASKELL_THREADED: Toolchain = Toolchain {
+    name: "haskell-threaded",
+    probe: &["ghc", "--version"],
+    build: &[
+        "ghc",
+        "-O2",
+        "-threaded",
+        "-static",
+        "-optl-static",
+        "-optl-pthread",
+        "-rtsopts",
+        "-with-rtsopts=-N2",
+        "-outputdir",
+        "ghc-out",
+        "-o",
+        "{out}",
+        "{src}",
+    ],
+    env: &[],
+};
+
+/// Go (1.19 from Debian), fully static (no cgo), one file outside any
+/// module. -trimpath and -buildvcs=false keep the build directory and any
+/// enclosing repository out of the binary (module mode is pinned on: in
+/// GOPATH mode the same file built other bytes in another directory).
+/// A go.mod in a directory above the build directory would still apply.
+/// The build cache,
+/// GOPATH and HOME live in the build directory and the user's go env file
+/// is ignored, so nothing of the host's home steers the build; the target
+/// is pinned to baseline x86-64 (GOAMD64=v1).
+pub const GO: Toolchain = Toolchain {
+    name: "go",
+    probe: &["go", "version"],
+    build: &[
+        "go",
+        "build",
+        "-trimpath",
+        "-buildvcs=false",
+        "-o",
+        "{out}",
+        "{src}",
+    ],
+    env: &[
+        ("CGO_ENABLED", "0"),
+        ("GOOS", "linux"),
+        ("GOARCH", "amd64"),
+        ("GOAMD64", "v1"),
+        ("GO111MODULE", "on"),
+        ("GOWORK", "off"),
+        ("GOFLAGS", ""),
+        ("GOENV", "off"),
+        ("GOPROXY", "off"),
+        ("GOCACHE", "{dir}/go-cache"),
+        ("GOPATH", "{dir}/go-path"),
+        ("HOME", "{dir}"),
+    ],
 };
 
 /// Every toolchain, for listing what a machine has.
@@ -193,6 +271,8 @@ pub const ALL: &[Toolchain] = &[
     NIM,
     OCAML,
     HASKELL,
+    HASKELL_THREADED,
+    GO,
 ];
 
 /// Why a build did not produce a binary.
@@ -267,17 +347,25 @@ pub fn build(tc: Toolchain, src: &Path, dir: &Path) -> Result<PathBuf, BuildErro
     // program must build to the same bytes, and so the same gas, in any
     // checkout.
     let local = file_name.to_string_lossy();
+    // Absolute: Go refuses a relative GOCACHE.
+    let abs_dir = std::path::absolute(dir).map_err(io)?;
+    let abs_dir = abs_dir.to_string_lossy();
     let args: Vec<String> = tc
         .build
         .iter()
         .map(|a| {
             a.replace("{src}", &local)
                 .replace("{out}", stem)
-                .replace("{dir}", &dir.to_string_lossy())
+                .replace("{dir}", &abs_dir)
         })
         .collect();
     let result = Command::new(&args[0])
         .args(&args[1..])
+        .envs(
+            tc.env
+                .iter()
+                .map(|(k, v)| (k, v.replace("{dir}", &abs_dir))),
+        )
         .current_dir(dir)
         .output()
         .map_err(io)?;
