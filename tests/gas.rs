@@ -42,7 +42,7 @@ fn startup_gas(code: &[u8]) -> u64 {
 
 fn assert_out_of_gas(o: &Outcome, limit: u64, instructions: u64) {
     assert_eq!(o.signal, Some(9), "{o:?}");
-    assert_eq!(o.kill_reason, Some(KILL_OUT_OF_GAS));
+    assert_eq!(o.kill_reason.as_deref(), Some(KILL_OUT_OF_GAS));
     assert!(o.failed);
     assert!(o.state.writes.is_empty());
     assert_eq!(o.gas.limit, Some(limit));

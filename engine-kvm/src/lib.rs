@@ -162,6 +162,9 @@ pub struct KvmEngine {
     deadline: Option<Instant>,
     /// Where the vCPU stopped, and so where the contract's registers are.
     position: Position,
+    /// The context `set_context` loaded, until the vCPU runs (its
+    /// registers point at the resume entry meanwhile).
+    loaded: Option<ThreadContext>,
 }
 
 /// Where the vCPU is between runs.
@@ -234,6 +237,7 @@ impl KvmEngine {
             sync_regs,
             deadline: None,
             position: Position::User,
+            loaded: None,
         })
     }
 
@@ -622,6 +626,8 @@ impl Engine for KvmEngine {
     }
 
     fn reset(&mut self, entry: EntryState) -> Result<(), EngineError> {
+        self.position = Position::User;
+        self.loaded = None;
         let mut sregs: kvm_sregs = self
             .vcpu
             .get_sregs()
@@ -701,6 +707,9 @@ impl Engine for KvmEngine {
     }
 
     fn context(&self) -> Result<ThreadContext, EngineError> {
+        if let Some(c) = self.loaded {
+            return Ok(c);
+        }
         let r = self.regs()?;
         let (rip, rflags, rsp) = match self.position {
             Position::User => (r.rip, r.rflags, r.rsp),
@@ -807,11 +816,16 @@ impl Engine for KvmEngine {
             self.vcpu.sync_regs_mut().regs = regs;
         }
         self.position = Position::User;
+        self.loaded = Some(ThreadContext {
+            rflags: (c.rflags & USER_RFLAGS) | INITIAL_RFLAGS,
+            ..*c
+        });
         Ok(())
     }
 
     fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
         self.position = Position::User;
+        self.loaded = None;
         let Some(deadline) = self.deadline else {
             return self.run_until_exit(supervisor, None);
         };
