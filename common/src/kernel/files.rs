@@ -50,6 +50,8 @@ pub enum FileKind {
     EventFd(u64),
     /// An epoll instance ([`super::epoll`]).
     Epoll(u64),
+    /// A timerfd ([`super::timers`]).
+    TimerFd(u64),
     /// An open file description of the file tree ([`super::tmpfs`]): a
     /// file or directory with its offset, shared by duplicates.
     Node(u64),
@@ -314,6 +316,7 @@ impl Kernel {
             FileKind::PipeRead(id) | FileKind::PipeWrite(id) => self.pipe_end_closed(id),
             FileKind::EventFd(id) => self.eventfd_closed(id),
             FileKind::Epoll(id) => self.epoll_closed(id),
+            FileKind::TimerFd(id) => self.timerfd_closed(id),
             FileKind::Node(id) => self.node_closed(id),
             _ => {}
         }
@@ -328,7 +331,7 @@ impl Kernel {
             FileKind::PipeWrite(id) => return self.pipe_write(id, data, f.nonblocking()),
             FileKind::EventFd(id) => return self.eventfd_write(id, data, f.nonblocking()),
             FileKind::Node(id) => return self.node_write(id, data, at, f.status),
-            FileKind::Epoll(_) => return Err(Errno::EINVAL),
+            FileKind::Epoll(_) | FileKind::TimerFd(_) => return Err(Errno::EINVAL),
             FileKind::Stdin | FileKind::PipeRead(_) => return Err(Errno::EBADF),
         };
         output.append(stream, data, files.sink.as_deref_mut())?;
@@ -360,6 +363,7 @@ impl Kernel {
             FileKind::PipeRead(id) => self.pipe_read(id, len, f.nonblocking()),
             FileKind::EventFd(id) => self.eventfd_read(id, len, f.nonblocking()),
             FileKind::Node(id) => self.node_read(id, len, at),
+            FileKind::TimerFd(id) => self.timerfd_read(id, len, f.nonblocking()),
             FileKind::Epoll(_) => Err(Errno::EINVAL),
         }
     }
@@ -499,7 +503,12 @@ impl Kernel {
         let f = self.files.get(a[0])?;
         let mut at = None;
         if offset != -1 {
-            if f.kind.is_pipe() || matches!(f.kind, FileKind::EventFd(_) | FileKind::Epoll(_)) {
+            if f.kind.is_pipe()
+                || matches!(
+                    f.kind,
+                    FileKind::EventFd(_) | FileKind::Epoll(_) | FileKind::TimerFd(_)
+                )
+            {
                 return Err(Errno::ESPIPE);
             }
             if offset < 0 {
@@ -527,7 +536,7 @@ impl Kernel {
         let block_ns = self.block.timestamp.saturating_mul(1_000_000_000);
         Ok(match kind {
             FileKind::PipeRead(id) | FileKind::PipeWrite(id) => self.pipe_stat(id, block_ns),
-            FileKind::EventFd(_) | FileKind::Epoll(_) => Stat {
+            FileKind::EventFd(_) | FileKind::Epoll(_) | FileKind::TimerFd(_) => Stat {
                 // Anonymous inodes: one inode, no file type bits.
                 dev: 0x0e,
                 ino: 1,

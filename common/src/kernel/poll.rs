@@ -91,6 +91,16 @@ impl Kernel {
                     changed_out: p.writers_changed,
                 }
             }
+            FileKind::TimerFd(id) => {
+                let Some((expirations, stamp)) = self.timerfd_state(id) else {
+                    return fixed(0);
+                };
+                Readiness {
+                    events: if expirations > 0 { READABLE } else { 0 },
+                    changed_in: stamp,
+                    changed_out: 0,
+                }
+            }
             FileKind::EventFd(id) => {
                 let Some((count, written, read)) = self.eventfd_state(id) else {
                     return fixed(0);

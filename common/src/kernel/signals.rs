@@ -641,4 +641,12 @@ impl Kernel {
         self.block_on(Wait::SigWait { set }, deadline, Errno::EAGAIN.as_return());
         Ok(0)
     }
+
+    /// Pending signals of the running thread and the process (tests).
+    #[cfg(test)]
+    pub(super) fn signals_pending_for_test(&self) -> SigSet {
+        let t = self.sched.thread(self.sched.current());
+        t.map_or(SigSet::EMPTY, |t| t.signals.pending.set())
+            .union(self.signals.pending.set())
+    }
 }

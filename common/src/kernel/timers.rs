@@ -52,6 +52,17 @@ struct Timer {
     realtime: bool,
 }
 
+/// A timerfd: a timer whose expiries are counted for read(2) instead of
+/// signalled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TimerFd {
+    timer: Timer,
+    /// Expiries since the last read.
+    expirations: u64,
+    /// Stamp of the last expiry (poll and epoll's edge triggering).
+    stamp: u64,
+}
+
 /// The call's timers.
 #[derive(Clone, Debug, Default)]
 pub struct Timers {
@@ -59,6 +70,8 @@ pub struct Timers {
     real: Option<Timer>,
     posix: BTreeMap<i32, Timer>,
     next_id: i32,
+    /// timerfds by kernel object id.
+    fds: BTreeMap<u64, TimerFd>,
 }
 
 impl Timers {
@@ -67,10 +80,15 @@ impl Timers {
         self.real
             .iter()
             .chain(self.posix.values())
+            .chain(self.fds.values().map(|f| &f.timer))
             .filter_map(|t| t.next)
             .min()
     }
 }
+
+const TFD_TIMER_ABSTIME: u64 = 1;
+const TFD_TIMER_CANCEL_ON_SET: u64 = 2;
+const O_RDWR: u64 = 2;
 
 fn timeval(ns: u64) -> [u8; 16] {
     let mut b = [0u8; 16];
@@ -96,11 +114,35 @@ fn le_i64(b: &[u8]) -> i64 {
 
 impl Kernel {
     /// Fires every timer due at the clock's present time, earliest first
-    /// (ties: ITIMER_REAL, then POSIX timers by id).
+    /// (ties: ITIMER_REAL, then POSIX timers by id, then timerfds by id).
     pub(super) fn fire_timers(&mut self) {
         let now = self.clock.now();
         if self.timers.earliest().is_none_or(|e| e > now) {
             return;
+        }
+        let due_fds: Vec<u64> = self
+            .timers
+            .fds
+            .iter()
+            .filter(|(_, f)| f.timer.next.is_some_and(|n| n <= now))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in due_fds {
+            let stamp = self.files.next_stamp();
+            if let Some(f) = self.timers.fds.get_mut(&id) {
+                if let Some(next) = f.timer.next {
+                    let periods = if f.timer.interval > 0 {
+                        (now - next) / f.timer.interval + 1
+                    } else {
+                        1
+                    };
+                    f.expirations = f.expirations.saturating_add(periods);
+                    f.timer.next = (f.timer.interval > 0)
+                        .then(|| next.saturating_add(periods.saturating_mul(f.timer.interval)));
+                    f.stamp = stamp;
+                }
+            }
+            self.object_changed(id);
         }
         let mut due: Vec<(u64, Option<i32>)> = Vec::new();
         if let Some(next) = self.timers.real.and_then(|t| t.next).filter(|&n| n <= now) {
@@ -364,5 +406,195 @@ impl Kernel {
         let id = Self::timer_id(a[0])?;
         self.timers.posix.remove(&id).ok_or(Errno::EINVAL)?;
         Ok(0)
+    }
+
+    pub(super) fn sys_timerfd_create(&mut self, a: &[u64; 6]) -> SysResult {
+        use super::files::{O_CLOEXEC, O_NONBLOCK};
+        // CLOCK_REALTIME, MONOTONIC, BOOTTIME and their ALARM forms.
+        if !matches!(a[0], 0 | 1 | 7 | 8 | 9) {
+            return Err(Errno::EINVAL);
+        }
+        if a[1] & !(O_CLOEXEC | O_NONBLOCK) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let id = self.files.new_id();
+        let fd = self.open_fd(
+            super::files::FileKind::TimerFd(id),
+            O_RDWR | (a[1] & O_NONBLOCK),
+            a[1] & O_CLOEXEC != 0,
+        )?;
+        self.timers.fds.insert(
+            id,
+            TimerFd {
+                timer: Timer {
+                    next: None,
+                    interval: 0,
+                    notify: Notify::None,
+                    value: 0,
+                    overrun: 0,
+                    realtime: matches!(a[0], 0 | 8),
+                },
+                expirations: 0,
+                stamp: 0,
+            },
+        );
+        Ok(fd)
+    }
+
+    fn timerfd_id(&self, fd: u64) -> Result<u64, Errno> {
+        match self.files.get(fd)?.kind {
+            super::files::FileKind::TimerFd(id) => Ok(id),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    pub(super) fn sys_timerfd_settime(&mut self, a: &[u64; 6]) -> SysResult {
+        let id = self.timerfd_id(a[0])?;
+        if a[1] & !(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let interval = self.read_timespec(a[2])?;
+        let value = self.read_timespec(a[2] + 16)?;
+        let now = self.clock.now();
+        let f = *self.timers.fds.get(&id).ok_or(Errno::EBADF)?;
+        if a[3] != 0 {
+            self.space.write(a[3], &Self::itimerspec(&f.timer, now))?;
+        }
+        let next = if value == 0 {
+            None
+        } else if a[1] & TFD_TIMER_ABSTIME != 0 {
+            let base = if f.timer.realtime {
+                self.realtime_base_ns()
+            } else {
+                MONOTONIC_START_NS
+            };
+            Some(value.saturating_sub(base).max(now))
+        } else {
+            Some(now.saturating_add(value))
+        };
+        if let Some(f) = self.timers.fds.get_mut(&id) {
+            f.timer.next = next;
+            f.timer.interval = interval;
+            f.expirations = 0;
+        }
+        self.fire_timers();
+        Ok(0)
+    }
+
+    pub(super) fn sys_timerfd_gettime(&mut self, a: &[u64; 6]) -> SysResult {
+        let id = self.timerfd_id(a[0])?;
+        let f = *self.timers.fds.get(&id).ok_or(Errno::EBADF)?;
+        self.space
+            .write(a[1], &Self::itimerspec(&f.timer, self.clock.now()))?;
+        Ok(0)
+    }
+
+    /// read(2) of a timerfd: the expiries since the last read, as 8 bytes;
+    /// with none, it waits for the next.
+    pub(super) fn timerfd_read(
+        &mut self,
+        id: u64,
+        len: usize,
+        nonblock: bool,
+    ) -> Result<Vec<u8>, Errno> {
+        if len < 8 {
+            return Err(Errno::EINVAL);
+        }
+        let f = self.timers.fds.get_mut(&id).ok_or(Errno::EBADF)?;
+        if f.expirations == 0 {
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            // A disarmed timer never expires: Linux waits for ever too.
+            return self
+                .would_block(super::wait::Wait::Readable(id))
+                .map(|_| Vec::new());
+        }
+        let n = std::mem::take(&mut f.expirations);
+        Ok(n.to_le_bytes().to_vec())
+    }
+
+    /// (expirations, stamp of the last expiry), for poll.
+    pub(super) fn timerfd_state(&self, id: u64) -> Option<(u64, u64)> {
+        self.timers.fds.get(&id).map(|f| (f.expirations, f.stamp))
+    }
+
+    pub(super) fn timerfd_closed(&mut self, id: u64) {
+        self.timers.fds.remove(&id);
+        self.object_changed(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{blocks, call, get, kernel, put, BUF};
+    use super::super::wait::Wait;
+    use super::*;
+
+    fn ts(k: &Kernel, at: u64, interval_ns: u64, value_ns: u64) {
+        put(k, at, &timespec(interval_ns));
+        put(k, at + 16, &timespec(value_ns));
+    }
+
+    #[test]
+    fn alarm_reports_what_was_left_and_fires_on_the_clock() {
+        let mut k = kernel();
+        assert_eq!(call(&mut k, 37, &[5]), 0);
+        k.clock.advance(1_400_000_000);
+        // 3.6 s left: rounded to 4, as Linux.
+        assert_eq!(call(&mut k, 37, &[0]), 4);
+        assert_eq!(k.timers.earliest(), None, "alarm(0) cancels");
+        assert_eq!(call(&mut k, 37, &[1]), 0);
+        k.clock.advance(NS);
+        k.fire_timers();
+        assert!(k.signals_pending_for_test().contains(SIGALRM));
+    }
+
+    #[test]
+    fn a_timerfd_counts_expiries_and_a_read_waits_for_one() {
+        let mut k = kernel();
+        let fd = call(&mut k, 283, &[1, 0]) as u64;
+        assert!(fd >= 3);
+        // 10 ms period, first expiry after 10 ms.
+        ts(&k, BUF, 10_000_000, 10_000_000);
+        assert_eq!(call(&mut k, 286, &[fd, 0, BUF, 0]), 0);
+        assert!(matches!(
+            blocks(&mut k, 0, &[fd, BUF + 64, 8]),
+            Some(Wait::Readable(_))
+        ));
+        // 35 ms later: three expiries (10, 20, 30 ms).
+        k.clock.advance(35_000_000);
+        k.fire_timers();
+        assert_eq!(call(&mut k, 0, &[fd, BUF + 64, 8]), 8);
+        assert_eq!(get(&k, BUF + 64, 8), 3u64.to_le_bytes());
+        // gettime: 5 ms to the next, the period kept.
+        assert_eq!(call(&mut k, 287, &[fd, BUF + 128]), 0);
+        assert_eq!(get(&k, BUF + 128, 16), timespec(10_000_000));
+        assert_eq!(get(&k, BUF + 144, 16), timespec(5_000_000));
+        assert_eq!(call(&mut k, 0, &[fd, BUF + 64, 4]), -22, "short read");
+        assert_eq!(call(&mut k, 1, &[fd, BUF + 64, 8]), -22, "not writable");
+        assert_eq!(call(&mut k, 3, &[fd]), 0);
+        assert_eq!(k.timers.earliest(), None);
+    }
+
+    #[test]
+    fn posix_timers_are_created_armed_and_deleted() {
+        let mut k = kernel();
+        // sigevent: SIGEV_SIGNAL with SIGUSR1 and a value.
+        let mut ev = [0u8; 24];
+        ev[..8].copy_from_slice(&77u64.to_le_bytes());
+        ev[8..12].copy_from_slice(&10i32.to_le_bytes());
+        put(&k, BUF, &ev);
+        assert_eq!(call(&mut k, 222, &[1, BUF, BUF + 32]), 0);
+        let id = u64::from(u32::from_le_bytes(get(&k, BUF + 32, 4).try_into().unwrap()));
+        ts(&k, BUF + 64, 0, 2_000_000);
+        assert_eq!(call(&mut k, 223, &[id, 0, BUF + 64, 0]), 0);
+        k.clock.advance(2_000_000);
+        k.fire_timers();
+        assert!(k.signals_pending_for_test().contains(10));
+        assert_eq!(call(&mut k, 225, &[id]), 0);
+        assert_eq!(call(&mut k, 226, &[id]), 0);
+        assert_eq!(call(&mut k, 226, &[id]), -22);
+        assert_eq!(call(&mut k, 38, &[1, BUF, 0]), -22, "ITIMER_VIRTUAL");
     }
 }
