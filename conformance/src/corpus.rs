@@ -309,7 +309,33 @@ pub fn programs() -> Vec<Program> {
         out.extend(c_behaviour(libc, tc));
     }
     out.extend(rust_behaviour());
+    out.extend(
+        threaded_programs()
+            .into_iter()
+            .filter(|p| not_yet(p.name).is_none()),
+    );
     out
+}
+
+/// Threaded-corpus programs qvm does not run yet, and why: they stay out
+/// of [`programs`] (the threaded-native test still runs them natively).
+pub const NOT_YET: &[(&str, &str)] = &[
+    (
+        "c-glibc-sem-open",
+        "sem_open maps a /dev/shm file MAP_SHARED: mmap of a file is not offered yet",
+    ),
+    (
+        "c-musl-sem-open",
+        "sem_open maps a /dev/shm file MAP_SHARED: mmap of a file is not offered yet",
+    ),
+];
+
+/// Why qvm does not run `name` yet, if it does not.
+pub fn not_yet(name: &str) -> Option<&'static str> {
+    NOT_YET
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, why)| *why)
 }
 
 /// A program run once with one argument and empty stdin.
@@ -721,10 +747,11 @@ mod tests {
         assert!(same >= 20, "{same}");
     }
 
-    /// The threaded corpus is apart from the main one, names no program
-    /// twice, and only its randomness program needs a golden file.
+    /// The threaded corpus joins the main one but for what qvm does not
+    /// run yet, names no program twice, and only its randomness program
+    /// needs a golden file.
     #[test]
-    fn threaded_programs_are_apart() {
+    fn threaded_programs_join_the_corpus() {
         let main: std::collections::BTreeSet<_> = programs().iter().map(|p| p.name).collect();
         let threaded = threaded_programs();
         let mut names: Vec<_> = threaded.iter().map(|p| p.name).collect();
@@ -733,7 +760,12 @@ mod tests {
         assert_eq!(names.len(), threaded.len());
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         for p in &threaded {
-            assert!(!main.contains(p.name), "{}", p.name);
+            assert_eq!(
+                main.contains(p.name),
+                not_yet(p.name).is_none(),
+                "{}",
+                p.name
+            );
             assert!(
                 std::path::Path::new(root).join(p.source).exists(),
                 "{}",

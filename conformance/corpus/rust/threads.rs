@@ -62,6 +62,9 @@ fn main() {
     check(bounded == 4950, 4, "sync_channel sum");
     println!("sync_channel(2) sum: {bounded}");
 
+    // Panic messages name the thread's id, which differs natively from
+    // run to run: keep them off stderr.
+    std::panic::set_hook(Box::new(|_| {}));
     // A panic in a spawned thread: join() returns its payload.
     let joined = thread::Builder::new()
         .name("doomed".into())
