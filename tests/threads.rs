@@ -1,12 +1,36 @@
-//! Threads on one virtual CPU (docs/design.md, "Threads"): C pthreads with
-//! glibc and musl, Rust std threads, a thread that spins without syscalls
-//! while another sleeps (only a time slice can switch), and a deadlock.
-//! Each must behave as natively, identically on every backend, and give
-//! the same `--json --trace` document every time.
+//! Threads, signals and timers on one virtual CPU (docs/threads.md): C
+//! pthreads with glibc and musl, Rust std threads, a thread that spins
+//! without syscalls while another sleeps (only a time slice can switch), a
+//! deadlock, and the threaded corpus's signal program (handlers for
+//! faults, the alternate stack, pending signals, alarm and itimers). Each
+//! must behave as natively, identically on every backend, and give the
+//! same `--json --trace` document every time.
 
 mod support;
 
+use std::path::{Path, PathBuf};
+
+use qvm_conformance::corpus;
 use support::*;
+
+/// Builds a conformance-corpus source with `tc` into this test's own
+/// directory; None when the toolchain is missing (reported by `build`'s
+/// rules: under CI that fails).
+fn corpus_build(tc: Toolchain, source: &str) -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("threads")
+        .join(tc.name)
+        .join(Path::new(source).file_stem()?);
+    match qvm_conformance::toolchain::build(tc, &root.join(source), &dir) {
+        Ok(bin) => Some(bin),
+        Err(BuildError::Missing(name)) if std::env::var_os("CI").is_none() => {
+            eprintln!("SKIPPED: toolchain {name} is not installed");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
 
 fn threads_same_as_native(backend: Backend, tc: Toolchain, source: &str) {
     let Some(bin) = build(tc, &format!("threads/{source}")) else {
@@ -17,6 +41,14 @@ fn threads_same_as_native(backend: Backend, tc: Toolchain, source: &str) {
 }
 
 on_every_backend! {
+    fn signal_handlers_and_timers(backend) {
+        for tc in [C_GLIBC, C_MUSL] {
+            let Some(bin) = corpus_build(tc, "conformance/corpus/c/signals.c") else { continue };
+            let r = assert_same_as_native(backend, &bin, &[], &[], b"");
+            assert_eq!(r.status, 0, "{}", r.stderr_text());
+        }
+    }
+
     fn pthreads_glibc(backend) {
         threads_same_as_native(backend, C_GLIBC, "pthreads.c");
     }
@@ -38,6 +70,39 @@ on_every_backend! {
             assert!(err.contains("deadlock"), "{err}");
             assert!(err.contains("thread 2 in futex") && err.contains("thread 3 in futex"), "{err}");
             assert!(r.stdout.is_empty());
+        }
+    }
+}
+
+/// Every program of the threaded corpus that qvm runs gives the same
+/// `--json --trace` document ten times in a row.
+#[test]
+fn the_threaded_corpus_repeats_bit_for_bit() {
+    for program in corpus::threaded_programs() {
+        if corpus::not_yet(program.name).is_some() {
+            continue;
+        }
+        let Some(bin) = corpus_build(program.toolchain, program.source) else {
+            continue;
+        };
+        let path = bin.to_string_lossy().into_owned();
+        let case = program.cases[0];
+        let mut args = vec!["run", "--backend", "emu", "--json", "--trace"];
+        let env: Vec<String> = case.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        for e in &env {
+            args.extend(["--env", e.as_str()]);
+        }
+        args.push(&path);
+        args.extend(case.args);
+        let (status, first, err) = qvm_command(&args);
+        assert!(status >= 0, "{}: {err}", program.name);
+        for run in 2..=10 {
+            let (_, again, _) = qvm_command(&args);
+            assert!(
+                again == first,
+                "{}: run {run} differs from run 1",
+                program.name
+            );
         }
     }
 }
