@@ -1,6 +1,8 @@
 //! What a thread switch costs on the emulator (docs/threads.md): a futex
 //! ping-pong between two threads, each round trip two switches (a wake and
-//! a wait each way). Each call is timed in CPU time of the calling thread;
+//! a wait each way), and a goroutine ping-pong over unbuffered channels
+//! (switches inside Go's scheduler, which parks and wakes its threads with
+//! futexes). Each call is timed in CPU time of the calling thread;
 //! the cost per switch is the difference between a long and a short run
 //! divided by the extra switches, so start-up and thread creation cancel.
 //!
@@ -10,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use qvm::{BackendChoice, CallSpec};
-use qvm_conformance::toolchain::{self, Toolchain, C_GLIBC, C_MUSL};
+use qvm_conformance::toolchain::{self, Toolchain, C_GLIBC, C_MUSL, GO};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -63,11 +65,24 @@ fn main() {
     let (short, long) = (100u64, 20_100u64);
     println!("| workload | switches | median CPU time | per switch |");
     println!("|---|---|---|---|");
-    for (name, tc) in [
-        ("futex ping-pong, glibc", C_GLIBC),
-        ("futex ping-pong, musl", C_MUSL),
+    for (name, tc, source) in [
+        (
+            "futex ping-pong, glibc",
+            C_GLIBC,
+            "benches/contracts/futex_pingpong.c",
+        ),
+        (
+            "futex ping-pong, musl",
+            C_MUSL,
+            "benches/contracts/futex_pingpong.c",
+        ),
+        (
+            "goroutine ping-pong, Go",
+            GO,
+            "benches/contracts/pingpong.go",
+        ),
     ] {
-        let program = contract(tc, "benches/contracts/futex_pingpong.c");
+        let program = contract(tc, source);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             a.push(call(&program, short));
