@@ -64,7 +64,7 @@ on_every_backend! {
     fn a_deadlock_ends_the_call_naming_every_thread(backend) {
         for tc in [C_GLIBC, C_MUSL] {
             let Some(bin) = build(tc, "threads/deadlock.c") else { continue };
-            let r = qvm(backend, &bin, backend.run_options(), &[], &[], b"");
+            let r = qvm(backend, &bin, &[], &[], &[], b"");
             assert_eq!(r.status, 137, "{}", r.stderr_text());
             let err = r.stderr_text();
             assert!(err.contains("deadlock"), "{err}");
