@@ -98,7 +98,7 @@ on_every_backend! {
                 continue;
             }
             let native = native_count::count(&binary, &spec, Limits::default()).unwrap();
-            let (calls, _) = native.until_first_signal();
+            let calls = &native.syscalls;
             let seen = |nr: u64, result: i64| (nr, if HOST_FACTS.contains(&nr) { 0 } else { result });
             let trace = outcome.trace.as_deref().unwrap();
             let huge = |i: usize| trace.get(i).is_some_and(|e| e.nr == SYS_MMAP && e.args[1] >= THP_SIZE);

@@ -125,15 +125,8 @@ impl GasMeter {
     /// high-water mark now at `peak_committed` bytes: the pages above the
     /// mark already charged are charged now.
     pub fn syscall_cost(&mut self, bytes: u64, peak_committed: u64) -> u64 {
-        cost::SYSCALL.saturating_add(self.work_cost(bytes, peak_committed))
-    }
-
-    /// The cost of kernel work that copied `bytes` and left the high-water
-    /// mark at `peak_committed`, without the syscall's own cost (a blocked
-    /// syscall that runs again pays this: its entry was charged once).
-    pub fn work_cost(&mut self, bytes: u64, peak_committed: u64) -> u64 {
-        bytes
-            .saturating_mul(cost::BYTE)
+        cost::SYSCALL
+            .saturating_add(bytes.saturating_mul(cost::BYTE))
             .saturating_add(self.page_cost(peak_committed))
     }
 

@@ -271,11 +271,21 @@ impl Kernel {
     /// completed. When nothing can run the clock jumps to the earliest
     /// deadline; with none, the call is deadlocked.
     fn switch_in(&mut self, now: u64) -> Option<ThreadContext> {
+        // Timers that fired while no thread could run and woke none: they
+        // cannot wake one later either (nothing runs to change that), so
+        // the clock does not jump to them again; else a periodic timer
+        // whose signal nobody takes would keep the kernel jumping for ever.
+        let mut idle_fired: Vec<super::timers::TimerKey> = Vec::new();
         loop {
+            let due = self.timers.due(self.clock.now());
             self.fire_timers();
             self.expire_waits();
             let Some(tid) = self.sched.switch_to_next() else {
-                let earliest = match (self.sched.earliest_deadline(), self.timers.earliest()) {
+                idle_fired.extend(due);
+                let earliest = match (
+                    self.sched.earliest_deadline(),
+                    self.timers.earliest_except(&idle_fired),
+                ) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
@@ -336,7 +346,10 @@ impl Kernel {
         let copied_before = self.space.copied();
         let result = self.dispatch(b.nr, &b.args).unwrap_or(Err(Errno::ENOSYS));
         let copied = self.space.copied().saturating_sub(copied_before);
-        let cost = self.gas.work_cost(copied, self.space.peak_committed());
+        // A rerun is a syscall's work done again: it costs a syscall, so
+        // that waking many waiters costs the waker's call gas in
+        // proportion.
+        let cost = self.gas.syscall_cost(copied, self.space.peak_committed());
         if self.gas.charge(b.instructions.unwrap_or(0), cost).is_err() {
             self.termination = None;
             self.out_of_gas();

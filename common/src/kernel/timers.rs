@@ -74,15 +74,42 @@ pub struct Timers {
     fds: BTreeMap<u64, TimerFd>,
 }
 
+/// Names one timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TimerKey {
+    Real,
+    Posix(i32),
+    Fd(u64),
+}
+
 impl Timers {
-    /// The earliest expiry of any armed timer.
-    pub fn earliest(&self) -> Option<u64> {
+    fn all(&self) -> impl Iterator<Item = (TimerKey, &Timer)> {
         self.real
             .iter()
-            .chain(self.posix.values())
-            .chain(self.fds.values().map(|f| &f.timer))
-            .filter_map(|t| t.next)
+            .map(|t| (TimerKey::Real, t))
+            .chain(self.posix.iter().map(|(&id, t)| (TimerKey::Posix(id), t)))
+            .chain(self.fds.iter().map(|(&id, f)| (TimerKey::Fd(id), &f.timer)))
+    }
+
+    /// The earliest expiry of any armed timer.
+    pub fn earliest(&self) -> Option<u64> {
+        self.earliest_except(&[])
+    }
+
+    /// The earliest expiry of any armed timer not in `except`.
+    pub fn earliest_except(&self, except: &[TimerKey]) -> Option<u64> {
+        self.all()
+            .filter(|(k, _)| !except.contains(k))
+            .filter_map(|(_, t)| t.next)
             .min()
+    }
+
+    /// The timers due at `now`.
+    pub fn due(&self, now: u64) -> Vec<TimerKey> {
+        self.all()
+            .filter(|(_, t)| t.next.is_some_and(|n| n <= now))
+            .map(|(k, _)| k)
+            .collect()
     }
 }
 
@@ -575,6 +602,29 @@ mod tests {
         assert_eq!(call(&mut k, 1, &[fd, BUF + 64, 8]), -22, "not writable");
         assert_eq!(call(&mut k, 3, &[fd]), 0);
         assert_eq!(k.timers.earliest(), None);
+    }
+
+    /// A periodic timer whose expiry wakes nobody cannot keep the kernel
+    /// jumping the clock for ever: with every thread asleep and nothing
+    /// else due, the call is deadlocked.
+    #[test]
+    fn a_timer_that_wakes_nobody_does_not_hang_the_kernel() {
+        let mut k = kernel();
+        // SIGEV_NONE, every nanosecond.
+        let mut ev = [0u8; 24];
+        ev[12..16].copy_from_slice(&SIGEV_NONE.to_le_bytes());
+        put(&k, BUF, &ev);
+        assert_eq!(call(&mut k, 222, &[1, BUF, BUF + 32]), 0);
+        ts(&k, BUF + 64, 1, 1);
+        assert_eq!(call(&mut k, 223, &[0, 0, BUF + 64, 0]), 0);
+        // pause(): nothing will ever deliver a signal.
+        assert_eq!(call(&mut k, 34, &[]), 0);
+        assert_eq!(super::super::tests::reschedule(&mut k), None);
+        assert!(
+            k.kill_reason().is_some_and(|r| r.contains("deadlock")),
+            "{:?}",
+            k.kill_reason()
+        );
     }
 
     #[test]

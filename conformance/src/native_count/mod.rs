@@ -14,7 +14,8 @@
 //! How each stop is classified, by its signal and `si_code`:
 //! - SIGTRAP, `TRAP_TRACE`: the single-step trap: 1 retired.
 //! - SIGTRAP, `TRAP_BRKPT`: Linux's report after a syscall made while
-//!   stepping: 1 retired, and `orig_rax` holds the syscall's number (the
+//!   stepping: 1 retired, and `orig_rax` holds the syscall's number, or -1
+//!   after rt_sigreturn, which restores RIP from the signal frame (the
 //!   kernel's own record that a syscall ran; one request per syscall
 //!   instead of reading the bytes at RIP before every step). The two bytes
 //!   before the new RIP must be `syscall` (0F 05): anything else (`int
@@ -179,8 +180,8 @@ pub struct NativeCount {
 }
 
 impl NativeCount {
-    /// The run as qvm sees it, which runs no signal handlers: up to the
-    /// first signal (its syscalls and the count there), or the whole run.
+    /// The run up to the first signal (its syscalls and the count there),
+    /// or the whole run.
     pub fn until_first_signal(&self) -> (&[SyscallCount], u64) {
         match self.signals.first() {
             None => (&self.syscalls, self.instructions),
@@ -366,6 +367,15 @@ fn step_to_end(child: &mut Tracee, memory: &File, limits: Limits) -> Result<Run,
                                 instructions,
                                 regs.rax as i64,
                             )?);
+                        } else {
+                            // Only rt_sigreturn leaves orig_rax at -1
+                            // (restore_sigcontext disables syscall
+                            // restart) and RIP where the frame said.
+                            syscalls.push(SyscallCount {
+                                nr: SYS_RT_SIGRETURN,
+                                instructions,
+                                result: regs.rax as i64,
+                            });
                         }
                     }
                     libc::SI_KERNEL => {

@@ -118,9 +118,8 @@ pub fn compare(outcome: &Outcome, native: &NativeCount) -> Verdict {
     let Some(qvm) = qvm else {
         return Verdict::NotMetered;
     };
-    // qvm runs no signal handlers: its run ends at the first signal.
-    let (native_calls, native_total) = native.until_first_signal();
-    match compare_counts(&qvm, total, native_calls, native_total) {
+    // qvm runs signal handlers as Linux does: the whole runs compare.
+    match compare_counts(&qvm, total, &native.syscalls, native.instructions) {
         None => Verdict::Equal {
             instructions: total,
         },

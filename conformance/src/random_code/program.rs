@@ -7,12 +7,11 @@
 //! which may end in a faulting instruction, writes its region and exits
 //! with status 0.
 //!
-//! Natively a fault kills the process as it kills a qvm call, but first a
-//! handler (on an alternate stack) writes a record of the signal, its
-//! code, the faulting instruction's address and the data address; then it
-//! returns and the instruction faults again, with the default action
-//! (SA_RESETHAND). qvm does not run handlers, so under qvm the call ends
-//! with the signal at once and its `fault` says where. Comparing the two
+//! A fault kills the process, natively and under qvm, but first a handler
+//! (on an alternate stack) writes a record of the signal, its code, the
+//! faulting instruction's address and the data address; then it returns
+//! and the instruction faults again, with the default action
+//! (SA_RESETHAND), and the call's `fault` says where. Comparing the two
 //! ends compares the signal, the fault's kind and its address.
 
 use iced_x86::{
