@@ -20,10 +20,11 @@
 use std::collections::BTreeMap;
 
 use super::files::{
-    fixed_stat, FileKind, Stat, O_ACCMODE, O_APPEND, O_CLOEXEC, O_RDONLY, O_WRONLY, S_IFDIR,
-    S_IFREG,
+    fixed_stat, FileKind, Stat, O_ACCMODE, O_APPEND, O_CLOEXEC, O_RDONLY, O_RDWR, O_WRONLY,
+    S_IFDIR, S_IFREG,
 };
 use super::{Errno, Kernel, SysResult};
+use crate::address_space::Prot;
 use crate::layout::PAGE_SIZE;
 
 const AT_FDCWD: i32 = -100;
@@ -1210,6 +1211,102 @@ impl Kernel {
         }
         self.space.write(buf, &path)?;
         Ok(path.len() as u64)
+    }
+}
+
+impl Kernel {
+    /// The file `fd` names, if mmap can map it with `prot`: a file of the
+    /// in-memory file system, open for reading, and for writing too when a
+    /// shared mapping may write (Linux's checks and errnos).
+    pub(super) fn node_mappable(&self, fd: i32, prot: Prot, shared: bool) -> Result<u64, Errno> {
+        let f = self.files.get(fd as i64 as u64)?;
+        let FileKind::Node(id) = f.kind else {
+            return Err(Errno::ENODEV);
+        };
+        let ino = self.desc(id)?.ino;
+        if !matches!(self.tmpfs.node(ino)?.body, Body::File { .. }) {
+            return Err(Errno::ENODEV);
+        }
+        let mode = f.status & O_ACCMODE;
+        if mode == O_WRONLY || (shared && prot.contains(Prot::WRITE) && mode != O_RDWR) {
+            return Err(Errno::EACCES);
+        }
+        Ok(ino)
+    }
+
+    /// Maps `len` bytes of file `ino` from `offset` at `start`, replacing
+    /// what was there. Shared: the mapping shows the file's own pages
+    /// (holes get a page now; pages past the end of the file fault).
+    /// Private: anonymous memory holding a copy of the file's bytes, which
+    /// is the same thing on one address space without fork.
+    pub(super) fn node_map(
+        &mut self,
+        ino: u64,
+        start: u64,
+        len: u64,
+        prot: Prot,
+        shared: bool,
+        offset: u64,
+    ) -> Result<(), Errno> {
+        let first = offset / PAGE_SIZE;
+        let size = match &self.tmpfs.node(ino)?.body {
+            Body::File { size, .. } => *size,
+            _ => return Err(Errno::ENODEV),
+        };
+        // Pages of the range that lie inside the file.
+        let in_file = size.div_ceil(PAGE_SIZE).saturating_sub(first).min(len / PAGE_SIZE);
+        if !shared {
+            self.space.map_fixed(start, len, prot, true)?;
+            return self.copy_file_pages(ino, start, first, in_file);
+        }
+        let holes = match &self.tmpfs.node(ino)?.body {
+            Body::File { pages, .. } => {
+                in_file - pages.range(first..first + in_file).count() as u64
+            }
+            _ => 0,
+        };
+        if holes.saturating_mul(PAGE_SIZE) > self.space.limit().saturating_sub(self.space.committed()) {
+            return Err(Errno::ENOMEM);
+        }
+        let mut frames = Vec::new();
+        for index in first..first + in_file {
+            let existing = match &self.tmpfs.node(ino)?.body {
+                Body::File { pages, .. } => pages.get(&index).copied(),
+                _ => None,
+            };
+            let gpa = match existing {
+                Some(g) => g,
+                None => {
+                    let g = self.space.alloc_frame()?;
+                    if let Body::File { pages, .. } = &mut self.tmpfs.node_mut(ino)?.body {
+                        pages.insert(index, g);
+                    }
+                    g
+                }
+            };
+            frames.push(gpa);
+        }
+        self.space.map_shared(start, len, prot, &frames)?;
+        Ok(())
+    }
+
+    /// Copies `count` pages of file `ino` from page `first` to `start`
+    /// (freshly mapped, zeroed memory: holes stay zero).
+    fn copy_file_pages(&mut self, ino: u64, start: u64, first: u64, count: u64) -> Result<(), Errno> {
+        let mut page = vec![0u8; PAGE_SIZE as usize];
+        for i in 0..count {
+            let gpa = match &self.tmpfs.node(ino)?.body {
+                Body::File { pages, .. } => pages.get(&(first + i)).copied(),
+                _ => None,
+            };
+            let Some(gpa) = gpa else { continue };
+            self.space
+                .memory()
+                .read(gpa, &mut page)
+                .map_err(|_| Errno::EFAULT)?;
+            self.space.write_initial(start + i * PAGE_SIZE, &page)?;
+        }
+        Ok(())
     }
 }
 
