@@ -477,11 +477,16 @@ impl AddressSpace {
             self.hold_frame(gpa);
             let backing = Backing::Shared(gpa);
             // Runs of consecutive frames make one area, so one engine map.
-            let extends = last.is_some_and(|(s, a)| {
-                a.end == at && a.backing.offset(at - s) == backing
-            });
+            let extends =
+                last.is_some_and(|(s, a)| a.end == at && a.backing.offset(at - s) == backing);
             let area = match last {
-                Some((s, a)) if extends => (s, Area { end: at + PAGE_SIZE, ..a }),
+                Some((s, a)) if extends => (
+                    s,
+                    Area {
+                        end: at + PAGE_SIZE,
+                        ..a
+                    },
+                ),
                 _ => (
                     at,
                     Area {
@@ -1011,7 +1016,8 @@ mod tests {
         assert_eq!(s.read_vec(0x40_1000, 3).unwrap(), b"map");
         s.protect(0x40_1000, PAGE_SIZE, Prot::RW).unwrap();
         // A second mapping of the same frame sees the same bytes.
-        s.map_shared(0x50_0000, PAGE_SIZE, Prot::READ, &[f0]).unwrap();
+        s.map_shared(0x50_0000, PAGE_SIZE, Prot::READ, &[f0])
+            .unwrap();
         assert_eq!(s.frame_holders(f0), 3);
         s.write(0x40_0000, b"FILE").unwrap();
         assert_eq!(s.read_vec(0x50_0000, 4).unwrap(), b"FILE");
@@ -1035,7 +1041,8 @@ mod tests {
         assert_eq!(s.frame_holders(f0), 1);
         s.unmap(0x60_0000, 2 * PAGE_SIZE).unwrap();
         assert_eq!(s.committed(), 0);
-        s.map_fixed(0x40_0000, 2 * PAGE_SIZE, Prot::RW, true).unwrap();
+        s.map_fixed(0x40_0000, 2 * PAGE_SIZE, Prot::RW, true)
+            .unwrap();
         assert_eq!(s.read_vec(0x40_0000, 4).unwrap(), vec![0; 4]);
         assert_eq!(s.read_vec(0x40_1000, 3).unwrap(), vec![0; 3]);
     }

@@ -80,7 +80,10 @@ impl Kernel {
         if len > USER_END - USER_MIN {
             return Err(Errno::ENOMEM);
         }
-        if offset.checked_add(len).map_or(true, |end| end > i64::MAX as u64) {
+        if offset
+            .checked_add(len)
+            .map_or(true, |end| end > i64::MAX as u64)
+        {
             return Err(Errno::EOVERFLOW);
         }
         // Shared anonymous memory behaves like private memory in a process
