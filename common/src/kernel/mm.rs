@@ -82,7 +82,7 @@ impl Kernel {
         }
         if offset
             .checked_add(len)
-            .map_or(true, |end| end > i64::MAX as u64)
+            .is_none_or(|end| end > i64::MAX as u64)
         {
             return Err(Errno::EOVERFLOW);
         }

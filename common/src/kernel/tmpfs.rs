@@ -1663,13 +1663,13 @@ mod tests {
         let null = open(&mut k, "/dev/null", 2) as u64;
         // (prot, flags, fd, offset, errno)
         let cases: [(u64, u64, u64, u64, i64); 7] = [
-            (3, 1, ro, 0, -13),   // shared writable needs O_RDWR
-            (1, 1, wo, 0, -13),   // any mapping needs read access
-            (1, 2, dir, 0, -19),  // directories have no pages
-            (1, 2, null, 0, -19), // nor does /dev/null
-            (1, 2, 99, 0, -9),    // no such descriptor
-            (1, 1, ro, 1, -22),   // unaligned offset
-            (1, 1, ro, u64::MAX & !(PAGE_SIZE - 1), -75),
+            (3, 1, ro, 0, -13),                // shared writable needs O_RDWR
+            (1, 1, wo, 0, -13),                // any mapping needs read access
+            (1, 2, dir, 0, -19),               // directories have no pages
+            (1, 2, null, 0, -19),              // nor does /dev/null
+            (1, 2, 99, 0, -9),                 // no such descriptor
+            (1, 1, ro, 1, -22),                // unaligned offset
+            (1, 1, ro, !(PAGE_SIZE - 1), -75), // offset + length overflows
         ];
         for (prot, flags, fd, off, errno) in cases {
             assert_eq!(
