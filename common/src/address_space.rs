@@ -63,6 +63,34 @@ enum Backing {
     Reserved,
     /// Guest physical memory starting at this address, contiguous.
     Phys(u64),
+    /// Frames shared with an in-memory file (MAP_SHARED), contiguous from
+    /// this address. Each page holds one reference to its frame (see
+    /// [`AddressSpace::refs`]); removing it drops that reference, and the
+    /// frame is released only by its last holder.
+    Shared(u64),
+    /// Pages of a file mapping past the end of the file: no memory, any
+    /// access faults. Linux gives SIGBUS there (qvm's fault is the one any
+    /// unmapped access gets).
+    PastEnd,
+}
+
+impl Backing {
+    /// The backing `offset` bytes into an area.
+    fn offset(self, offset: u64) -> Backing {
+        match self {
+            Backing::Phys(gpa) => Backing::Phys(gpa + offset),
+            Backing::Shared(gpa) => Backing::Shared(gpa + offset),
+            other => other,
+        }
+    }
+
+    /// The guest physical address of the first byte, if memory is behind.
+    fn gpa(self) -> Option<u64> {
+        match self {
+            Backing::Phys(gpa) | Backing::Shared(gpa) => Some(gpa),
+            Backing::Reserved | Backing::PastEnd => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -129,6 +157,10 @@ pub struct AddressSpace {
     frames: FrameAllocator,
     areas: BTreeMap<u64, Area>,
     changes: Vec<MemoryChange>,
+    /// Holders of each frame that more than one holds (an in-memory file
+    /// and the pages mapping it). A frame absent here has one holder.
+    /// Committed memory counts a frame once, however many hold it.
+    refs: BTreeMap<u64, u32>,
     /// Bytes copied between guest memory and the kernel by `read`,
     /// `write` and `read_cstr` (gas charges them).
     copied: Cell<u64>,
@@ -143,6 +175,7 @@ impl AddressSpace {
             frames,
             areas: BTreeMap::new(),
             changes: Vec::new(),
+            refs: BTreeMap::new(),
             copied: Cell::new(0),
         }
     }
@@ -199,9 +232,21 @@ impl AddressSpace {
         }
     }
 
-    /// Gives back a page from [`alloc_frame`](Self::alloc_frame), zeroed
-    /// for its next user.
+    /// Gives back a page from [`alloc_frame`](Self::alloc_frame): drops one
+    /// holder, and the last holder releases it, zeroed for its next user.
     pub fn free_frame(&mut self, gpa: u64) {
+        match self.refs.get_mut(&gpa) {
+            Some(n) if *n > 2 => {
+                *n -= 1;
+                return;
+            }
+            Some(_) => {
+                // One holder left: it is the frame's owner again.
+                self.refs.remove(&gpa);
+                return;
+            }
+            None => {}
+        }
         let extent = Extent {
             gpa,
             len: PAGE_SIZE,
@@ -209,6 +254,17 @@ impl AddressSpace {
         // A failed discard falls back to writing zeros (see remove_range).
         let _ = self.memory.discard(extent);
         self.frames.release(extent);
+    }
+
+    /// Adds a holder to a frame from [`alloc_frame`](Self::alloc_frame).
+    fn hold_frame(&mut self, gpa: u64) {
+        let n = self.refs.entry(gpa).or_insert(1);
+        *n = n.saturating_add(1);
+    }
+
+    /// Holders of the frame at `gpa` (1 unless it is shared).
+    pub fn frame_holders(&self, gpa: u64) -> u32 {
+        self.refs.get(&gpa).copied().unwrap_or(1)
     }
 
     /// Takes the changes recorded since the last call.
@@ -247,26 +303,21 @@ impl AddressSpace {
         if area.end <= addr {
             return;
         }
-        let offset = addr - start;
         self.areas.insert(start, Area { end: addr, ..area });
-        let backing = match area.backing {
-            Backing::Reserved => Backing::Reserved,
-            Backing::Phys(gpa) => Backing::Phys(gpa + offset),
-        };
         self.areas.insert(
             addr,
             Area {
                 end: area.end,
                 prot: area.prot,
-                backing,
+                backing: area.backing.offset(addr - start),
             },
         );
     }
 
     fn visible_in(&self, start: u64, end: u64) -> Vec<MemoryChange> {
         self.clipped(start, end)
-            .filter_map(|(s, lo, hi, a)| match a.backing {
-                Backing::Phys(gpa) if a.prot != Prot::NONE => Some(MemoryChange::Map {
+            .filter_map(|(s, lo, hi, a)| match a.backing.gpa() {
+                Some(gpa) if a.prot != Prot::NONE => Some(MemoryChange::Map {
                     start: lo,
                     len: hi - lo,
                     prot: a.prot.effective(),
@@ -331,8 +382,11 @@ impl AddressSpace {
     fn remove_range(&mut self, start: u64, end: u64) {
         let keys: Vec<u64> = self.areas.range(start..end).map(|(&s, _)| s).collect();
         for s in keys {
-            if let Some(a) = self.areas.remove(&s) {
-                if let Backing::Phys(gpa) = a.backing {
+            let Some(a) = self.areas.remove(&s) else {
+                continue;
+            };
+            match a.backing {
+                Backing::Phys(gpa) => {
                     let extent = Extent {
                         gpa,
                         len: a.end - s,
@@ -342,6 +396,12 @@ impl AddressSpace {
                     let _ = self.memory.discard(extent);
                     self.frames.release(extent);
                 }
+                Backing::Shared(gpa) => {
+                    for page in (0..a.end - s).step_by(PAGE_SIZE as usize) {
+                        self.free_frame(gpa + page);
+                    }
+                }
+                Backing::Reserved | Backing::PastEnd => {}
             }
         }
     }
@@ -391,6 +451,83 @@ impl AddressSpace {
         let result = self.insert(start, end, prot, backed);
         self.end_change(start, end);
         result
+    }
+
+    /// Maps `[start, start+len)` over frames from
+    /// [`alloc_frame`](Self::alloc_frame), replacing whatever was there:
+    /// MAP_SHARED of an in-memory file, whose pages are these frames, so a
+    /// write through the mapping is a write to the file and the other way
+    /// round. Page `i` shows `frames[i]` and takes a reference to it; the
+    /// pages after the last frame are past the end of the file.
+    pub fn map_shared(
+        &mut self,
+        start: u64,
+        len: u64,
+        prot: Prot,
+        frames: &[u64],
+    ) -> Result<(), MmError> {
+        let end = Self::check_range(start, len)?;
+        if frames.len() as u64 > len / PAGE_SIZE {
+            return Err(MmError::Invalid);
+        }
+        self.open_range(start, end);
+        self.remove_range(start, end);
+        let mut last: Option<(u64, Area)> = None;
+        for (at, &gpa) in (start..end).step_by(PAGE_SIZE as usize).zip(frames) {
+            self.hold_frame(gpa);
+            let backing = Backing::Shared(gpa);
+            // Runs of consecutive frames make one area, so one engine map.
+            let extends =
+                last.is_some_and(|(s, a)| a.end == at && a.backing.offset(at - s) == backing);
+            let area = match last {
+                Some((s, a)) if extends => (
+                    s,
+                    Area {
+                        end: at + PAGE_SIZE,
+                        ..a
+                    },
+                ),
+                _ => (
+                    at,
+                    Area {
+                        end: at + PAGE_SIZE,
+                        prot,
+                        backing,
+                    },
+                ),
+            };
+            self.areas.insert(area.0, area.1);
+            last = Some(area);
+        }
+        let past_end = start + frames.len() as u64 * PAGE_SIZE;
+        if past_end < end {
+            self.areas.insert(
+                past_end,
+                Area {
+                    end,
+                    prot,
+                    backing: Backing::PastEnd,
+                },
+            );
+        }
+        self.end_change(start, end);
+        Ok(())
+    }
+
+    /// Maps `[start, end)` as past the end of a file (mremap growing a
+    /// shared file mapping): no memory, any access faults.
+    fn map_past_end(&mut self, start: u64, end: u64, prot: Prot) {
+        self.open_range(start, end);
+        self.remove_range(start, end);
+        self.areas.insert(
+            start,
+            Area {
+                end,
+                prot,
+                backing: Backing::PastEnd,
+            },
+        );
+        self.end_change(start, end);
     }
 
     /// Unmaps `[start, start+len)`; unmapped parts are fine.
@@ -507,22 +644,34 @@ impl AddressSpace {
             };
         }
         let prot = self.prot_at(old_end - PAGE_SIZE).ok_or(MmError::Fault)?;
-        let backed = self
+        let tail = self
             .area_at(old_end - PAGE_SIZE)
-            .map(|(_, a)| a.backing != Backing::Reserved)
-            .unwrap_or(false);
+            .map(|(_, a)| a.backing)
+            .unwrap_or(Backing::Reserved);
         let grow = new_len - old_len;
         let grow_end = old_end.checked_add(grow).ok_or(MmError::NoMemory)?;
+        // A file mapping grows with more of the file: its pages past the
+        // end of the file, as the file was when it was mapped. Anything
+        // else grows like it is: memory or reservation.
+        let grow_at = |space: &mut Self, at: u64| match tail {
+            Backing::Shared(_) | Backing::PastEnd => {
+                Self::check_range(at, grow)?;
+                space.map_past_end(at, at + grow, prot);
+                Ok(())
+            }
+            Backing::Phys(_) => space.map_fixed(at, grow, prot, true),
+            Backing::Reserved => space.map_fixed(at, grow, prot, false),
+        };
         if dest.is_none() {
             if grow_end > USER_END || !self.is_free(old_end, grow_end) {
                 return Err(MmError::NoMemory);
             }
-            self.map_fixed(old_end, grow, prot, backed)?;
+            grow_at(self, old_end)?;
             return Ok(old);
         }
         let d = dest.ok_or(MmError::NoMemory)?;
         let new_at = self.move_range(old, old_end, d)?;
-        if let Err(e) = self.map_fixed(new_at + old_len, grow, prot, backed) {
+        if let Err(e) = grow_at(self, new_at + old_len) {
             // Put it back where it was; the move itself cannot fail now.
             let _ = self.move_range(new_at, new_at + old_len, old);
             return Err(e);
@@ -557,7 +706,9 @@ impl AddressSpace {
         Ok(dest)
     }
 
-    /// Zeroes the backed memory in `[start, start+len)` (MADV_DONTNEED).
+    /// Zeroes the private memory in `[start, start+len)` (MADV_DONTNEED).
+    /// Pages shared with a file keep their bytes: Linux drops such a page
+    /// and the next access reads the file again, which holds the same.
     pub fn zero_range(&mut self, start: u64, len: u64) -> Result<(), MmError> {
         let end = Self::check_range(start, len)?;
         let pieces: Vec<Extent> = self
@@ -567,7 +718,7 @@ impl AddressSpace {
                     gpa: gpa + (lo - s),
                     len: hi - lo,
                 }),
-                Backing::Reserved => None,
+                Backing::Shared(_) | Backing::Reserved | Backing::PastEnd => None,
             })
             .collect();
         for e in pieces {
@@ -584,10 +735,8 @@ impl AddressSpace {
         let mut at = addr;
         while at < end {
             let (s, a) = self.area_at(at).ok_or(MmError::Fault)?;
-            let gpa = match a.backing {
-                Backing::Phys(gpa) if a.prot.effective().contains(need) && a.prot != Prot::NONE => {
-                    gpa
-                }
+            let gpa = match a.backing.gpa() {
+                Some(gpa) if a.prot.effective().contains(need) && a.prot != Prot::NONE => gpa,
                 _ => return Err(MmError::Fault),
             };
             let hi = a.end.min(end);
@@ -653,7 +802,7 @@ impl AddressSpace {
         let mut at = addr;
         while at < end {
             let (s, a) = self.area_at(at).ok_or(MmError::Fault)?;
-            let Backing::Phys(gpa) = a.backing else {
+            let Some(gpa) = a.backing.gpa() else {
                 return Err(MmError::Fault);
             };
             let hi = a.end.min(end);
@@ -833,5 +982,97 @@ mod tests {
         s.write(0x40_0ffc, b"abcd").unwrap();
         assert_eq!(s.read_cstr(0x40_0ffc, 100), Err(MmError::Fault));
         assert_eq!(s.read_cstr(0x40_0ffc, 2), Err(MmError::Invalid));
+    }
+    #[test]
+    fn shared_frames_are_held_by_file_and_mappings() {
+        let mut s = space(MIB);
+        // Two pages of a file, as the in-memory file system takes them.
+        let f0 = s.alloc_frame().unwrap();
+        let f1 = s.alloc_frame().unwrap();
+        s.memory().write(f0, b"file").unwrap();
+        // Three pages: the file's two, then one past its end.
+        s.map_shared(0x40_0000, 3 * PAGE_SIZE, Prot::RW, &[f0, f1])
+            .unwrap();
+        assert_eq!(s.committed(), 2 * PAGE_SIZE, "a shared frame counts once");
+        assert_eq!(s.frame_holders(f0), 2);
+        assert_eq!(s.read_vec(0x40_0000, 4).unwrap(), b"file");
+        s.write(0x40_1000, b"map").unwrap();
+        let mut buf = [0u8; 3];
+        s.memory().read(f1, &mut buf).unwrap();
+        assert_eq!(&buf, b"map", "a write through the mapping is in the file");
+        assert_eq!(s.read_vec(0x40_2000, 1), Err(MmError::Fault));
+        let maps: Vec<MemoryChange> = s.take_changes();
+        assert!(maps.iter().any(|c| matches!(c,
+            MemoryChange::Map { start: 0x40_0000, prot: Prot::RW, gpa, .. } if *gpa == f0)));
+        assert!(maps.iter().all(|c| !matches!(c,
+            MemoryChange::Map { start, .. } if *start >= 0x40_2000)));
+
+        // MADV_DONTNEED keeps a shared page's bytes (Linux re-reads the file).
+        s.zero_range(0x40_0000, 2 * PAGE_SIZE).unwrap();
+        assert_eq!(s.read_vec(0x40_0000, 4).unwrap(), b"file");
+        // Protection changes and splits keep the sharing.
+        s.protect(0x40_1000, PAGE_SIZE, Prot::READ).unwrap();
+        assert_eq!(s.write(0x40_1000, b"x"), Err(MmError::Fault));
+        assert_eq!(s.read_vec(0x40_1000, 3).unwrap(), b"map");
+        s.protect(0x40_1000, PAGE_SIZE, Prot::RW).unwrap();
+        // A second mapping of the same frame sees the same bytes.
+        s.map_shared(0x50_0000, PAGE_SIZE, Prot::READ, &[f0])
+            .unwrap();
+        assert_eq!(s.frame_holders(f0), 3);
+        s.write(0x40_0000, b"FILE").unwrap();
+        assert_eq!(s.read_vec(0x50_0000, 4).unwrap(), b"FILE");
+        // Moving keeps the frames; growing adds pages past the end.
+        let moved = s
+            .remap(0x50_0000, PAGE_SIZE, 2 * PAGE_SIZE, Some(0x60_0000))
+            .unwrap();
+        assert_eq!(moved, 0x60_0000);
+        assert_eq!(s.read_vec(0x60_0000, 4).unwrap(), b"FILE");
+        assert_eq!(s.read_vec(0x60_1000, 1), Err(MmError::Fault));
+        assert_eq!(s.committed(), 2 * PAGE_SIZE);
+
+        // The file goes away (unlinked and closed): the mappings keep the
+        // frames, and the last unmap releases them, zeroed.
+        s.free_frame(f0);
+        s.free_frame(f1);
+        assert_eq!(s.committed(), 2 * PAGE_SIZE);
+        assert_eq!(s.read_vec(0x40_0000, 4).unwrap(), b"FILE");
+        s.unmap(0x40_0000, 3 * PAGE_SIZE).unwrap();
+        assert_eq!(s.committed(), PAGE_SIZE);
+        assert_eq!(s.frame_holders(f0), 1);
+        s.unmap(0x60_0000, 2 * PAGE_SIZE).unwrap();
+        assert_eq!(s.committed(), 0);
+        s.map_fixed(0x40_0000, 2 * PAGE_SIZE, Prot::RW, true)
+            .unwrap();
+        assert_eq!(s.read_vec(0x40_0000, 4).unwrap(), vec![0; 4]);
+        assert_eq!(s.read_vec(0x40_1000, 3).unwrap(), vec![0; 3]);
+    }
+
+    #[test]
+    fn shared_runs_of_consecutive_frames_map_once() {
+        let mut s = space(MIB);
+        let frames: Vec<u64> = (0..3).map(|_| s.alloc_frame().unwrap()).collect();
+        s.map_shared(0x40_0000, 3 * PAGE_SIZE, Prot::RW, &frames)
+            .unwrap();
+        let maps = s.take_changes();
+        let pages: u64 = maps
+            .iter()
+            .map(|c| match c {
+                MemoryChange::Map { len, .. } => len / PAGE_SIZE,
+                MemoryChange::Unmap { .. } => 0,
+            })
+            .sum();
+        assert_eq!(pages, 3);
+        if frames.windows(2).all(|w| w[1] == w[0] + PAGE_SIZE) {
+            assert_eq!(maps.len(), 1);
+        }
+        // Unmapping the middle page splits the run and drops one hold.
+        s.unmap(0x40_1000, PAGE_SIZE).unwrap();
+        assert_eq!(s.frame_holders(frames[1]), 1);
+        assert_eq!(s.frame_holders(frames[0]), 2);
+        assert_eq!(s.committed(), 3 * PAGE_SIZE);
+        assert_eq!(
+            s.map_shared(0x40_0000, PAGE_SIZE, Prot::RW, &frames),
+            Err(MmError::Invalid)
+        );
     }
 }

@@ -319,16 +319,7 @@ pub fn programs() -> Vec<Program> {
 
 /// Threaded-corpus programs qvm does not run yet, and why: they stay out
 /// of [`programs`] (the threaded-native test still runs them natively).
-pub const NOT_YET: &[(&str, &str)] = &[
-    (
-        "c-glibc-sem-open",
-        "sem_open maps a /dev/shm file MAP_SHARED: mmap of a file is not offered yet",
-    ),
-    (
-        "c-musl-sem-open",
-        "sem_open maps a /dev/shm file MAP_SHARED: mmap of a file is not offered yet",
-    ),
-];
+pub const NOT_YET: &[(&str, &str)] = &[];
 
 /// Why qvm does not run `name` yet, if it does not.
 pub fn not_yet(name: &str) -> Option<&'static str> {

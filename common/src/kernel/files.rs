@@ -25,6 +25,7 @@ pub const EXE_DIR: &str = "/contract/";
 pub(super) const O_ACCMODE: u64 = 3;
 pub(super) const O_RDONLY: u64 = 0;
 pub(super) const O_WRONLY: u64 = 1;
+pub(super) const O_RDWR: u64 = 2;
 pub(super) const O_APPEND: u64 = 0o2000;
 pub(super) const O_NONBLOCK: u64 = 0o4000;
 pub(super) const O_CLOEXEC: u64 = 0o2000000;

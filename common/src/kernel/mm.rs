@@ -69,16 +69,22 @@ impl Kernel {
             MAP_SHARED | MAP_PRIVATE | MAP_SHARED_VALIDATE => {}
             _ => return Err(Errno::EINVAL),
         }
-        if flags & MAP_ANONYMOUS == 0 {
-            // The only mappable file is /dev/zero, which maps as anonymous
-            // memory; everything else has nothing behind it.
-            if !self.fd_is_zero(fd)? {
-                return Err(Errno::ENODEV);
-            }
-        }
+        // /dev/zero maps as anonymous memory; a file of the in-memory file
+        // system maps its bytes; everything else has nothing behind it.
+        let file = if flags & MAP_ANONYMOUS != 0 || self.fd_is_zero(fd)? {
+            None
+        } else {
+            Some(self.node_mappable(fd, prot, flags & MAP_SHARED != 0)?)
+        };
         let len = AddressSpace::page_len(len)?;
         if len > USER_END - USER_MIN {
             return Err(Errno::ENOMEM);
+        }
+        if offset
+            .checked_add(len)
+            .is_none_or(|end| end > i64::MAX as u64)
+        {
+            return Err(Errno::EOVERFLOW);
         }
         // Shared anonymous memory behaves like private memory in a process
         // that cannot fork.
@@ -114,7 +120,10 @@ impl Kernel {
                     .ok_or(Errno::ENOMEM)?
             }
         };
-        self.space.map_fixed(start, len, prot, backed)?;
+        match file {
+            Some(ino) => self.node_map(ino, start, len, prot, flags & MAP_SHARED != 0, offset)?,
+            None => self.space.map_fixed(start, len, prot, backed)?,
+        }
         Ok(start)
     }
 
@@ -173,7 +182,7 @@ impl Kernel {
         let old_len = AddressSpace::page_len(old_len)?;
         let new_len = AddressSpace::page_len(new_len)?;
         if new_len == 0 || old_len == 0 {
-            // old_len == 0 duplicates a shared mapping; there are none.
+            // old_len == 0 duplicates a shared mapping; qvm does not.
             return Err(Errno::EINVAL);
         }
         if flags & MREMAP_FIXED != 0 {

@@ -101,6 +101,7 @@ errnos!(
     ENOTEMPTY,
     EFBIG,
     ENXIO,
+    EOVERFLOW,
 );
 
 impl Errno {

@@ -20,10 +20,11 @@
 use std::collections::BTreeMap;
 
 use super::files::{
-    fixed_stat, FileKind, Stat, O_ACCMODE, O_APPEND, O_CLOEXEC, O_RDONLY, O_WRONLY, S_IFDIR,
-    S_IFREG,
+    fixed_stat, FileKind, Stat, O_ACCMODE, O_APPEND, O_CLOEXEC, O_RDONLY, O_RDWR, O_WRONLY,
+    S_IFDIR, S_IFREG,
 };
 use super::{Errno, Kernel, SysResult};
+use crate::address_space::Prot;
 use crate::layout::PAGE_SIZE;
 
 const AT_FDCWD: i32 = -100;
@@ -1213,6 +1214,113 @@ impl Kernel {
     }
 }
 
+impl Kernel {
+    /// The file `fd` names, if mmap can map it with `prot`: a file of the
+    /// in-memory file system, open for reading, and for writing too when a
+    /// shared mapping may write (Linux's checks and errnos).
+    pub(super) fn node_mappable(&self, fd: i32, prot: Prot, shared: bool) -> Result<u64, Errno> {
+        let f = self.files.get(fd as i64 as u64)?;
+        let FileKind::Node(id) = f.kind else {
+            return Err(Errno::ENODEV);
+        };
+        let ino = self.desc(id)?.ino;
+        if !matches!(self.tmpfs.node(ino)?.body, Body::File { .. }) {
+            return Err(Errno::ENODEV);
+        }
+        let mode = f.status & O_ACCMODE;
+        if mode == O_WRONLY || (shared && prot.contains(Prot::WRITE) && mode != O_RDWR) {
+            return Err(Errno::EACCES);
+        }
+        Ok(ino)
+    }
+
+    /// Maps `len` bytes of file `ino` from `offset` at `start`, replacing
+    /// what was there. Shared: the mapping shows the file's own pages
+    /// (holes get a page now; pages past the end of the file fault).
+    /// Private: anonymous memory holding a copy of the file's bytes, which
+    /// is the same thing on one address space without fork.
+    pub(super) fn node_map(
+        &mut self,
+        ino: u64,
+        start: u64,
+        len: u64,
+        prot: Prot,
+        shared: bool,
+        offset: u64,
+    ) -> Result<(), Errno> {
+        let first = offset / PAGE_SIZE;
+        let size = match &self.tmpfs.node(ino)?.body {
+            Body::File { size, .. } => *size,
+            _ => return Err(Errno::ENODEV),
+        };
+        // Pages of the range that lie inside the file.
+        let in_file = size
+            .div_ceil(PAGE_SIZE)
+            .saturating_sub(first)
+            .min(len / PAGE_SIZE);
+        if !shared {
+            self.space.map_fixed(start, len, prot, true)?;
+            return self.copy_file_pages(ino, start, first, in_file);
+        }
+        let holes = match &self.tmpfs.node(ino)?.body {
+            Body::File { pages, .. } => {
+                in_file - pages.range(first..first + in_file).count() as u64
+            }
+            _ => 0,
+        };
+        if holes.saturating_mul(PAGE_SIZE)
+            > self.space.limit().saturating_sub(self.space.committed())
+        {
+            return Err(Errno::ENOMEM);
+        }
+        let mut frames = Vec::new();
+        for index in first..first + in_file {
+            let existing = match &self.tmpfs.node(ino)?.body {
+                Body::File { pages, .. } => pages.get(&index).copied(),
+                _ => None,
+            };
+            let gpa = match existing {
+                Some(g) => g,
+                None => {
+                    let g = self.space.alloc_frame()?;
+                    if let Body::File { pages, .. } = &mut self.tmpfs.node_mut(ino)?.body {
+                        pages.insert(index, g);
+                    }
+                    g
+                }
+            };
+            frames.push(gpa);
+        }
+        self.space.map_shared(start, len, prot, &frames)?;
+        Ok(())
+    }
+
+    /// Copies `count` pages of file `ino` from page `first` to `start`
+    /// (freshly mapped, zeroed memory: holes stay zero).
+    fn copy_file_pages(
+        &mut self,
+        ino: u64,
+        start: u64,
+        first: u64,
+        count: u64,
+    ) -> Result<(), Errno> {
+        let mut page = vec![0u8; PAGE_SIZE as usize];
+        for i in 0..count {
+            let gpa = match &self.tmpfs.node(ino)?.body {
+                Body::File { pages, .. } => pages.get(&(first + i)).copied(),
+                _ => None,
+            };
+            let Some(gpa) = gpa else { continue };
+            self.space
+                .memory()
+                .read(gpa, &mut page)
+                .map_err(|_| Errno::EFAULT)?;
+            self.space.write_initial(start + i * PAGE_SIZE, &page)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1477,5 +1585,101 @@ mod tests {
         }
         let long = [b'a'; 256];
         assert_eq!(fs.resolve(ROOT, &long).unwrap_err(), Errno::ENAMETOOLONG);
+    }
+    /// mmap(0, len, prot, flags, fd, off).
+    fn mmap(k: &mut Kernel, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -> i64 {
+        call(k, 9, &[0, len, prot, flags, fd, off])
+    }
+
+    #[test]
+    fn shared_file_mapping_outlives_name_and_descriptor() {
+        // What sem_open does: write a semaphore to a /dev/shm file, map
+        // it shared, link it to its name, unlink the temporary, close.
+        let mut k = kernel();
+        let committed = k.space().committed();
+        let fd = open(&mut k, "/dev/shm/tmp.1", O_CREAT | O_EXCL | 2) as u64;
+        put(&k, BUF, &[7u8; 32]);
+        assert_eq!(call(&mut k, 1, &[fd, BUF, 32]), 32);
+        let map = mmap(&mut k, 32, 3, 1, fd, 0);
+        assert!(map > 0, "{map}");
+        let map = map as u64;
+        assert_eq!(two(&mut k, 86, "/dev/shm/tmp.1", "/dev/shm/sem.x"), 0);
+        assert_eq!(pcall(&mut k, 87, "/dev/shm/tmp.1", &[]), 0);
+        assert_eq!(call(&mut k, 3, &[fd]), 0);
+        assert_eq!(get(&k, map, 32), [7u8; 32]);
+        // Writes go both ways between the mapping and the file.
+        put(&k, map, b"through the map");
+        let fd = open(&mut k, "/dev/shm/sem.x", 2) as u64;
+        assert_eq!(call(&mut k, 17, &[fd, BUF, 15, 0]), 15);
+        assert_eq!(get(&k, BUF, 15), b"through the map");
+        put(&k, BUF, b"by pwrite");
+        assert_eq!(call(&mut k, 18, &[fd, BUF, 9, 16]), 9);
+        assert_eq!(get(&k, map + 16, 9), b"by pwrite");
+        // MADV_DONTNEED drops the page; the file still holds the bytes.
+        assert_eq!(call(&mut k, 28, &[map, PAGE_SIZE, 4]), 0);
+        assert_eq!(get(&k, map, 15), b"through the map");
+        // One page, counted once although file and mapping both hold it.
+        assert_eq!(k.space().committed(), committed + PAGE_SIZE);
+        // A second, private mapping is a copy: read-only is allowed.
+        let private = mmap(&mut k, PAGE_SIZE, 1, 2, fd, 0) as u64;
+        assert_eq!(get(&k, private, 15), b"through the map");
+        put(&k, map, b"T");
+        assert_eq!(get(&k, private, 1), b"t");
+        assert_eq!(k.space().committed(), committed + 2 * PAGE_SIZE);
+        assert_eq!(call(&mut k, 11, &[private, PAGE_SIZE]), 0);
+        // The file and the mapping both gone: the page is released.
+        assert_eq!(call(&mut k, 3, &[fd]), 0);
+        assert_eq!(pcall(&mut k, 87, "/dev/shm/sem.x", &[]), 0);
+        assert_eq!(k.space().committed(), committed + PAGE_SIZE);
+        assert_eq!(get(&k, map, 1), b"T");
+        assert_eq!(call(&mut k, 11, &[map, PAGE_SIZE]), 0);
+        assert_eq!(k.space().committed(), committed);
+    }
+
+    #[test]
+    fn file_mapping_holes_end_and_errors() {
+        let mut k = kernel();
+        let committed = k.space().committed();
+        let rw = open(&mut k, "/tmp/f", O_CREAT | 2) as u64;
+        // Two pages of hole, then one byte on the third page.
+        put(&k, BUF, b"z");
+        assert_eq!(call(&mut k, 18, &[rw, BUF, 1, 2 * PAGE_SIZE]), 1);
+        assert_eq!(k.space().committed(), committed + PAGE_SIZE);
+        // Four pages from page 1: page 1 is a hole (gets a page now),
+        // page 2 holds the byte, pages 3 and 4 are past the end.
+        let map = mmap(&mut k, 4 * PAGE_SIZE, 3, 1, rw, PAGE_SIZE) as u64;
+        assert_eq!(k.space().committed(), committed + 2 * PAGE_SIZE);
+        assert_eq!(get(&k, map + PAGE_SIZE, 1), b"z");
+        put(&k, map, b"hole");
+        assert_eq!(call(&mut k, 17, &[rw, BUF, 4, PAGE_SIZE]), 4);
+        assert_eq!(get(&k, BUF, 4), b"hole");
+        assert_eq!(
+            k.space().read_vec(map + 2 * PAGE_SIZE, 1),
+            Err(crate::address_space::MmError::Fault)
+        );
+        let ro = open(&mut k, "/tmp/f", O_RDONLY) as u64;
+        let wo = open(&mut k, "/tmp/f", O_WRONLY) as u64;
+        let dir = open(&mut k, "/tmp", O_RDONLY) as u64;
+        let null = open(&mut k, "/dev/null", 2) as u64;
+        // (prot, flags, fd, offset, errno)
+        let cases: [(u64, u64, u64, u64, i64); 7] = [
+            (3, 1, ro, 0, -13),                // shared writable needs O_RDWR
+            (1, 1, wo, 0, -13),                // any mapping needs read access
+            (1, 2, dir, 0, -19),               // directories have no pages
+            (1, 2, null, 0, -19),              // nor does /dev/null
+            (1, 2, 99, 0, -9),                 // no such descriptor
+            (1, 1, ro, 1, -22),                // unaligned offset
+            (1, 1, ro, !(PAGE_SIZE - 1), -75), // offset + length overflows
+        ];
+        for (prot, flags, fd, off, errno) in cases {
+            assert_eq!(
+                mmap(&mut k, PAGE_SIZE, prot, flags, fd, off),
+                errno,
+                "{prot} {flags} {fd} {off}"
+            );
+        }
+        // Read-only descriptors map read-only, shared or private.
+        assert!(mmap(&mut k, PAGE_SIZE, 1, 1, ro, 0) > 0);
+        assert!(mmap(&mut k, PAGE_SIZE, 3, 2, ro, 0) > 0);
     }
 }
