@@ -876,7 +876,7 @@ impl Kernel {
 
     pub(super) fn sys_ftruncate(&mut self, fd: u64, len: u64) -> SysResult {
         let f = self.files.get(fd)?;
-        if len as i64 > i64::MAX || (len as i64) < 0 {
+        if (len as i64) < 0 {
             return Err(Errno::EINVAL);
         }
         let FileKind::Node(id) = f.kind else {
