@@ -375,6 +375,7 @@ impl Process {
                             m.reset(self.entry)?;
                             m.set_context(&next)?;
                             m.set_deadline(deadline);
+                            self.kernel.counts_relative();
                             log::debug!("thread created on {backend}: continuing on {}", m.name());
                             moved = Some(m);
                             continue;

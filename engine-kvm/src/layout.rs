@@ -34,6 +34,13 @@ pub const DATA: u64 = 0x3000;
 pub const TLB_FLAG: u64 = DATA;
 /// Where the stub saves RAX while it reloads CR3.
 pub const SCRATCH: u64 = DATA + 8;
+/// Where the syscall entry and every exception handler store the
+/// contract's MXCSR (STMXCSR) before exiting: KVM_GET_FPU's MXCSR is not
+/// reliable (in the nested VM it reads 0).
+pub const MXCSR_SAVED: u64 = DATA + 16;
+/// The MXCSR the resume entry loads (LDMXCSR) before IRETQ, for the same
+/// reason.
+pub const MXCSR_LOAD: u64 = DATA + 24;
 pub const STACK_BOTTOM: u64 = 0x4000;
 pub const STACK_TOP: u64 = 0x8000;
 pub const TABLES: u64 = 0x10000;

@@ -628,6 +628,9 @@ impl Engine for KvmEngine {
     fn reset(&mut self, entry: EntryState) -> Result<(), EngineError> {
         self.position = Position::User;
         self.loaded = None;
+        self.sys
+            .write_u64(MXCSR_SAVED, u64::from(INITIAL_MXCSR))
+            .map_err(err)?;
         let mut sregs: kvm_sregs = self
             .vcpu
             .get_sregs()
@@ -751,7 +754,13 @@ impl Engine for KvmEngine {
             rflags,
             fs_base: sregs.fs.base,
             gs_base: sregs.gs.base,
-            fxsave: fxsave_of(&fpu),
+            fxsave: {
+                let mut fx = fxsave_of(&fpu);
+                // MXCSR as the stub stored it at the exit (see layout).
+                let mxcsr = self.sys.read_u64(MXCSR_SAVED).map_err(err)? as u32;
+                fx.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+                fx
+            },
         })
     }
 
@@ -760,8 +769,12 @@ impl Engine for KvmEngine {
         self.vcpu
             .set_fpu(&fpu)
             .map_err(|e| err(format!("set FPU: {e}")))?;
-        // The resume entry IRETQs to the contract with this frame, after
+        // The resume entry loads MXCSR from here (KVM_SET_FPU's is not
+        // reliable), then IRETQs to the contract with this frame, after
         // the TLB flush a page-table change may need.
+        self.sys
+            .write_u64(MXCSR_LOAD, u64::from(c.fxsave.mxcsr()))
+            .map_err(err)?;
         let frame = [
             c.rip,
             u64::from(USER_CS),

@@ -5,6 +5,7 @@
 //!
 //! Syscall entry (LSTAR), on the user's stack, which it never touches:
 //! ```text
+//! stmxcsr [rip+MXCSR_SAVED]      ; the contract's MXCSR, for the host
 //! out   0x60, al                 ; exit: the host handles the syscall
 //! cmp   byte [rip+TLB_FLAG], 0   ; did the host change page tables?
 //! je    .ret
@@ -17,9 +18,16 @@
 //! ```
 //! Exception vector N, on the TSS stack:
 //! ```text
+//! stmxcsr [rip+MXCSR_SAVED]
 //! out   0x20+N, al               ; exit: the host reads the frame
 //! add   rsp, 8                   ; only for vectors with an error code
 //! iretq
+//! ```
+//! Resume entry, on the stack holding the IRETQ frame the host wrote:
+//! ```text
+//! (the TLB flush above, if flagged)
+//! ldmxcsr [rip+MXCSR_LOAD]       ; the thread's MXCSR
+//! iretq                          ; to the thread, every register loaded
 //! ```
 
 use crate::layout::*;
@@ -74,7 +82,10 @@ fn rel32(at: u64, len: u64, target: u64) -> [u8; 4] {
 pub fn code() -> Vec<u8> {
     let mut page = vec![0xccu8; PAGE as usize];
     for vector in 0..VECTORS {
-        let mut h = vec![0xe6, PORT_EXCEPTION as u8 + vector as u8]; // out imm8, al
+        let at = CODE + vector * HANDLER_SIZE;
+        let mut h = vec![0x0f, 0xae, 0x1d]; // stmxcsr [rip+d32]
+        h.extend_from_slice(&rel32(at, 7, MXCSR_SAVED));
+        h.extend_from_slice(&[0xe6, PORT_EXCEPTION as u8 + vector as u8]); // out imm8, al
         if has_error_code(vector) {
             h.extend_from_slice(&[0x48, 0x83, 0xc4, 0x08]); // add rsp, 8
         }
@@ -82,13 +93,18 @@ pub fn code() -> Vec<u8> {
         let at = (vector * HANDLER_SIZE) as usize;
         page[at..at + h.len()].copy_from_slice(&h);
     }
-    let mut s = vec![0xe6, PORT_SYSCALL as u8]; // out 0x60, al
+    let mut s = vec![0x0f, 0xae, 0x1d]; // stmxcsr [rip+d32]
+    s.extend_from_slice(&rel32(SYSCALL_ENTRY, 7, MXCSR_SAVED));
+    s.extend_from_slice(&[0xe6, PORT_SYSCALL as u8]); // out 0x60, al
     flush_if_flagged(&mut s, SYSCALL_ENTRY);
     s.extend_from_slice(&[0x48, 0x0f, 0x07]); // sysretq
     let off = (SYSCALL_ENTRY - CODE) as usize;
     page[off..off + s.len()].copy_from_slice(&s);
     let mut r = Vec::new();
     flush_if_flagged(&mut r, RESUME_ENTRY);
+    let at = RESUME_ENTRY + r.len() as u64;
+    r.extend_from_slice(&[0x0f, 0xae, 0x15]); // ldmxcsr [rip+d32]
+    r.extend_from_slice(&rel32(at, 7, MXCSR_LOAD));
     r.extend_from_slice(&[0x48, 0xcf]); // iretq
     let off = (RESUME_ENTRY - CODE) as usize;
     page[off..off + r.len()].copy_from_slice(&r);
@@ -153,21 +169,35 @@ mod tests {
     #[test]
     fn code_layout() {
         let c = code();
+        // Each handler stores MXCSR first (7 bytes), then
         // #DE: out 0x20, al; iretq.   #GP: out 0x2d, al; add rsp, 8; iretq.
-        assert_eq!(&c[0..4], &[0xe6, 0x20, 0x48, 0xcf]);
+        assert_eq!(&c[0..3], &[0x0f, 0xae, 0x1d]);
+        assert_eq!(&c[7..11], &[0xe6, 0x20, 0x48, 0xcf]);
         assert_eq!(
-            &c[13 * 16..13 * 16 + 8],
+            &c[13 * 16 + 7..13 * 16 + 15],
             &[0xe6, 0x2d, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf]
         );
+        // stmxcsr's displacement reaches the slot from every handler.
+        for v in [0u64, 13, 31] {
+            let at = (v * 16) as usize;
+            let disp = i32::from_le_bytes(c[at + 3..at + 7].try_into().unwrap()) as i64;
+            assert_eq!(CODE as i64 + at as i64 + 7 + disp, MXCSR_SAVED as i64);
+        }
         let s = &c[0x400..];
-        assert_eq!(&s[..2], &[0xe6, 0x60]);
+        assert_eq!(&s[7..9], &[0xe6, 0x60]);
         // je skips exactly to sysretq.
-        let je = 2 + 7;
+        let je = 9 + 7;
         assert_eq!(s[je], 0x74);
         let target = je + 2 + s[je + 1] as usize;
         assert_eq!(&s[target..target + 3], &[0x48, 0x0f, 0x07]);
-        // cmp's displacement reaches the flag: 0x400 + 2 + 7 + disp == DATA - CODE.
-        let disp = i32::from_le_bytes(s[4..8].try_into().unwrap()) as i64;
-        assert_eq!(CODE as i64 + 0x400 + 2 + 7 + disp, TLB_FLAG as i64);
+        // cmp's displacement reaches the flag.
+        let disp = i32::from_le_bytes(s[11..15].try_into().unwrap()) as i64;
+        assert_eq!(CODE as i64 + 0x400 + 9 + 7 + disp, TLB_FLAG as i64);
+        // The resume entry ends with ldmxcsr [MXCSR_LOAD]; iretq.
+        let r = &c[0x500..];
+        let end = r.windows(2).position(|w| w == [0x48, 0xcf]).unwrap();
+        assert_eq!(&r[end - 7..end - 4], &[0x0f, 0xae, 0x15]);
+        let disp = i32::from_le_bytes(r[end - 4..end].try_into().unwrap()) as i64;
+        assert_eq!(CODE as i64 + 0x500 + end as i64 + disp, MXCSR_LOAD as i64);
     }
 }

@@ -196,7 +196,7 @@ mod tests {
                     eax: 0x0001_06a5,
                     ebx: 0x0001_0800,
                     ecx: 0x02d8_2203,
-                    edx: 0x0789_a171,
+                    edx: 0x0789_a371,
                 },
             ),
             // BMI1 BMI2 ADX.

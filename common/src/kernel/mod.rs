@@ -187,6 +187,9 @@ pub struct Kernel {
     in_syscall_sp: u64,
     /// alarm, setitimer and POSIX timers.
     timers: timers::Timers,
+    /// The engine's instruction counts are not the call's (it moved to
+    /// another engine mid-call): traces leave them out.
+    counts_relative: bool,
     syscalls: u64,
     refused: BTreeMap<u64, u64>,
     trace: Option<Trace>,
@@ -229,6 +232,7 @@ impl Kernel {
             in_syscall: (0, [0; 6], None),
             in_syscall_sp: 0,
             timers: timers::Timers::default(),
+            counts_relative: false,
             syscalls: 0,
             refused: BTreeMap::new(),
             trace: config.trace.then(Trace::default),
@@ -561,6 +565,10 @@ impl Kernel {
 impl Supervisor for Kernel {
     fn syscall(&mut self, req: SyscallRequest) -> SyscallAction {
         self.syscalls += 1;
+        let req = SyscallRequest {
+            instructions: req.instructions.filter(|_| !self.counts_relative),
+            ..req
+        };
         self.in_syscall = (req.nr, req.args, req.instructions);
         self.in_syscall_sp = req.sp;
         let copied_before = self.space.copied();

@@ -205,6 +205,12 @@ impl Kernel {
         self.switch_in(now)
     }
 
+    /// The call moved to an engine whose instruction counts start at the
+    /// move: traces leave counts out from now on.
+    pub fn counts_relative(&mut self) {
+        self.counts_relative = true;
+    }
+
     /// Whether time slices are on (a thread was created): the engine must
     /// count instructions from now on.
     pub fn time_slices(&self) -> bool {
