@@ -246,9 +246,8 @@ impl Kernel {
                 if let Some(t) = self.sched.thread_mut(tid) {
                     t.context = Some(child);
                 }
-                if !self.sched.slicing() {
-                    self.sched.start_slicing(now);
-                }
+                // The first thread creation turns slices on (once).
+                self.sched.start_slicing(now);
                 // The parent keeps the CPU.
                 context.regs.rax = u64::from(tid);
                 Some(context)
@@ -385,12 +384,7 @@ impl Kernel {
         let mut report = String::from(KILL_DEADLOCK);
         for t in self.sched.threads() {
             if let super::sched::ThreadState::Blocked(b) = &t.state {
-                report.push_str(&format!(
-                    "; thread {} in {} ({})",
-                    t.tid,
-                    super::table::name(b.nr),
-                    b.wait.describe()
-                ));
+                report.push_str(&waits(t.tid, b));
             }
         }
         self.kill(report);
@@ -398,11 +392,16 @@ impl Kernel {
 
     /// The only thread blocks with no deadline: nothing can wake it.
     pub(super) fn deadlock_alone(&mut self, b: &Blocked) {
-        self.kill(format!(
-            "{KILL_DEADLOCK}; thread {} in {} ({})",
-            self.sched.current(),
-            super::table::name(b.nr),
-            b.wait.describe()
-        ));
+        let report = format!("{KILL_DEADLOCK}{}", waits(self.sched.current(), b));
+        self.kill(report);
     }
+}
+
+/// One thread's part of the deadlock report.
+fn waits(tid: Tid, b: &Blocked) -> String {
+    format!(
+        "; thread {tid} in {} ({})",
+        super::table::name(b.nr),
+        b.wait.describe()
+    )
 }

@@ -140,8 +140,9 @@ fn le_i64(b: &[u8]) -> i64 {
 }
 
 impl Kernel {
-    /// Fires every timer due at the clock's present time, earliest first
-    /// (ties: ITIMER_REAL, then POSIX timers by id, then timerfds by id).
+    /// Fires every timer due at the clock's present time: timerfds first
+    /// (by id), then the signalling timers earliest first (ties:
+    /// ITIMER_REAL, then POSIX timers by id).
     pub(super) fn fire_timers(&mut self) {
         let now = self.clock.now();
         if self.timers.earliest().is_none_or(|e| e > now) {
@@ -256,12 +257,10 @@ impl Kernel {
     }
 
     pub(super) fn sys_setitimer(&mut self, a: &[u64; 6]) -> SysResult {
+        // No CPU-time timers (ITIMER_VIRTUAL, ITIMER_PROF): they never
+        // run, so setting one is refused, as an unknown timer is.
         if a[0] != ITIMER_REAL {
-            return if a[0] == ITIMER_VIRTUAL || a[0] == ITIMER_PROF {
-                Err(Errno::EINVAL)
-            } else {
-                Err(Errno::EINVAL)
-            };
+            return Err(Errno::EINVAL);
         }
         let new = if a[1] != 0 {
             Some((self.read_timeval(a[1])?, self.read_timeval(a[1] + 16)?))
@@ -373,6 +372,26 @@ impl Kernel {
         Ok(0)
     }
 
+    /// The first expiry, in virtual ns since the call began, of a timer
+    /// set to `value` (timer_settime, timerfd_settime): None for 0
+    /// (disarm); an absolute time on the timer's clock, never before now;
+    /// or `value` from now.
+    fn first_expiry(&self, value: u64, absolute: bool, realtime: bool) -> Option<u64> {
+        let now = self.clock.now();
+        if value == 0 {
+            return None;
+        }
+        if !absolute {
+            return Some(now.saturating_add(value));
+        }
+        let base = if realtime {
+            self.realtime_base_ns()
+        } else {
+            MONOTONIC_START_NS
+        };
+        Some(value.saturating_sub(base).max(now))
+    }
+
     fn timer_id(a0: u64) -> Result<i32, Errno> {
         i32::try_from(a0 as i64).map_err(|_| Errno::EINVAL)
     }
@@ -394,18 +413,7 @@ impl Kernel {
         if a[3] != 0 {
             self.space.write(a[3], &Self::itimerspec(&t, now))?;
         }
-        let next = if value == 0 {
-            None
-        } else if a[1] & TIMER_ABSTIME != 0 {
-            let base = if t.realtime {
-                self.realtime_base_ns()
-            } else {
-                MONOTONIC_START_NS
-            };
-            Some(value.saturating_sub(base).max(now))
-        } else {
-            Some(now.saturating_add(value))
-        };
+        let next = self.first_expiry(value, a[1] & TIMER_ABSTIME != 0, t.realtime);
         if let Some(t) = self.timers.posix.get_mut(&id) {
             t.next = next;
             t.interval = interval;
@@ -487,18 +495,7 @@ impl Kernel {
         if a[3] != 0 {
             self.space.write(a[3], &Self::itimerspec(&f.timer, now))?;
         }
-        let next = if value == 0 {
-            None
-        } else if a[1] & TFD_TIMER_ABSTIME != 0 {
-            let base = if f.timer.realtime {
-                self.realtime_base_ns()
-            } else {
-                MONOTONIC_START_NS
-            };
-            Some(value.saturating_sub(base).max(now))
-        } else {
-            Some(now.saturating_add(value))
-        };
+        let next = self.first_expiry(value, a[1] & TFD_TIMER_ABSTIME != 0, f.timer.realtime);
         if let Some(f) = self.timers.fds.get_mut(&id) {
             f.timer.next = next;
             f.timer.interval = interval;

@@ -47,15 +47,6 @@ impl Wait {
             Wait::SigWait { set } => format!("a signal of {:#x}", set.bits()),
         }
     }
-
-    /// Whether the wait ends when a kernel object changes (the syscall
-    /// then runs again), rather than by an explicit wake or its deadline.
-    pub fn reruns(&self) -> bool {
-        matches!(
-            self,
-            Wait::Readable(_) | Wait::Writable(_) | Wait::Poll { .. }
-        )
-    }
 }
 
 impl Kernel {
