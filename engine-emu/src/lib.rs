@@ -190,13 +190,7 @@ fn on_syscall(uc: &mut Uc<'_>, memory: &GuestMemory) {
             set_fs_base,
             set_gs_base,
         } => {
-            // The hook runs before unicorn advances RIP past the 2-byte
-            // `syscall`; Linux leaves RCX = next RIP and R11 = RFLAGS.
-            let rip = read(uc, RegisterX86::RIP);
-            let rflags = read(uc, RegisterX86::RFLAGS);
-            let mut ok = uc.reg_write(RegisterX86::RAX, value).is_ok();
-            ok &= uc.reg_write(RegisterX86::RCX, rip.wrapping_add(2)).is_ok();
-            ok &= uc.reg_write(RegisterX86::R11, rflags).is_ok();
+            let mut ok = write_syscall_result(uc, value);
             if let Some(fs) = set_fs_base {
                 ok &= uc.reg_write(RegisterX86::FS_BASE, fs).is_ok();
             }
@@ -213,20 +207,27 @@ fn on_syscall(uc: &mut Uc<'_>, memory: &GuestMemory) {
             let _ = uc.emu_stop();
         }
         SyscallAction::Reschedule { value } => {
-            // As for Return; unicorn advances RIP past the `syscall` after
-            // the hook, then stops before the next instruction.
-            let rip = read(uc, RegisterX86::RIP);
-            let rflags = read(uc, RegisterX86::RFLAGS);
-            let mut ok = uc.reg_write(RegisterX86::RAX, value).is_ok();
-            ok &= uc.reg_write(RegisterX86::RCX, rip.wrapping_add(2)).is_ok();
-            ok &= uc.reg_write(RegisterX86::R11, rflags).is_ok();
-            if !ok {
+            // Unicorn advances RIP past the `syscall` after the hook, then
+            // stops before the next instruction.
+            if !write_syscall_result(uc, value) {
                 st.error = Some("cannot write syscall result registers".into());
             }
             st.reschedule = true;
             let _ = uc.emu_stop();
         }
     }
+}
+
+/// Completes a `syscall` as Linux's `sysret` leaves it: RAX = `value`,
+/// RCX = the next RIP, R11 = RFLAGS. The hook runs before unicorn advances
+/// RIP past the 2-byte `syscall`. False if a register write failed.
+fn write_syscall_result(uc: &mut Uc<'_>, value: u64) -> bool {
+    let rip = read(uc, RegisterX86::RIP);
+    let rflags = read(uc, RegisterX86::RFLAGS);
+    let mut ok = uc.reg_write(RegisterX86::RAX, value).is_ok();
+    ok &= uc.reg_write(RegisterX86::RCX, rip.wrapping_add(2)).is_ok();
+    ok &= uc.reg_write(RegisterX86::R11, rflags).is_ok();
+    ok
 }
 
 fn on_memory_fault(uc: &mut Uc<'_>, kind: MemType, addr: u64) -> bool {
@@ -731,7 +732,8 @@ mod tests {
         run_until(code, None)
     }
 
-    fn run_until(code: &[u8], deadline: Option<Instant>) -> (Exit, Recorder) {
+    /// An engine with `code` mapped at 0x40_0000 and reset to run it.
+    fn engine_with(code: &[u8]) -> EmuEngine {
         let memory = Arc::new(GuestMemory::new(1 << 20).unwrap());
         memory.write(0, code).unwrap();
         let mut engine = EmuEngine::new(memory).unwrap();
@@ -750,6 +752,11 @@ mod tests {
                 rsp: 0,
             })
             .unwrap();
+        engine
+    }
+
+    fn run_until(code: &[u8], deadline: Option<Instant>) -> (Exit, Recorder) {
+        let mut engine = engine_with(code);
         engine.set_deadline(deadline);
         let mut rec = Recorder::default();
         let exit = engine.run(&mut rec).unwrap();
@@ -803,29 +810,8 @@ mod tests {
 
     #[test]
     fn a_thread_context_round_trips_and_runs() {
-        let memory = Arc::new(GuestMemory::new(1 << 20).unwrap());
         // addsd xmm0, xmm1; mov eax, 60; syscall
-        memory
-            .write(
-                0,
-                &[0xf2, 0x0f, 0x58, 0xc1, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05],
-            )
-            .unwrap();
-        let mut engine = EmuEngine::new(memory).unwrap();
-        engine
-            .apply(&[MemoryChange::Map {
-                start: 0x40_0000,
-                len: 0x1000,
-                prot: Prot::READ.union(Prot::EXEC),
-                gpa: 0,
-            }])
-            .unwrap();
-        engine
-            .reset(EntryState {
-                rip: 0x40_0000,
-                rsp: 0,
-            })
-            .unwrap();
+        let mut engine = engine_with(&[0xf2, 0x0f, 0x58, 0xc1, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05]);
         let mut c = engine.context().unwrap();
         assert_eq!(c.fxsave, FxsaveArea::initial(), "a fresh CPU's FP state");
         c.regs.rbx = 0x1111;
