@@ -9,24 +9,14 @@
 //! `benches/compare.sh` measures whole processes against native Linux and
 //! qemu-user; these benchmarks isolate qvm's own cost per call.
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qvm::{BackendChoice, CallSpec};
-use qvm_conformance::toolchain::{self, Toolchain, C_GLIBC, RUST};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Builds a contract (cached under target/bench-contracts) and reads it.
-fn contract(tc: Toolchain, source: &str) -> Vec<u8> {
-    let dir = root().join("target/bench-contracts").join(tc.name);
-    let bin = toolchain::build(tc, &root().join(source), &dir)
-        .unwrap_or_else(|e| panic!("building {source}: {e}"));
-    std::fs::read(&bin).unwrap_or_else(|e| panic!("reading {}: {e}", bin.display()))
-}
+use qvm_conformance::toolchain::{Toolchain, C_GLIBC, RUST};
+use support::contract;
 
 fn spec(program: &[u8], name: &str, args: &[&str], memory: u64) -> CallSpec {
     let mut spec = CallSpec::new(program.to_vec(), name);

@@ -8,34 +8,13 @@
 //!
 //!   cargo bench -p qvm-benches --bench metering [-- ROUNDS]   # default 7
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use std::time::Duration;
 
 use qvm::{BackendChoice, CallSpec};
-use qvm_conformance::toolchain::{self, C_GLIBC};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn contract(source: &str) -> Vec<u8> {
-    let dir = root().join("target/bench-contracts").join(C_GLIBC.name);
-    let bin = toolchain::build(C_GLIBC, &root().join(source), &dir)
-        .unwrap_or_else(|e| panic!("building {source}: {e}"));
-    std::fs::read(&bin).unwrap_or_else(|e| panic!("reading {}: {e}", bin.display()))
-}
-
-/// CPU time this thread has used.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid clock id and a pointer to a local timespec.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+use qvm_conformance::toolchain::C_GLIBC;
+use support::{contract, median, thread_cpu_time};
 
 fn counted(spec: &CallSpec) -> Duration {
     let t = thread_cpu_time();
@@ -57,11 +36,6 @@ fn uncounted(spec: &CallSpec) -> Duration {
     d
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn main() {
     let rounds: usize = std::env::args()
         .skip(1)
@@ -74,7 +48,7 @@ fn main() {
         ("qsort 1M", "benches/contracts/qsort.c", "1000000"),
         ("hello", "tests/contracts/hello.c", ""),
     ] {
-        let mut spec = CallSpec::new(contract(source), "bench");
+        let mut spec = CallSpec::new(contract(C_GLIBC, source), "bench");
         if !arg.is_empty() {
             spec.args = vec![arg.as_bytes().to_vec()];
         }

@@ -8,34 +8,13 @@
 //!
 //!   cargo bench -p qvm-benches --bench switch [-- ROUNDS]   # default 5
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use std::time::Duration;
 
 use qvm::{BackendChoice, CallSpec};
-use qvm_conformance::toolchain::{self, Toolchain, C_GLIBC, C_MUSL, GO};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn contract(tc: Toolchain, source: &str) -> Vec<u8> {
-    let dir = root().join("target/bench-contracts").join(tc.name);
-    let bin = toolchain::build(tc, &root().join(source), &dir)
-        .unwrap_or_else(|e| panic!("building {source}: {e}"));
-    std::fs::read(&bin).unwrap_or_else(|e| panic!("reading {}: {e}", bin.display()))
-}
-
-/// CPU time this thread has used.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid clock id and a pointer to a local timespec.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+use qvm_conformance::toolchain::{C_GLIBC, C_MUSL, GO};
+use support::{contract, median, thread_cpu_time};
 
 fn call(program: &[u8], round_trips: u64) -> Duration {
     let mut spec = CallSpec::new(program.to_vec(), "pingpong");
@@ -50,11 +29,6 @@ fn call(program: &[u8], round_trips: u64) -> Duration {
         String::from_utf8_lossy(&o.stderr)
     );
     d
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn main() {
