@@ -28,6 +28,8 @@ pub enum RunError {
     Call(#[from] CallError),
     #[error("{0}")]
     Engine(#[from] EngineError),
+    #[error("internal error (a qvm bug): {0}")]
+    Internal(&'static str),
 }
 
 /// A ready engine of some backend.
@@ -140,11 +142,10 @@ impl qvm_conformance::runner::Executor for BackendExecutor {
         // KVM cannot meter (docs/gas.md): its runs are unmetered and the
         // comparison leaves gas out where one side has none.
         let unmetered;
-        let spec = if self.0 == BackendChoice::Kvm && spec.gas_limit.is_some() {
-            unmetered = qvm_common::call::CallSpec {
-                gas_limit: None,
-                ..spec.clone()
-            };
+        let spec = if self.0 == BackendChoice::Kvm && spec.call.gas_limit.is_some() {
+            let mut s = spec.clone();
+            s.call.gas_limit = None;
+            unmetered = s;
             &unmetered
         } else {
             spec

@@ -8,18 +8,21 @@
 pub mod backend;
 pub mod check;
 pub mod report;
+pub mod runtime;
 pub mod units;
 
 pub use backend::{BackendChoice, RunError};
-pub use qvm_common::call::{CallSpec, Outcome, ProgramImage};
+pub use qvm_common::call::{Call, CallSpec, Outcome, ProgramImage};
 pub use qvm_common::contract::BlockContext;
+pub use runtime::{Contract, Runtime, RuntimeOptions};
 
-/// Runs one call on the chosen backend. A metered call (a gas limit in
-/// `spec`) needs an engine that counts instructions exactly: `Auto` then
-/// means the emulator, and `Kvm` is refused (docs/gas.md).
+/// Runs one call of a contract, cold: a runtime that loads the contract
+/// and runs the call once. A metered call (a gas limit in `spec`) needs an
+/// engine that counts instructions exactly: `Auto` then means the
+/// emulator, and `Kvm` is refused (docs/gas.md).
 pub fn run(spec: &CallSpec, choice: BackendChoice) -> Result<Outcome, RunError> {
-    let (process, mut engine) = prepare(spec, choice)?;
-    Ok(process.run_with_fallback(&mut engine, Some(&backend::counting_engine))?)
+    let (mut runtime, contract) = one_shot(spec, choice)?;
+    runtime.call(&contract, &spec.call)
 }
 
 /// Runs one call, passing its stdout and stderr to `sink` as the contract
@@ -29,25 +32,20 @@ pub fn run_streaming(
     choice: BackendChoice,
     sink: Box<dyn qvm_common::kernel::output::OutputSink>,
 ) -> Result<Outcome, RunError> {
-    let (mut process, mut engine) = prepare(spec, choice)?;
-    process.stream_output(sink);
-    Ok(process.run_with_fallback(&mut engine, Some(&backend::counting_engine))?)
+    let (mut runtime, contract) = one_shot(spec, choice)?;
+    runtime.call_streaming(&contract, &spec.call, sink)
 }
 
-/// Builds the call's process and the engine that will run it.
-fn prepare(
-    spec: &CallSpec,
-    choice: BackendChoice,
-) -> Result<(qvm_common::call::Process, backend::AnyEngine), RunError> {
-    let metered = spec.gas_limit.is_some();
-    if metered && choice == BackendChoice::Kvm {
+/// A runtime for one call of `spec`'s contract, and the contract loaded.
+fn one_shot(spec: &CallSpec, choice: BackendChoice) -> Result<(Runtime, Contract), RunError> {
+    if spec.call.gas_limit.is_some() && choice == BackendChoice::Kvm {
         return Err(qvm_common::call::CallError::NotMetered("kvm").into());
     }
-    let process = qvm_common::call::Process::new(spec)?;
-    let choice = match choice {
-        BackendChoice::Auto if metered => BackendChoice::Emu,
-        other => other,
-    };
-    let engine = backend::create(choice, process.memory())?;
-    Ok((process, engine))
+    let mut runtime = Runtime::new(RuntimeOptions {
+        backend: choice,
+        memory_limit: spec.memory_limit,
+        max_loaded: std::num::NonZeroUsize::MIN,
+    });
+    let contract = runtime.load(&spec.name, spec.program.clone())?;
+    Ok((runtime, contract))
 }

@@ -280,19 +280,19 @@ fn call_spec(call: CallArgs, trace: bool) -> Result<CallSpec, String> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "contract".into());
     let mut spec = CallSpec::new(program, name);
-    spec.args = args.iter().cloned().map(OsString::into_vec).collect();
-    spec.env = call.env.into_iter().map(OsString::into_vec).collect();
-    spec.stdin = stdin;
-    spec.block = BlockContext {
+    spec.call.args = args.iter().cloned().map(OsString::into_vec).collect();
+    spec.call.env = call.env.into_iter().map(OsString::into_vec).collect();
+    spec.call.stdin = stdin;
+    spec.call.block = BlockContext {
         prev_hash: call.block_hash.unwrap_or([0; 32]),
         timestamp: call.block_time,
     };
     spec.memory_limit = memory_limit;
-    spec.trace = trace;
-    spec.gas_limit = call
+    spec.call.trace = trace;
+    spec.call.gas_limit = call
         .gas_limit
         .map_or(Some(qvm_common::kernel::gas::DEFAULT_GAS_LIMIT), |g| g.0);
-    spec.timeout = call.timeout;
+    spec.call.timeout = call.timeout;
     Ok(spec)
 }
 
@@ -423,14 +423,19 @@ fn diff(args: DiffArgs) -> Result<u8, String> {
         } else {
             contract.clone()
         };
-        let native = qvm_conformance::native::run(&native_path, &spec.args, &spec.env, &spec.stdin)
-            .map_err(|e| {
-                format!(
-                    "cannot run {} natively: {}",
-                    contract.display(),
-                    io_reason(&e)
-                )
-            })?;
+        let native = qvm_conformance::native::run(
+            &native_path,
+            &spec.call.args,
+            &spec.call.env,
+            &spec.call.stdin,
+        )
+        .map_err(|e| {
+            format!(
+                "cannot run {} natively: {}",
+                contract.display(),
+                io_reason(&e)
+            )
+        })?;
         println!(
             "native: {}",
             if native.status < 128 {

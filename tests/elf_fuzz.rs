@@ -16,9 +16,9 @@ fn seed() -> Vec<u8> {
 
 fn load(bytes: Vec<u8>) {
     let mut spec = CallSpec::new(bytes, "fuzz");
-    spec.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
+    spec.call.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
     spec.memory_limit = 16 << 20;
-    spec.args = vec![b"a".to_vec()];
+    spec.call.args = vec![b"a".to_vec()];
     let _ = Process::new(&spec);
 }
 

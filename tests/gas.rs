@@ -14,8 +14,8 @@ use support::*;
 fn spec(code: &[u8], gas_limit: Option<u64>) -> CallSpec {
     let mut spec = CallSpec::new(test_elf::with_code(code), "gas");
     spec.memory_limit = 16 << 20;
-    spec.trace = true;
-    spec.gas_limit = gas_limit;
+    spec.call.trace = true;
+    spec.call.gas_limit = gas_limit;
     spec
 }
 
@@ -182,7 +182,7 @@ fn the_last_syscall_of_a_call_has_retired_every_instruction() {
         return;
     };
     let mut spec = CallSpec::new(std::fs::read(&bin).unwrap(), "hello");
-    spec.trace = true;
+    spec.call.trace = true;
     let o = qvm::run(&spec, BackendChoice::Emu).unwrap();
     let trace = o.trace.as_ref().unwrap();
     let counts: Vec<u64> = trace.iter().map(|e| e.instructions.unwrap()).collect();

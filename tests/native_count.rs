@@ -77,14 +77,14 @@ on_every_backend! {
             let binary = qvm_conformance::toolchain::build(C_MUSL, &root.join(case.source), &dir)
                 .unwrap_or_else(|e| panic!("{}: {e} (scripts/install-deps.sh installs musl-gcc)", case.source));
             let mut spec = CallSpec::new(std::fs::read(&binary).unwrap(), stem);
-            spec.args = case.args.iter().map(|a| a.as_bytes().to_vec()).collect();
-            spec.env = case.env.iter().map(|e| e.as_bytes().to_vec()).collect();
-            spec.stdin = case.stdin.to_vec();
-            spec.trace = true;
+            spec.call.args = case.args.iter().map(|a| a.as_bytes().to_vec()).collect();
+            spec.call.env = case.env.iter().map(|e| e.as_bytes().to_vec()).collect();
+            spec.call.stdin = case.stdin.to_vec();
+            spec.call.trace = true;
             let choice = match backend {
                 Backend::Emu => BackendChoice::Emu,
                 Backend::Kvm => {
-                    spec.gas_limit = None; // KVM cannot meter (docs/gas.md)
+                    spec.call.gas_limit = None; // KVM cannot meter (docs/gas.md)
                     BackendChoice::Kvm
                 }
             };

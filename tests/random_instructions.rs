@@ -140,9 +140,9 @@ const ETXTBSY: i32 = 26;
 
 fn on_backend(program: &Program, choice: BackendChoice, path: &Path) -> Result<Run, String> {
     let mut spec = program.spec();
-    spec.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
+    spec.call.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
     if choice == BackendChoice::Kvm {
-        spec.gas_limit = None; // KVM cannot meter (docs/gas.md)
+        spec.call.gas_limit = None; // KVM cannot meter (docs/gas.md)
     }
     let outcome = qvm::run(&spec, choice).map_err(|e| format!("qvm: {e}"))?;
     // The instruction oracle (issue 11), on a backend that meters: the

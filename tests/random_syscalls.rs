@@ -105,12 +105,12 @@ fn program(calls: &[Call], fill: u8) -> Vec<u8> {
 
 fn run(elf: &[u8], choice: BackendChoice) -> Result<Outcome, String> {
     let mut spec = CallSpec::new(elf.to_vec(), "random-syscalls");
-    spec.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
+    spec.call.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
     spec.memory_limit = 16 << 20;
-    spec.stdin = b"some input\n".to_vec();
-    spec.trace = true;
+    spec.call.stdin = b"some input\n".to_vec();
+    spec.call.trace = true;
     if choice == BackendChoice::Kvm {
-        spec.gas_limit = None; // KVM cannot meter (docs/gas.md)
+        spec.call.gas_limit = None; // KVM cannot meter (docs/gas.md)
     }
     qvm::run(&spec, choice).map_err(|e| format!("qvm failed instead of the call: {e}"))
 }

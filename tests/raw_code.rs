@@ -13,18 +13,16 @@ use support::*;
 fn run(backend: Backend, code: &[u8]) -> Outcome {
     let elf = test_elf::with_code(code);
     let mut spec = CallSpec::new(elf, "raw");
-    spec.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
+    spec.call.timeout = Some(qvm_conformance::runner::CALL_TIMEOUT);
     spec.memory_limit = 16 << 20;
-    spec.trace = true;
+    spec.call.trace = true;
     let on = |spec: &CallSpec, choice| qvm::run(spec, choice).unwrap();
     match backend {
         Backend::Emu => on(&spec, BackendChoice::Emu),
         Backend::Kvm => {
             // KVM cannot meter (docs/gas.md): its calls run unmetered.
-            let unmetered = CallSpec {
-                gas_limit: None,
-                ..spec.clone()
-            };
+            let mut unmetered = spec.clone();
+            unmetered.call.gas_limit = None;
             let kvm = on(&unmetered, BackendChoice::Kvm);
             let emu = on(&spec, BackendChoice::Emu);
             assert_eq!(

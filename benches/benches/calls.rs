@@ -20,7 +20,7 @@ use support::contract;
 
 fn spec(program: &[u8], name: &str, args: &[&str], memory: u64) -> CallSpec {
     let mut spec = CallSpec::new(program.to_vec(), name);
-    spec.args = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    spec.call.args = args.iter().map(|a| a.as_bytes().to_vec()).collect();
     spec.memory_limit = memory;
     spec
 }

@@ -50,12 +50,10 @@ fn main() {
     ] {
         let mut spec = CallSpec::new(contract(C_GLIBC, source), "bench");
         if !arg.is_empty() {
-            spec.args = vec![arg.as_bytes().to_vec()];
+            spec.call.args = vec![arg.as_bytes().to_vec()];
         }
-        let unmetered = CallSpec {
-            gas_limit: None,
-            ..spec.clone()
-        };
+        let mut unmetered = spec.clone();
+        unmetered.call.gas_limit = None;
         // One untimed warm-up of each.
         counted(&spec);
         uncounted(&unmetered);

@@ -18,7 +18,7 @@ use support::{contract, median, thread_cpu_time};
 
 fn call(program: &[u8], round_trips: u64) -> Duration {
     let mut spec = CallSpec::new(program.to_vec(), "pingpong");
-    spec.args = vec![round_trips.to_string().into_bytes()];
+    spec.call.args = vec![round_trips.to_string().into_bytes()];
     let t = thread_cpu_time();
     let o = qvm::run(&spec, BackendChoice::Emu).expect("call");
     let d = thread_cpu_time() - t;

@@ -180,6 +180,20 @@ impl AddressSpace {
         }
     }
 
+    /// A copy of this address space for a new process started from the
+    /// same memory (a call from a contract's sealed image): the same
+    /// mappings and allocations, no changes pending, nothing copied yet.
+    pub fn fork(&self) -> Self {
+        AddressSpace {
+            memory: self.memory.clone(),
+            frames: self.frames.clone(),
+            areas: self.areas.clone(),
+            changes: Vec::new(),
+            refs: self.refs.clone(),
+            copied: Cell::new(0),
+        }
+    }
+
     /// Bytes the kernel has copied from and to guest memory so far
     /// (successful `read`, `write` and `read_cstr` calls; a string counts
     /// its bytes and its NUL).

@@ -7,37 +7,32 @@ use std::sync::Arc;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::address_space::AddressSpace;
 use crate::contract::{BlockContext, StateChanges};
 use crate::elf::{self, ElfError};
 use crate::engine::Supervisor as _;
 use crate::engine::{Access, Engine, EngineError, Exit, Fault};
 use crate::guest_memory::{GuestMemory, MemoryError};
+use crate::image::ContractImage;
 use crate::kernel::files::EXE_DIR;
 pub use crate::kernel::gas::GasReport;
 use crate::kernel::gas::{GasLimit, DEFAULT_GAS_LIMIT};
 use crate::kernel::{signal_name, table, Kernel, KernelConfig, Termination, TraceEntry};
-use crate::layout::{page_align_up, DEFAULT_MEMORY_LIMIT};
+use crate::layout::DEFAULT_MEMORY_LIMIT;
 use crate::process_image::{self, LoadError};
-use crate::random::{call_id, Entropy};
+use crate::random::{call_id, call_id_with, Entropy};
 use crate::watchdog::{TIMEOUT_KILL_REASON, TIMEOUT_STATUS};
 
-/// Everything that defines a call. Two calls with equal specs have
-/// identical outcomes on every backend.
+/// One call of a loaded contract: everything that defines it but the
+/// contract. Two calls of the same contract with equal `Call`s have
+/// identical outcomes on every backend, whatever ran before them.
 #[derive(Clone, Debug)]
-pub struct CallSpec {
-    /// The contract's ELF bytes.
-    pub program: ProgramImage,
-    /// argv[0]: the contract's name (a file name, not a host path).
-    pub name: String,
+pub struct Call {
     /// argv[1..].
     pub args: Vec<Vec<u8>>,
     /// The whole environment, `KEY=VALUE` strings.
     pub env: Vec<Vec<u8>>,
     pub stdin: Vec<u8>,
     pub block: BlockContext,
-    /// Memory limit in bytes (rounded up to a page).
-    pub memory_limit: u64,
     /// Record every syscall (the first [`crate::kernel::trace::MAX_ENTRIES`]).
     pub trace: bool,
     /// Gas limit (`docs/gas.md`); None runs unmetered, which only an
@@ -48,21 +43,42 @@ pub struct CallSpec {
     pub timeout: Option<std::time::Duration>,
 }
 
-impl CallSpec {
-    /// A spec with defaults: no arguments, empty environment and stdin,
-    /// block zero, the default memory limit.
-    pub fn new(program: impl Into<ProgramImage>, name: impl Into<String>) -> Self {
-        CallSpec {
-            program: program.into(),
-            name: name.into(),
+impl Default for Call {
+    /// No arguments, empty environment and stdin, block zero, the default
+    /// gas limit, no trace, no timeout.
+    fn default() -> Self {
+        Call {
             args: Vec::new(),
             env: Vec::new(),
             stdin: Vec::new(),
             block: BlockContext::default(),
-            memory_limit: DEFAULT_MEMORY_LIMIT,
             trace: false,
             gas_limit: Some(DEFAULT_GAS_LIMIT),
             timeout: None,
+        }
+    }
+}
+
+/// A contract and one call of it: what `qvm run` runs.
+#[derive(Clone, Debug)]
+pub struct CallSpec {
+    /// The contract's ELF bytes.
+    pub program: ProgramImage,
+    /// argv[0]: the contract's name (a file name, not a host path).
+    pub name: String,
+    /// Memory limit in bytes (rounded up to a page).
+    pub memory_limit: u64,
+    pub call: Call,
+}
+
+impl CallSpec {
+    /// A spec with defaults: the default memory limit and [`Call::default`].
+    pub fn new(program: impl Into<ProgramImage>, name: impl Into<String>) -> Self {
+        CallSpec {
+            program: program.into(),
+            name: name.into(),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            call: Call::default(),
         }
     }
 }
@@ -220,15 +236,15 @@ impl Outcome {
 }
 
 /// argv as the contract sees it: its name, then the arguments.
-fn argv_of(spec: &CallSpec) -> Vec<Vec<u8>> {
-    let mut argv = vec![spec.name.as_bytes().to_vec()];
-    argv.extend(spec.args.iter().cloned());
+fn argv_of(name: &str, call: &Call) -> Vec<Vec<u8>> {
+    let mut argv = vec![name.as_bytes().to_vec()];
+    argv.extend(call.args.iter().cloned());
     argv
 }
 
 /// The call's entropy stream, after the 16 AT_RANDOM bytes it gives first.
-fn entropy_of(spec: &CallSpec) -> (Entropy, [u8; 16]) {
-    let mut entropy = Entropy::new(&spec.block.prev_hash, &call_id(&spec.program, &spec.args));
+fn entropy_of(call_id: &[u8; 32], call: &Call) -> (Entropy, [u8; 16]) {
+    let mut entropy = Entropy::new(&call.block.prev_hash, call_id);
     let mut at_random = [0u8; 16];
     entropy.fill(&mut at_random);
     (entropy, at_random)
@@ -239,11 +255,11 @@ fn entropy_of(spec: &CallSpec) -> (Entropy, [u8; 16]) {
 /// same one, so start-up runs the same instructions natively.
 pub fn initial_stack(spec: &CallSpec) -> Result<process_image::InitialStack, CallError> {
     let image = elf::parse(&spec.program)?;
-    let (_, at_random) = entropy_of(spec);
+    let (_, at_random) = entropy_of(&call_id(&spec.program, &spec.call.args), &spec.call);
     Ok(process_image::initial_stack(
         &image,
-        &argv_of(spec),
-        &spec.env,
+        &argv_of(&spec.name, &spec.call),
+        &spec.call.env,
         at_random,
     )?)
 }
@@ -273,41 +289,43 @@ enum Step {
 }
 
 impl Process {
-    /// Validates the program and builds its process image.
+    /// Validates the program and builds its process image: a contract
+    /// loaded for one call.
     pub fn new(spec: &CallSpec) -> Result<Process, CallError> {
-        let image = elf::parse(&spec.program)?;
-        let limit =
-            page_align_up(spec.memory_limit).ok_or(MemoryError::BadLimit(spec.memory_limit))?;
-        let memory = Arc::new(GuestMemory::new(limit)?);
-        let mut space = AddressSpace::new(memory.clone());
-        let (entropy, at_random) = entropy_of(spec);
-        let argv = argv_of(spec);
-        let loaded = process_image::load(
-            &mut space,
-            &image,
-            &spec.program,
-            &argv,
-            &spec.env,
-            at_random,
-        )?;
-        let exe_path = format!("{EXE_DIR}{}", spec.name).into_bytes();
+        let image = ContractImage::load(&spec.program, &spec.name, spec.memory_limit)?;
+        Process::start(&image, &spec.call)
+    }
+
+    /// A process for `call` from a loaded contract's image. The image's
+    /// memory must be as sealed (restored after any earlier call).
+    pub fn start(image: &ContractImage, call: &Call) -> Result<Process, CallError> {
+        let mut space = image.fork_space();
+        let call_id = call_id_with(image.call_id_hasher(), &call.args);
+        let (entropy, at_random) = entropy_of(&call_id, call);
+        let argv = argv_of(image.name(), call);
+        let loaded = image.loaded();
+        let rsp = process_image::write_stack(&mut space, image.elf(), &argv, &call.env, at_random)?;
+        let exe_path = format!("{EXE_DIR}{}", image.name()).into_bytes();
         let kernel = Kernel::new(
             space,
             KernelConfig {
-                block: spec.block,
-                stdin: spec.stdin.clone(),
+                block: call.block,
+                stdin: call.stdin.clone(),
                 entropy,
                 brk_start: loaded.brk_start,
                 exe_path,
-                trace: spec.trace,
-                gas_limit: spec.gas_limit,
+                trace: call.trace,
+                gas_limit: call.gas_limit,
             },
         );
         Ok(Process {
             kernel,
-            memory,
-            entry: loaded.entry,
-            timeout: spec.timeout,
+            memory: image.memory().clone(),
+            entry: crate::engine::EntryState {
+                rip: loaded.entry,
+                rsp,
+            },
+            timeout: call.timeout,
             timed_out: false,
         })
     }
@@ -337,22 +355,45 @@ impl Process {
     /// on the emulator alone. Without `counting` such a call runs on, but
     /// its threads switch only when they block.
     pub fn run_with_fallback(
-        mut self,
+        self,
         engine: &mut dyn Engine,
         counting: Option<CountingEngine<'_>>,
     ) -> Result<Outcome, CallError> {
+        engine.apply(&self.mappings())?;
+        self.run_mapped(engine, counting)
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// What an engine must map for this process to start.
+    pub fn mappings(&self) -> Vec<crate::address_space::MemoryChange> {
+        self.kernel.space().visible()
+    }
+
+    /// What the engine that ran last maps, if the kernel knows: it does
+    /// unless changes are pending that no engine has taken.
+    fn engine_view(&self) -> Option<Vec<crate::address_space::MemoryChange>> {
+        (!self.kernel.space().has_changes()).then(|| self.kernel.space().visible())
+    }
+
+    /// [`run_with_fallback`](Self::run_with_fallback) on an engine that
+    /// maps exactly [`mappings`](Self::mappings). Also returns what
+    /// `engine` maps afterwards (None when that is not known).
+    pub(crate) fn run_mapped(
+        mut self,
+        engine: &mut dyn Engine,
+        counting: Option<CountingEngine<'_>>,
+    ) -> Result<(Outcome, Option<Vec<crate::address_space::MemoryChange>>), CallError> {
         if self.kernel.instruction_limit().is_some() && !engine.counts_instructions() {
             return Err(CallError::NotMetered(engine.name()));
         }
-        let initial = self.kernel.space().visible();
         self.kernel.space_mut().take_changes();
-        engine.apply(&initial)?;
         engine.reset(self.entry)?;
         self.kernel.charge_initial_memory();
         let deadline = self.timeout.map(|t| std::time::Instant::now() + t);
         engine.set_deadline(deadline);
         let backend = engine.name();
         let mut moved: Option<Box<dyn Engine>> = None;
+        let mut view = None;
         while self.kernel.termination().is_none() {
             let has_moved = moved.is_some();
             let e: &mut dyn Engine = match moved.as_mut() {
@@ -369,6 +410,7 @@ impl Process {
                     let needs_counting = self.kernel.time_slices() && !e.counts_instructions();
                     match counting {
                         Some(make) if needs_counting && !has_moved => {
+                            view = self.engine_view();
                             let mut m = make(&self.memory)?;
                             let mapped = self.kernel.space().visible();
                             m.apply(&mapped)?;
@@ -388,9 +430,12 @@ impl Process {
         // A call that moved engines was not counted from its start.
         let instructions = match moved.as_ref() {
             Some(_) => None,
-            None => engine.instructions(),
+            None => {
+                view = self.engine_view();
+                engine.instructions()
+            }
         };
-        Ok(self.finish(backend, instructions))
+        Ok((self.finish(backend, instructions), view))
     }
 
     /// Runs `engine` until it stops and hands the stop to the kernel.

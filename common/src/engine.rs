@@ -372,7 +372,17 @@ pub trait Engine {
     fn name(&self) -> &'static str;
     /// Applies address-space changes.
     fn apply(&mut self, changes: &[MemoryChange]) -> Result<(), EngineError>;
-    /// Sets the registers of a freshly exec'd process.
+    /// Forgets code translated from guest virtual `[start, start + len)`,
+    /// a mapped range whose memory changed behind the engine's back (a
+    /// contract's image restored between calls). An engine that keeps no
+    /// translations has nothing to do.
+    fn forget_code(&mut self, start: u64, len: u64) -> Result<(), EngineError> {
+        let _ = (start, len);
+        Ok(())
+    }
+    /// Sets the whole user-visible CPU state of a freshly exec'd process:
+    /// every register, segment selector and the FP state, whatever ran
+    /// before (an engine is reused between calls).
     fn reset(&mut self, entry: EntryState) -> Result<(), EngineError>;
     /// A wall-clock deadline for the following runs (`None`: none). Past
     /// it, `run` returns [`Exit::TimedOut`] promptly, whatever the guest

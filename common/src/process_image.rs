@@ -7,7 +7,6 @@ use thiserror::Error;
 use crate::address_space::{AddressSpace, MmError, Prot};
 use crate::cpu_profile::LEAF1_EDX;
 use crate::elf::ElfImage;
-use crate::engine::EntryState;
 use crate::kernel::identity;
 use crate::layout::{page_align_down, page_align_up, PAGE_SIZE, STACK_SIZE, STACK_TOP};
 
@@ -24,10 +23,11 @@ pub enum LoadError {
     Map(#[from] MmError),
 }
 
-/// The result of loading: where execution starts and where brk begins.
+/// The result of loading an image: where execution starts and where brk
+/// begins.
 #[derive(Clone, Copy, Debug)]
 pub struct Loaded {
-    pub entry: EntryState,
+    pub entry: u64,
     pub brk_start: u64,
 }
 
@@ -56,26 +56,18 @@ const AT_EXECFN: u64 = 31;
 /// Linux allows.
 pub const ARG_MAX: u64 = STACK_SIZE / 4;
 
-/// Maps the image's segments, copies their file bytes (bss stays zero) and
-/// builds the stack. `at_random` are the 16 bytes behind AT_RANDOM.
-pub fn load(
-    space: &mut AddressSpace,
-    elf: &ElfImage,
-    file: &[u8],
-    argv: &[Vec<u8>],
-    envp: &[Vec<u8>],
-    at_random: [u8; 16],
-) -> Result<Loaded, LoadError> {
-    let needed = elf.memory_needed().saturating_add(STACK_SIZE);
+/// Maps the image's segments and copies their file bytes (bss stays
+/// zero), then maps the stack, empty. What a call adds to it is written by
+/// [`write_stack`]. Segments come first and the stack after them, so their
+/// memory is the arena's first [`image_memory`] bytes.
+pub fn load(space: &mut AddressSpace, elf: &ElfImage, file: &[u8]) -> Result<Loaded, LoadError> {
+    let needed = image_memory(elf);
     if needed > space.limit() {
         return Err(LoadError::TooLarge {
             needed,
             stack: STACK_SIZE,
             limit: space.limit(),
         });
-    }
-    if argv.iter().chain(envp).any(|s| s.contains(&0)) {
-        return Err(LoadError::NulInString);
     }
 
     // Segments may share a page at their edges: map page ranges with the
@@ -109,15 +101,16 @@ pub fn load(
         Prot::RW
     };
     space.map_fixed(STACK_TOP - STACK_SIZE, STACK_SIZE, stack_prot, true)?;
-    let rsp = build_stack(space, elf, argv, envp, at_random)?;
     let brk_start = page_align_up(elf.image_end).ok_or(MmError::NoMemory)?;
     Ok(Loaded {
-        entry: EntryState {
-            rip: elf.entry,
-            rsp,
-        },
+        entry: elf.entry,
         brk_start,
     })
+}
+
+/// Memory the loaded image takes: its segments' pages and the stack.
+pub fn image_memory(elf: &ElfImage) -> u64 {
+    elf.memory_needed().saturating_add(STACK_SIZE)
 }
 
 /// The auxiliary vector's keys in the order qvm writes them (AT_NULL
@@ -162,14 +155,19 @@ pub struct InitialStack {
     pub envp: Vec<u64>,
 }
 
-/// Writes the initial stack; returns the initial RSP.
-fn build_stack(
+/// Writes a process's initial stack (argv, envp, auxv) into the stack
+/// [`load`] mapped; returns the initial RSP. `at_random` are the 16 bytes
+/// behind AT_RANDOM.
+pub fn write_stack(
     space: &AddressSpace,
     elf: &ElfImage,
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     at_random: [u8; 16],
 ) -> Result<u64, LoadError> {
+    if argv.iter().chain(envp).any(|s| s.contains(&0)) {
+        return Err(LoadError::NulInString);
+    }
     let stack = initial_stack(elf, argv, envp, at_random)?;
     space.write_initial(stack.rsp, &stack.bytes)?;
     Ok(stack.rsp)
@@ -293,15 +291,29 @@ mod tests {
         (f, img)
     }
 
+    /// Loads the image and writes a stack: what a process starts with.
+    fn start(
+        space: &mut AddressSpace,
+        img: &ElfImage,
+        f: &[u8],
+        argv: &[Vec<u8>],
+        envp: &[Vec<u8>],
+        at_random: [u8; 16],
+    ) -> Result<(Loaded, u64), LoadError> {
+        let l = load(space, img, f)?;
+        let rsp = write_stack(space, img, argv, envp, at_random)?;
+        Ok((l, rsp))
+    }
+
     #[test]
     fn loads_segments_and_stack() {
         let (f, img) = image();
         let mut space = AddressSpace::new(Arc::new(GuestMemory::new(16 << 20).unwrap()));
         let argv = vec![b"prog".to_vec(), b"hello".to_vec()];
         let envp = vec![b"A=1".to_vec()];
-        let l = load(&mut space, &img, &f, &argv, &envp, [7; 16]).unwrap();
-        assert_eq!(l.entry.rip, 0x401000);
-        assert_eq!(l.entry.rsp % 16, 0);
+        let (l, rsp) = start(&mut space, &img, &f, &argv, &envp, [7; 16]).unwrap();
+        assert_eq!(l.entry, 0x401000);
+        assert_eq!(rsp % 16, 0);
         assert_eq!(l.brk_start, 0x405000);
         // File bytes copied, bss zeroed, text read-only.
         let data_at = 0x401100; // vaddr of file offset 0x100
@@ -309,7 +321,6 @@ mod tests {
         assert_eq!(space.read_vec(0x401110, 16).unwrap(), vec![0; 16]);
         assert_eq!(space.prot_at(0x400000), Some(Prot::READ.union(Prot::EXEC)));
         // argc, argv[1], envp[0], and AT_RANDOM.
-        let rsp = l.entry.rsp;
         assert_eq!(space.read_u64(rsp).unwrap(), 2);
         let arg1 = space.read_u64(rsp + 16).unwrap();
         assert_eq!(space.read_cstr(arg1, 64).unwrap(), b"hello");
@@ -332,7 +343,7 @@ mod tests {
         assert_eq!(space.read_vec(random, 16).unwrap(), vec![7; 16]);
     }
 
-    /// `initial_stack` is what `load` writes, byte for byte (the native
+    /// `initial_stack` is what `write_stack` writes, byte for byte (the native
     /// instruction counter relies on it).
     #[test]
     fn initial_stack_is_what_load_writes() {
@@ -340,9 +351,9 @@ mod tests {
         let mut space = AddressSpace::new(Arc::new(GuestMemory::new(16 << 20).unwrap()));
         let argv = vec![b"prog".to_vec(), b"a b".to_vec()];
         let envp = vec![b"A=1".to_vec(), b"LONGER=value".to_vec()];
-        let l = load(&mut space, &img, &f, &argv, &envp, [9; 16]).unwrap();
+        let (_, rsp) = start(&mut space, &img, &f, &argv, &envp, [9; 16]).unwrap();
         let stack = initial_stack(&img, &argv, &envp, [9; 16]).unwrap();
-        assert_eq!(stack.rsp, l.entry.rsp);
+        assert_eq!(stack.rsp, rsp);
         assert_eq!(stack.rsp + stack.bytes.len() as u64, STACK_TOP - 8);
         assert_eq!(
             space.read_vec(stack.rsp, stack.bytes.len()).unwrap(),
@@ -358,17 +369,17 @@ mod tests {
         let (f, img) = image();
         let mut space = AddressSpace::new(Arc::new(GuestMemory::new(1 << 20).unwrap()));
         assert!(matches!(
-            load(&mut space, &img, &f, &[], &[], [0; 16]),
+            load(&mut space, &img, &f),
             Err(LoadError::TooLarge { .. })
         ));
         let mut space = AddressSpace::new(Arc::new(GuestMemory::new(16 << 20).unwrap()));
         let big = vec![vec![b'x'; 1 << 20]; 3];
         assert!(matches!(
-            load(&mut space, &img, &f, &big, &[], [0; 16]),
+            start(&mut space, &img, &f, &big, &[], [0; 16]),
             Err(LoadError::ArgsTooLarge(..))
         ));
         assert!(matches!(
-            load(&mut space, &img, &f, &[b"a\0b".to_vec()], &[], [0; 16]),
+            start(&mut space, &img, &f, &[b"a\0b".to_vec()], &[], [0; 16]),
             Err(LoadError::NulInString)
         ));
     }

@@ -27,9 +27,20 @@ use sha2::{Digest, Sha256};
 
 /// The identity of one call: which program, with which arguments.
 pub fn call_id(program: &[u8], args: &[Vec<u8>]) -> [u8; 32] {
+    call_id_with(call_id_of_program(program), args)
+}
+
+/// The call identity's hash with the program's part done: a loaded
+/// contract keeps it, so a call hashes only its arguments.
+pub fn call_id_of_program(program: &[u8]) -> blake3::Hasher {
     let mut h = blake3::Hasher::new();
     h.update(&(program.len() as u64).to_le_bytes());
     h.update(program);
+    h
+}
+
+/// Finishes a call identity from [`call_id_of_program`]'s hasher.
+pub fn call_id_with(mut h: blake3::Hasher, args: &[Vec<u8>]) -> [u8; 32] {
     h.update(&(args.len() as u64).to_le_bytes());
     for a in args {
         h.update(&(a.len() as u64).to_le_bytes());

@@ -100,16 +100,16 @@ pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300
 
 fn spec_for(program: &Program, binary: &[u8], case: &crate::corpus::Case) -> CallSpec {
     let mut spec = CallSpec::new(binary.to_vec(), program.name);
-    spec.args = case.args.iter().map(|a| a.as_bytes().to_vec()).collect();
-    spec.env = case
+    spec.call.args = case.args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    spec.call.env = case
         .env
         .iter()
         .map(|(k, v)| format!("{k}={v}").into_bytes())
         .collect();
-    spec.stdin = case.stdin.bytes();
-    spec.block = BLOCK;
-    spec.trace = true;
-    spec.timeout = Some(CALL_TIMEOUT);
+    spec.call.stdin = case.stdin.bytes();
+    spec.call.block = BLOCK;
+    spec.call.trace = true;
+    spec.call.timeout = Some(CALL_TIMEOUT);
     spec
 }
 
@@ -196,7 +196,7 @@ fn run_program(
                 None
             }
             (Oracle::Native, None) => {
-                match native::run(&binary, &spec.args, &spec.env, &spec.stdin) {
+                match native::run(&binary, &spec.call.args, &spec.call.env, &spec.call.stdin) {
                     Ok(n) => Some(n),
                     Err(e) => {
                         entry.set(

@@ -21,8 +21,8 @@ use qvm_common::address_space::MemoryChange;
 use qvm_common::cpu_profile;
 use qvm_common::engine::{
     fault_for_vector, visible, Access, Engine, EngineError, EntryState, Exit, Fault, FxsaveArea,
-    GeneralRegisters, Supervisor, SyscallAction, SyscallRequest, ThreadContext, INITIAL_FCW,
-    INITIAL_FTW, INITIAL_MXCSR, INITIAL_RFLAGS, USER_RFLAGS,
+    GeneralRegisters, Supervisor, SyscallAction, SyscallRequest, ThreadContext, INITIAL_RFLAGS,
+    USER_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
 use qvm_common::watchdog::Watchdog;
@@ -558,11 +558,27 @@ impl Engine for EmuEngine {
             .map_err(|e| backend_error(format!("memory change: {e:?}")))
     }
 
+    fn forget_code(&mut self, start: u64, len: u64) -> Result<(), EngineError> {
+        // Page by page: unicorn turns the first address of a range into
+        // host memory and assumes the rest is contiguous, which holds for
+        // a page but not for a range that spans two of its regions.
+        let end = start
+            .checked_add(len)
+            .ok_or_else(|| backend_error("code range overflows"))?;
+        let mut page = start & !0xfff;
+        while page < end {
+            self.uc
+                .ctl_remove_cache(page, page + 0x1000)
+                .map_err(|e| backend_error(format!("forget code at {page:#x}: {e:?}")))?;
+            page += 0x1000;
+        }
+        Ok(())
+    }
+
     fn reset(&mut self, entry: EntryState) -> Result<(), EngineError> {
         use RegisterX86::*;
         let zero = [
-            RAX, RBX, RCX, RDX, RSI, RDI, RBP, R8, R9, R10, R11, R12, R13, R14, R15, FS_BASE,
-            GS_BASE,
+            RAX, RBX, RCX, RDX, RSI, RDI, RBP, R8, R9, R10, R11, R12, R13, R14, R15,
         ];
         for reg in zero {
             self.uc.reg_write(reg, 0).map_err(backend_error)?;
@@ -574,23 +590,29 @@ impl Engine for EmuEngine {
         // CPU at CPL 3.
         let user_cs = u64::from(visible::selector::USER_CS);
         let user_ss = u64::from(visible::selector::USER_DS);
-        for (reg, selector) in [(CS, user_cs), (SS, user_ss), (DS, 0), (ES, 0)] {
+        for (reg, selector) in [
+            (CS, user_cs),
+            (SS, user_ss),
+            (DS, 0),
+            (ES, 0),
+            (FS, 0),
+            (GS, 0),
+        ] {
             self.uc.reg_write(reg, selector).map_err(backend_error)?;
         }
+        // After the selectors: loading one may set its segment's base.
+        self.uc.reg_write(FS_BASE, 0).map_err(backend_error)?;
+        self.uc.reg_write(GS_BASE, 0).map_err(backend_error)?;
         self.uc.reg_write(RIP, entry.rip).map_err(backend_error)?;
         self.uc.reg_write(RSP, entry.rsp).map_err(backend_error)?;
         self.uc
             .reg_write(RFLAGS, INITIAL_RFLAGS)
             .map_err(backend_error)?;
+        // The whole x87/MMX/SSE state of a fresh process (control words,
+        // every register empty or zero): an engine kept between calls must
+        // not show the last call's XMM registers or flags.
         self.uc
-            .reg_write(FPCW, u64::from(INITIAL_FCW))
-            .map_err(backend_error)?;
-        // Unicorn's reset marks every x87 register valid.
-        self.uc
-            .reg_write(FPTAG, u64::from(INITIAL_FTW))
-            .map_err(backend_error)?;
-        self.uc
-            .reg_write(MXCSR, u64::from(INITIAL_MXCSR))
+            .reg_write_long(QVM_FXSAVE, &FxsaveArea::initial().0)
             .map_err(backend_error)?;
         // Unicorn enables SSE (CR4.OSFXSR) only for CPU models with XSAVE,
         // which this one lacks; Linux always enables it.

@@ -29,7 +29,7 @@ use qvm_common::cpu_profile;
 use qvm_common::engine::{
     fault_for_vector, vector, visible, Access, Engine, EngineError, EntryState, Exit, Fault,
     FxsaveArea, GeneralRegisters, Supervisor, SyscallAction, SyscallRequest, ThreadContext,
-    INITIAL_FCW, INITIAL_MXCSR, INITIAL_RFLAGS, USER_RFLAGS,
+    INITIAL_MXCSR, INITIAL_RFLAGS, USER_RFLAGS,
 };
 use qvm_common::guest_memory::GuestMemory;
 use qvm_common::watchdog::Watchdog;
@@ -677,14 +677,6 @@ impl Engine for KvmEngine {
             (MSR_KERNEL_GS_BASE, 0),
             (MSR_TSC_AUX, 0),
         ])?;
-        let fpu = kvm_fpu {
-            fcw: INITIAL_FCW,
-            mxcsr: INITIAL_MXCSR,
-            ..Default::default()
-        };
-        self.vcpu
-            .set_fpu(&fpu)
-            .map_err(|e| err(format!("set FPU: {e}")))?;
         // XCR0 = x87|SSE; with CR4.OSXSAVE clear, AVX is #UD regardless.
         let mut xcrs = kvm_xcrs {
             nr_xcrs: 1,
@@ -693,16 +685,20 @@ impl Engine for KvmEngine {
         xcrs.xcrs[0].xcr = 0;
         xcrs.xcrs[0].value = 3;
         let _ = self.vcpu.set_xcrs(&xcrs); // absent without XSAVE support: harmless
-        let regs = kvm_regs {
+                                           // Enter through the resume path, which loads MXCSR itself
+                                           // (KVM_SET_FPU's is not reliable): a vCPU kept between calls must
+                                           // not keep the last call's.
+        self.set_context(&ThreadContext {
+            regs: GeneralRegisters {
+                rsp: entry.rsp,
+                ..GeneralRegisters::default()
+            },
             rip: entry.rip,
-            rsp: entry.rsp,
             rflags: INITIAL_RFLAGS,
-            ..Default::default()
-        };
-        self.vcpu
-            .set_regs(&regs)
-            .map_err(|e| err(format!("set registers: {e}")))?;
-        Ok(())
+            fs_base: 0,
+            gs_base: 0,
+            fxsave: FxsaveArea::initial(),
+        })
     }
 
     fn set_deadline(&mut self, deadline: Option<Instant>) {

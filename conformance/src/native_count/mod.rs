@@ -206,20 +206,21 @@ pub fn count(binary: &Path, spec: &CallSpec, limits: Limits) -> Result<NativeCou
     }
     let stack = qvm_common::call::initial_stack(spec)?;
 
-    let (stdin, stdin_kind) = stdin_for(&spec.stdin)?;
+    let (stdin, stdin_kind) = stdin_for(&spec.call.stdin)?;
     let (out_r, out_w) = tracee::pipe().map_err(CountError::io("creating a pipe"))?;
     let (err_r, err_w) = tracee::pipe().map_err(CountError::io("creating a pipe"))?;
     let cstring = |b: &[u8]| {
         CString::new(b).map_err(|_| CountError::Startup("a string contains a NUL byte".into()))
     };
     let mut argv = vec![cstring(spec.name.as_bytes())?];
-    for a in &spec.args {
+    for a in &spec.call.args {
         argv.push(cstring(a)?);
     }
     let exec = Exec {
         path: cstring(binary.as_os_str().as_bytes())?,
         argv,
         envp: spec
+            .call
             .env
             .iter()
             .map(|e| cstring(e))

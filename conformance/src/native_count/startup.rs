@@ -135,7 +135,7 @@ pub fn rewrite(
 
     // The same argv, environment and stack top as the qvm run.
     let mut want_argv = vec![spec.name.as_bytes().to_vec()];
-    want_argv.extend(spec.args.iter().cloned());
+    want_argv.extend(spec.call.args.iter().cloned());
     if argc != want_argv.len() as u64 || argv != want_argv {
         return Err(bad(format!(
             "Linux gave argv {:?}, the qvm call has {:?}",
@@ -143,11 +143,11 @@ pub fn rewrite(
             lossy(&want_argv)
         )));
     }
-    if envp != spec.env {
+    if envp != spec.call.env {
         return Err(bad(format!(
             "Linux gave the environment {:?}, the qvm call has {:?}",
             lossy(&envp),
-            lossy(&spec.env)
+            lossy(&spec.call.env)
         )));
     }
     let execfn_end = linux_auxv

@@ -309,8 +309,8 @@ fn musl_hello_world() {
     )
     .expect("musl-gcc (scripts/install-deps.sh installs it)");
     let mut spec = CallSpec::new(std::fs::read(&binary).unwrap(), "hello");
-    spec.args = vec![b"big".to_vec(), b"world".to_vec()];
-    spec.env = vec![b"GREETING=hi".to_vec(), b"OTHER=x".to_vec()];
+    spec.call.args = vec![b"big".to_vec(), b"world".to_vec()];
+    spec.call.env = vec![b"GREETING=hi".to_vec(), b"OTHER=x".to_vec()];
     let start = std::time::Instant::now();
     let n = count(&binary, &spec, Limits::default()).unwrap();
     let took = start.elapsed();

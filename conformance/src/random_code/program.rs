@@ -749,7 +749,7 @@ impl Program {
     pub fn spec(&self) -> CallSpec {
         let mut spec = CallSpec::new(self.elf.clone(), "random-code");
         spec.memory_limit = 16 << 20;
-        spec.trace = true;
+        spec.call.trace = true;
         spec
     }
 

@@ -8,8 +8,11 @@
 //! allocator hands out page-aligned extents of it, so "memory committed"
 //! is exactly "frames allocated", the same number on every backend.
 
+mod snapshot;
+
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
+use std::sync::{Mutex, OnceLock};
 
 use thiserror::Error;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap, GuestRegionMmap, MmapRegion};
@@ -45,6 +48,10 @@ pub struct GuestMemory {
     /// already trimmed: exactly `size`).
     size: u64,
     mem: GuestMemoryMmap,
+    /// The image being built ([`GuestMemory::begin_image`]).
+    draft: Mutex<Option<(snapshot::Draft, u64)>>,
+    /// The sealed image ([`GuestMemory::seal_image`]).
+    image: OnceLock<snapshot::Snapshot>,
 }
 
 // SAFETY: the arena is a plain host mapping; all access goes through
@@ -117,7 +124,13 @@ impl GuestMemory {
                     .map_err(|e| MemoryError::Region(e.to_string()))
             });
         match mem {
-            Ok(mem) => Ok(GuestMemory { host, size, mem }),
+            Ok(mem) => Ok(GuestMemory {
+                host,
+                size,
+                mem,
+                draft: Mutex::new(None),
+                image: OnceLock::new(),
+            }),
             Err(e) => {
                 // SAFETY: unmapping the arena we mapped; nothing refers to it.
                 unsafe { libc::munmap(host.as_ptr().cast(), len) };
@@ -190,26 +203,133 @@ impl GuestMemory {
         if extent.len == 0 {
             return Ok(());
         }
-        // SAFETY: the range was checked to lie inside the arena we own;
-        // MADV_DONTNEED on private anonymous memory makes it read as zeros.
+        let end = extent.gpa + extent.len;
+        // The image's range does not read zeros after MADV_DONTNEED: it
+        // reads the image (sealed) or keeps the file's bytes (a draft).
+        if let Some(image) = self.image.get().filter(|i| i.zeroes_by_mapping()) {
+            let split = end.min(image.len());
+            if extent.gpa < split {
+                let inside = Extent {
+                    gpa: extent.gpa,
+                    len: split - extent.gpa,
+                };
+                // SAFETY: `inside` lies in the image range of this arena.
+                unsafe { image.zero(self.host.as_ptr(), inside) }?;
+            }
+            return self.advise_away(split.max(extent.gpa), end);
+        }
+        if self.draft_is_file() {
+            return self.write_zeros(extent.gpa, end);
+        }
+        self.advise_away(extent.gpa, end)
+    }
+
+    fn draft_is_file(&self) -> bool {
+        self.draft
+            .lock()
+            .map(|d| d.as_ref().is_some_and(|(d, _)| d.is_file()))
+            .unwrap_or(true)
+    }
+
+    /// MADV_DONTNEED over `[start, end)` of anonymous memory: zeros, and
+    /// the host memory given back.
+    fn advise_away(&self, start: u64, end: u64) -> Result<(), MemoryError> {
+        if start >= end {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside the arena we own (checked by the
+        // callers); MADV_DONTNEED on private anonymous memory makes it
+        // read as zeros.
         let rc = unsafe {
             libc::madvise(
-                self.host.as_ptr().add(extent.gpa as usize).cast(),
-                extent.len as usize,
+                self.host.as_ptr().add(start as usize).cast(),
+                (end - start) as usize,
                 libc::MADV_DONTNEED,
             )
         };
         if rc != 0 {
             // Fall back to zeroing by hand: correctness does not depend on
             // the host giving memory back.
-            let zeros = vec![0u8; PAGE_SIZE as usize];
-            let mut at = extent.gpa;
-            while at < extent.gpa + extent.len {
-                self.write(at, &zeros)?;
-                at += PAGE_SIZE;
-            }
+            return self.write_zeros(start, end);
         }
         Ok(())
+    }
+
+    fn write_zeros(&self, start: u64, end: u64) -> Result<(), MemoryError> {
+        let zeros = vec![0u8; PAGE_SIZE as usize];
+        let mut at = start;
+        while at < end {
+            let n = (end - at).min(PAGE_SIZE);
+            self.write(at, &zeros[..n as usize])?;
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Starts building an image of the arena's first `len` bytes: what is
+    /// written there until [`seal_image`](Self::seal_image) becomes the
+    /// state [`restore_image`](Self::restore_image) returns to. Call it on
+    /// a fresh arena, before any engine maps it.
+    pub fn begin_image(&self, len: u64) -> Result<(), MemoryError> {
+        self.check(0, len)?;
+        if !is_page_aligned(len) || self.image.get().is_some() {
+            return Err(MemoryError::Region("an image is already built".into()));
+        }
+        let mut draft = self
+            .draft
+            .lock()
+            .map_err(|_| MemoryError::Region("image lock poisoned".into()))?;
+        if draft.is_some() {
+            return Err(MemoryError::Region(
+                "an image is already being built".into(),
+            ));
+        }
+        // SAFETY: the range lies in the arena (checked), and no engine maps
+        // the arena yet (this function's contract).
+        *draft = Some((
+            unsafe { snapshot::Draft::begin(self.host.as_ptr(), len) },
+            len,
+        ));
+        Ok(())
+    }
+
+    /// Makes what the image range holds now the image. Its pages are then
+    /// shared with the image until written.
+    pub fn seal_image(&self) -> Result<(), MemoryError> {
+        let (draft, len) = self
+            .draft
+            .lock()
+            .map_err(|_| MemoryError::Region("image lock poisoned".into()))?
+            .take()
+            .ok_or_else(|| MemoryError::Region("no image is being built".into()))?;
+        // SAFETY: `begin_image` checked the range; no engine runs while an
+        // image is sealed (its contract: the arena is still being built).
+        let sealed = unsafe { draft.seal(self.host.as_ptr(), len) }?;
+        self.image
+            .set(sealed)
+            .map_err(|_| MemoryError::Region("an image is already built".into()))
+    }
+
+    /// Bytes the image covers (0 without one).
+    pub fn image_len(&self) -> u64 {
+        self.image.get().map_or(0, snapshot::Snapshot::len)
+    }
+
+    /// Returns the arena to the sealed image: the image range to the
+    /// image's bytes, everything above it to zeros, host memory of both
+    /// given back. Returns the extents of the image range that had changed
+    /// (an engine that keeps translated code must forget theirs). Call it
+    /// only while no engine runs guest code over this arena.
+    pub fn restore_image(&self) -> Result<Vec<Extent>, MemoryError> {
+        let image = self
+            .image
+            .get()
+            .ok_or_else(|| MemoryError::Region("no image was sealed".into()))?;
+        // SAFETY: the arena's base; no guest code runs (this function's
+        // contract), so nothing accesses the pages being replaced.
+        let changed = unsafe { image.restore(self.host.as_ptr()) }?;
+        self.advise_away(image.len(), self.size)?;
+        Ok(changed)
     }
 }
 
@@ -223,7 +343,7 @@ impl Drop for GuestMemory {
 
 /// Deterministic first-fit allocator of page-aligned guest physical
 /// extents. The same sequence of requests gives the same addresses.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct FrameAllocator {
     /// Free extents keyed by start address; never adjacent (coalesced).
     free: BTreeMap<u64, u64>,

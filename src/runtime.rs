@@ -1,0 +1,320 @@
+//! The runtime: contracts loaded once and called many times.
+//!
+//! Loading parses and checks a contract, builds its initial memory and seals
+//! it as a copy-on-write image. A call starts a fresh process from that
+//! image on an engine the contract keeps: the emulator keeps its translated
+//! code, KVM its VM and vCPU. After the call the image is restored (only the
+//! pages the call changed), so the next call sees nothing of this one: a
+//! warm call's outcome is the cold call's, byte for byte.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use lru::LruCache;
+use qvm_common::call::{Call, CallError, Outcome, Process, ProgramImage};
+use qvm_common::engine::{Engine, EngineError};
+use qvm_common::guest_memory::GuestMemory;
+use qvm_common::image::{ContractHash, ContractImage};
+use qvm_common::kernel::output::OutputSink;
+use qvm_common::layout::DEFAULT_MEMORY_LIMIT;
+use qvm_common::warm::KeptEngine;
+use qvm_engine_emu::EmuEngine;
+use qvm_engine_kvm::KvmEngine;
+
+use crate::backend::{counting_engine, BackendChoice, RunError};
+
+/// How a runtime runs its calls.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// Which backend runs calls. `Auto`: KVM for unmetered calls where
+    /// `/dev/kvm` works, the emulator otherwise.
+    pub backend: BackendChoice,
+    /// Memory limit of every call, in bytes (rounded up to a page).
+    pub memory_limit: u64,
+    /// How many contracts stay loaded; past it the least recently called
+    /// is unloaded (its next call loads it again, cold).
+    pub max_loaded: NonZeroUsize,
+}
+
+/// The default number of contracts a runtime keeps loaded.
+pub const DEFAULT_MAX_LOADED: usize = 64;
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            backend: BackendChoice::Auto,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            max_loaded: NonZeroUsize::new(DEFAULT_MAX_LOADED).unwrap_or(NonZeroUsize::MIN),
+        }
+    }
+}
+
+/// A contract as the runtime knows it: cheap to clone, valid across
+/// unloading (a call loads it again).
+#[derive(Clone)]
+pub struct Contract {
+    key: Key,
+    program: ProgramImage,
+}
+
+impl Contract {
+    /// The BLAKE3 hash of the contract's ELF bytes.
+    pub fn hash(&self) -> &ContractHash {
+        &self.key.hash
+    }
+
+    /// argv[0] of its calls.
+    pub fn name(&self) -> &str {
+        &self.key.name
+    }
+}
+
+impl std::fmt::Debug for Contract {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Contract")
+            .field("name", &self.key.name)
+            .field("hash", &hex::encode(self.key.hash))
+            .finish()
+    }
+}
+
+/// What identifies a loaded contract: its bytes and its argv[0].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    hash: ContractHash,
+    name: Arc<str>,
+}
+
+/// A contract's image and the engines it keeps.
+struct Loaded {
+    image: ContractImage,
+    emu: Option<KeptEngine<EmuEngine>>,
+    kvm: Option<KeptEngine<KvmEngine>>,
+}
+
+/// Which engine runs a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Emu,
+    Kvm,
+}
+
+/// Contracts loaded once, called many times. Not `Send`: the emulator's
+/// handle is tied to the thread that made it; use one runtime per thread.
+///
+/// ```no_run
+/// use qvm::runtime::{Runtime, RuntimeOptions};
+/// use qvm::{BackendChoice, Call};
+///
+/// let mut runtime = Runtime::new(RuntimeOptions {
+///     backend: BackendChoice::Emu,
+///     ..RuntimeOptions::default()
+/// });
+/// let program = std::fs::read("hello")?;
+/// let hello = runtime.load("hello", program)?;
+/// for who in ["world", "qvm"] {
+///     let call = Call {
+///         args: vec![who.into()],
+///         ..Call::default()
+///     };
+///     let outcome = runtime.call(&hello, &call)?;
+///     print!("{}", String::from_utf8_lossy(&outcome.stdout));
+///     assert_eq!(outcome.status(), 0);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Runtime {
+    options: RuntimeOptions,
+    loaded: LruCache<Key, Loaded>,
+    /// Whether KVM works here, once asked.
+    kvm_works: Option<bool>,
+}
+
+impl Runtime {
+    /// A runtime with nothing loaded.
+    pub fn new(options: RuntimeOptions) -> Self {
+        Runtime {
+            loaded: LruCache::new(options.max_loaded),
+            options,
+            kvm_works: None,
+        }
+    }
+
+    /// The options it was made with.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.options
+    }
+
+    /// Loads a contract: parses and checks the ELF, builds and seals its
+    /// initial memory. `name` is argv[0] of its calls (a file name, not a
+    /// host path). Loading a contract already loaded costs nothing.
+    pub fn load(
+        &mut self,
+        name: &str,
+        program: impl Into<ProgramImage>,
+    ) -> Result<Contract, RunError> {
+        let program = program.into();
+        let contract = Contract {
+            key: Key {
+                hash: blake3::hash(&program).into(),
+                name: Arc::from(name),
+            },
+            program,
+        };
+        self.ensure_loaded(&contract)?;
+        Ok(contract)
+    }
+
+    /// How many contracts are loaded now.
+    pub fn loaded(&self) -> usize {
+        self.loaded.len()
+    }
+
+    /// Whether `contract` is loaded now (not unloaded or evicted).
+    pub fn is_loaded(&self, contract: &Contract) -> bool {
+        self.loaded.contains(&contract.key)
+    }
+
+    /// Unloads a contract, giving back its memory and engines.
+    pub fn unload(&mut self, contract: &Contract) {
+        self.loaded.pop(&contract.key);
+    }
+
+    /// Runs one call of `contract`; its outcome is what a cold `qvm run`
+    /// with the same inputs reports.
+    pub fn call(&mut self, contract: &Contract, call: &Call) -> Result<Outcome, RunError> {
+        self.call_with(contract, call, None)
+    }
+
+    /// Runs one call, passing its stdout and stderr to `sink` as the
+    /// contract writes them; the outcome's `stdout`, `stderr` and `state`
+    /// stay empty.
+    pub fn call_streaming(
+        &mut self,
+        contract: &Contract,
+        call: &Call,
+        sink: Box<dyn OutputSink>,
+    ) -> Result<Outcome, RunError> {
+        self.call_with(contract, call, Some(sink))
+    }
+
+    fn call_with(
+        &mut self,
+        contract: &Contract,
+        call: &Call,
+        sink: Option<Box<dyn OutputSink>>,
+    ) -> Result<Outcome, RunError> {
+        let kind = self.kind_for(call)?;
+        self.ensure_loaded(contract)?;
+        let loaded = self
+            .loaded
+            .get_mut(&contract.key)
+            .ok_or(RunError::Internal("a contract just loaded is not loaded"))?;
+        let result = run_on(loaded, kind, call, sink);
+        // Whatever happened, the next call starts from the image.
+        match loaded.image.restore() {
+            Ok(changed) => {
+                if let Some(kept) = loaded.emu.as_mut() {
+                    kept.image_restored(&changed);
+                }
+                if let Some(kept) = loaded.kvm.as_mut() {
+                    kept.image_restored(&changed);
+                }
+            }
+            Err(e) => {
+                self.loaded.pop(&contract.key);
+                return Err(CallError::Memory(e).into());
+            }
+        }
+        result
+    }
+
+    /// Loads `contract` unless it is loaded.
+    fn ensure_loaded(&mut self, contract: &Contract) -> Result<(), RunError> {
+        if self.loaded.contains(&contract.key) {
+            return Ok(());
+        }
+        let image = ContractImage::load(
+            &contract.program,
+            &contract.key.name,
+            self.options.memory_limit,
+        )?;
+        let loaded = Loaded {
+            image,
+            emu: None,
+            kvm: None,
+        };
+        if let Some((old, _)) = self.loaded.push(contract.key.clone(), loaded) {
+            if old != contract.key {
+                log::debug!("unloaded {} (least recently used)", old.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine a call runs on. A metered call needs one that counts
+    /// instructions exactly: `Auto` then means the emulator, and `Kvm` is
+    /// refused (docs/gas.md).
+    fn kind_for(&mut self, call: &Call) -> Result<Kind, RunError> {
+        let metered = call.gas_limit.is_some();
+        match self.options.backend {
+            BackendChoice::Emu => Ok(Kind::Emu),
+            BackendChoice::Kvm if metered => Err(CallError::NotMetered("kvm").into()),
+            BackendChoice::Kvm => Ok(Kind::Kvm),
+            BackendChoice::Auto if metered => Ok(Kind::Emu),
+            BackendChoice::Auto => {
+                let works = *self
+                    .kvm_works
+                    .get_or_insert_with(|| qvm_engine_kvm::probe().is_ok());
+                Ok(if works { Kind::Kvm } else { Kind::Emu })
+            }
+        }
+    }
+}
+
+/// Runs `call` on the contract's engine of `kind`, making one if it has
+/// none (or its last one failed).
+fn run_on(
+    loaded: &mut Loaded,
+    kind: Kind,
+    call: &Call,
+    sink: Option<Box<dyn OutputSink>>,
+) -> Result<Outcome, RunError> {
+    let mut process = Process::start(&loaded.image, call)?;
+    if let Some(sink) = sink {
+        process.stream_output(sink);
+    }
+    let memory = loaded.image.memory();
+    match kind {
+        Kind::Emu => {
+            let kept = kept_engine(&mut loaded.emu, || EmuEngine::new(memory.clone()))?;
+            Ok(kept.run(process, None)?)
+        }
+        Kind::Kvm => {
+            let kept = kept_engine(&mut loaded.kvm, || KvmEngine::new(memory.clone()))?;
+            Ok(kept.run(process, Some(&counting_engine))?)
+        }
+    }
+}
+
+/// The usable kept engine in `slot`, made with `make` if there is none.
+fn kept_engine<E: Engine>(
+    slot: &mut Option<KeptEngine<E>>,
+    make: impl FnOnce() -> Result<E, EngineError>,
+) -> Result<&mut KeptEngine<E>, RunError> {
+    if !slot.as_ref().is_some_and(KeptEngine::is_usable) {
+        // The old engine goes first: two VMs over one arena need not fit.
+        *slot = None;
+        *slot = Some(KeptEngine::new(make()?));
+    }
+    slot.as_mut()
+        .ok_or(RunError::Internal("an engine just made is missing"))
+}
+
+/// The memory a loaded contract's calls run in (for measurements).
+pub fn memory_of(runtime: &Runtime, contract: &Contract) -> Option<Arc<GuestMemory>> {
+    runtime
+        .loaded
+        .peek(&contract.key)
+        .map(|l| l.image.memory().clone())
+}
