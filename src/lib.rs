@@ -6,6 +6,7 @@
 //! engine crates.
 
 pub mod backend;
+pub mod bench;
 pub mod check;
 pub mod report;
 pub mod runtime;

@@ -55,6 +55,33 @@ enum Command {
     /// warnings: they raise SIGILL identically everywhere), 125 on qvm's
     /// own errors.
     Check(CheckArgs),
+    /// Load a contract once, run one call cold and then --calls warm calls
+    /// of it in one process; print calls per second, latency percentiles
+    /// and gas per call.
+    ///
+    /// Every warm call's outcome is compared with the cold call's: exits 1
+    /// at the first difference (so it doubles as a check that repeated
+    /// calls are deterministic), 0 when all agree, 125 on qvm's own errors.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Backend: auto picks KVM when /dev/kvm works (and the call is not
+    /// metered), else the emulator.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Warm calls after the cold one.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    calls: u64,
+    /// Print one JSON document (docs/bench-json.md) instead of the text.
+    #[arg(long)]
+    json: bool,
+    /// Record every call's syscall trace (compared like the rest).
+    #[arg(long)]
+    trace: bool,
+    #[command(flatten)]
+    call: CallArgs,
 }
 
 #[derive(clap::Args)]
@@ -501,6 +528,46 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
     Ok(u8::from(report.counts().1 > 0))
 }
 
+fn bench(args: BenchArgs) -> Result<u8, String> {
+    let spec = call_spec(args.call, args.trace)?;
+    let options = qvm::RuntimeOptions {
+        backend: args.backend,
+        memory_limit: spec.memory_limit,
+        ..qvm::RuntimeOptions::default()
+    };
+    // A bar on a terminal (indicatif draws nothing elsewhere).
+    let bar = indicatif::ProgressBar::new(args.calls);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} warm calls, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(spec.name.clone());
+    let mut progress = |done: u64| bar.set_position(done);
+    let report = qvm::bench::bench(
+        options,
+        &spec.name,
+        spec.program.clone(),
+        &spec.call,
+        args.calls,
+        &mut progress,
+    )
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    let text = if args.json {
+        report.json() + "\n"
+    } else {
+        report.text()
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write output: {}", io_reason(&e)))?;
+    Ok(u8::from(report.difference.is_some()))
+}
+
 fn check(args: CheckArgs) -> Result<u8, String> {
     let (file, _) = open_input("contract", &args.contract, u64::MAX)?;
     let bytes = read_all("contract", &args.contract, file, CHECK_INPUT_LIMIT)?;
@@ -569,6 +636,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff(args),
         Command::Conformance(args) => conformance(args),
         Command::Check(args) => check(args),
+        Command::Bench(args) => bench(args),
     };
     match result {
         Ok(status) => ExitCode::from(status),

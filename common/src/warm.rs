@@ -74,9 +74,16 @@ impl<E: Engine> KeptEngine<E> {
         target: &[MemoryChange],
     ) -> Result<(), EngineError> {
         let (changes, kept) = mapping_changes(mapped, target);
+        log::debug!(
+            "kept engine: {} mappings kept, {} changes {:x?}",
+            kept.len(),
+            changes.len(),
+            changes
+        );
         self.engine.apply(&changes)?;
         let stale = std::mem::take(&mut self.stale);
         for (start, len) in stale_code(&kept, &stale) {
+            log::debug!("kept engine: code at {start:#x}+{len:#x} is stale");
             self.engine.forget_code(start, len)?;
         }
         Ok(())

@@ -1002,6 +1002,13 @@ static ram_addr_t find_ram_offset(struct uc_struct *uc, ram_addr_t size)
         RAMBLOCK_FOREACH(next_block) {
             if (next_block->offset >= candidate) {
                 next = MIN(next, next_block->offset);
+            } else if (next_block->offset + next_block->max_length > candidate) {
+                /* qvm: find_ram_offset_last places blocks unaligned, so a
+                 * block that starts before the candidate may run past it:
+                 * no gap here. Without this, a block mapped after one was
+                 * freed could share ram addresses with a live one, and
+                 * unmapping it invalidated the other's translated code. */
+                next = candidate;
             }
         }
 
