@@ -7,7 +7,7 @@ use qvm_common::call::{Call, Outcome, ProgramImage};
 use serde::Serialize;
 
 use crate::backend::RunError;
-use crate::runtime::{Runtime, RuntimeOptions};
+use crate::runtime::{CallTiming, Runtime, RuntimeOptions};
 
 /// What a benchmark measured.
 #[derive(Clone, Debug)]
@@ -26,6 +26,41 @@ pub struct BenchReport {
     pub difference: Option<WarmDifference>,
     /// The cold call's outcome.
     pub cold_outcome: Outcome,
+    /// Where the cold call's time went.
+    pub cold_parts: CallTiming,
+    /// Where each warm call's time went.
+    pub warm_parts: Vec<CallTiming>,
+}
+
+/// A call's parts in microseconds (the medians, for warm calls).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Parts {
+    pub engine: f64,
+    pub start: f64,
+    pub prepare: f64,
+    pub run: f64,
+    pub restore: f64,
+}
+
+impl Parts {
+    fn of(t: &CallTiming) -> Self {
+        Parts {
+            engine: micros(t.engine),
+            start: micros(t.start),
+            prepare: micros(t.prepare),
+            run: micros(t.run),
+            restore: micros(t.restore),
+        }
+    }
+}
+
+/// The median of `values` (the lower one of an even count).
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values
+        .get(values.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or_default()
 }
 
 /// A warm call that did not give the cold call's outcome.
@@ -61,6 +96,9 @@ struct BenchJson<'a> {
     latency_us: Option<Latency>,
     gas_per_call: Option<u64>,
     identical: bool,
+    cold_parts_us: Parts,
+    warm_parts_p50_us: Option<Parts>,
+    warm_p50_over_cold_run: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     difference: Option<&'a WarmDifference>,
 }
@@ -105,6 +143,32 @@ impl BenchReport {
         })
     }
 
+    /// The median of each part of the warm calls.
+    pub fn warm_parts(&self) -> Option<Parts> {
+        if self.warm_parts.is_empty() {
+            return None;
+        }
+        let part = |f: fn(&CallTiming) -> Duration| -> Duration {
+            median(self.warm_parts.iter().map(f).collect())
+        };
+        Some(Parts::of(&CallTiming {
+            engine: part(|t| t.engine),
+            start: part(|t| t.start),
+            prepare: part(|t| t.prepare),
+            run: part(|t| t.run),
+            restore: part(|t| t.restore),
+        }))
+    }
+
+    /// A warm call's median latency over the cold call's run part (its
+    /// guest code, translation included, and syscalls): issue 13's
+    /// "within 1.5x of its cold run's execution part".
+    pub fn warm_over_cold_run(&self) -> Option<f64> {
+        let cold_run = micros(self.cold_parts.run);
+        let p50 = self.latency()?.p50;
+        (cold_run > 0.0).then(|| p50 / cold_run)
+    }
+
     /// The `--json` document, one line.
     pub fn json(&self) -> String {
         let doc = BenchJson {
@@ -117,6 +181,9 @@ impl BenchReport {
             latency_us: self.latency(),
             gas_per_call: self.gas_per_call,
             identical: self.difference.is_none(),
+            cold_parts_us: Parts::of(&self.cold_parts),
+            warm_parts_p50_us: self.warm_parts(),
+            warm_p50_over_cold_run: self.warm_over_cold_run(),
             difference: self.difference.as_ref(),
         };
         serde_json::to_string(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -133,6 +200,11 @@ impl BenchReport {
             ms(self.cold_call),
             self.backend
         ));
+        let c = Parts::of(&self.cold_parts);
+        out.push_str(&format!(
+            "  first call: engine {:.1} us, start {:.1} us, prepare {:.1} us, run {:.1} us, restore {:.1} us\n",
+            c.engine, c.start, c.prepare, c.run, c.restore
+        ));
         match self.latency() {
             Some(l) => {
                 let total: Duration = self.warm.iter().sum();
@@ -146,6 +218,15 @@ impl BenchReport {
                     "latency: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us (min {:.1}, max {:.1}, mean {:.1})\n",
                     l.p50, l.p90, l.p99, l.min, l.max, l.mean
                 ));
+                if let Some(w) = self.warm_parts() {
+                    out.push_str(&format!(
+                        "  warm call medians: start {:.1} us, prepare {:.1} us, run {:.1} us, restore {:.1} us\n",
+                        w.start, w.prepare, w.run, w.restore
+                    ));
+                }
+                if let Some(r) = self.warm_over_cold_run() {
+                    out.push_str(&format!("  warm p50 / cold call's run part: {r:.2}\n"));
+                }
             }
             None => out.push_str("warm calls: none\n"),
         }
@@ -210,6 +291,7 @@ pub fn bench(
     let started = Instant::now();
     let cold_outcome = runtime.call(&contract, call)?;
     let cold_call = started.elapsed();
+    let cold_parts = runtime.last_timing();
     let mut report = BenchReport {
         backend: cold_outcome.backend,
         load,
@@ -218,11 +300,14 @@ pub fn bench(
         gas_per_call: cold_outcome.gas.used,
         difference: None,
         cold_outcome,
+        cold_parts,
+        warm_parts: Vec::new(),
     };
     for i in 1..=calls {
         let started = Instant::now();
         let outcome = runtime.call(&contract, call)?;
         report.warm.push(started.elapsed());
+        report.warm_parts.push(runtime.last_timing());
         progress(i);
         if let Some((field, cold, warm)) = difference(&report.cold_outcome, &outcome) {
             report.difference = Some(WarmDifference {
@@ -266,6 +351,8 @@ mod tests {
                 trace: None,
                 trace_dropped: 0,
             },
+            cold_parts: CallTiming::default(),
+            warm_parts: Vec::new(),
         }
     }
 

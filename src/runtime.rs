@@ -9,12 +9,13 @@
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::time::Instant;
 
 use lru::LruCache;
-use qvm_common::call::{Call, CallError, Outcome, Process, ProgramImage};
+use qvm_common::call::{Call, CallError, CountingEngine, Outcome, Process, ProgramImage};
 use qvm_common::engine::{Engine, EngineError};
 use qvm_common::guest_memory::GuestMemory;
-use qvm_common::image::{ContractHash, ContractImage};
+use qvm_common::image::{hash_program, ContractHash, ContractImage};
 use qvm_common::kernel::output::OutputSink;
 use qvm_common::layout::DEFAULT_MEMORY_LIMIT;
 use qvm_common::warm::KeptEngine;
@@ -58,7 +59,8 @@ pub struct Contract {
 }
 
 impl Contract {
-    /// The BLAKE3 hash of the contract's ELF bytes.
+    /// The contract's hash ([`ContractHash`]: BLAKE3 of its length and
+    /// bytes).
     pub fn hash(&self) -> &ContractHash {
         &self.key.hash
     }
@@ -90,6 +92,29 @@ struct Loaded {
     image: ContractImage,
     emu: Option<KeptEngine<EmuEngine>>,
     kvm: Option<KeptEngine<KvmEngine>>,
+}
+
+/// Where a call's host time went (not part of the outcome: host facts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallTiming {
+    /// Making the engine (the first call on it only).
+    pub engine: std::time::Duration,
+    /// Starting the process from the image: address space, initial stack,
+    /// kernel.
+    pub start: std::time::Duration,
+    /// Bringing the kept engine to the image's mappings.
+    pub prepare: std::time::Duration,
+    /// Running the call: guest code, translation, syscalls, the outcome.
+    pub run: std::time::Duration,
+    /// Restoring the image afterwards.
+    pub restore: std::time::Duration,
+}
+
+impl CallTiming {
+    /// All of it.
+    pub fn total(&self) -> std::time::Duration {
+        self.engine + self.start + self.prepare + self.run + self.restore
+    }
 }
 
 /// Which engine runs a call.
@@ -128,6 +153,8 @@ pub struct Runtime {
     loaded: LruCache<Key, Loaded>,
     /// Whether KVM works here, once asked.
     kvm_works: Option<bool>,
+    /// The last call's timing.
+    timing: CallTiming,
 }
 
 impl Runtime {
@@ -137,6 +164,7 @@ impl Runtime {
             loaded: LruCache::new(options.max_loaded),
             options,
             kvm_works: None,
+            timing: CallTiming::default(),
         }
     }
 
@@ -154,15 +182,21 @@ impl Runtime {
         program: impl Into<ProgramImage>,
     ) -> Result<Contract, RunError> {
         let program = program.into();
+        let (hash, hasher) = hash_program(&program);
         let contract = Contract {
             key: Key {
-                hash: blake3::hash(&program).into(),
+                hash,
                 name: Arc::from(name),
             },
             program,
         };
-        self.ensure_loaded(&contract)?;
+        self.ensure_loaded(&contract, Some(hasher))?;
         Ok(contract)
+    }
+
+    /// Where the last call's host time went.
+    pub fn last_timing(&self) -> CallTiming {
+        self.timing
     }
 
     /// How many contracts are loaded now.
@@ -205,14 +239,18 @@ impl Runtime {
         sink: Option<Box<dyn OutputSink>>,
     ) -> Result<Outcome, RunError> {
         let kind = self.kind_for(call)?;
-        self.ensure_loaded(contract)?;
+        self.ensure_loaded(contract, None)?;
         let loaded = self
             .loaded
             .get_mut(&contract.key)
             .ok_or(RunError::Internal("a contract just loaded is not loaded"))?;
-        let result = run_on(loaded, kind, call, sink);
+        self.timing = CallTiming::default();
+        let result = run_on(loaded, kind, call, sink, &mut self.timing);
         // Whatever happened, the next call starts from the image.
-        match loaded.image.restore() {
+        let restoring = Instant::now();
+        let restored = loaded.image.restore();
+        self.timing.restore = restoring.elapsed();
+        match restored {
             Ok(changed) => {
                 if let Some(kept) = loaded.emu.as_mut() {
                     kept.image_restored(&changed);
@@ -229,13 +267,21 @@ impl Runtime {
         result
     }
 
-    /// Loads `contract` unless it is loaded.
-    fn ensure_loaded(&mut self, contract: &Contract) -> Result<(), RunError> {
+    /// Loads `contract` unless it is loaded (`hasher`: its
+    /// [`hash_program`] hasher, if at hand).
+    fn ensure_loaded(
+        &mut self,
+        contract: &Contract,
+        hasher: Option<blake3::Hasher>,
+    ) -> Result<(), RunError> {
         if self.loaded.contains(&contract.key) {
             return Ok(());
         }
-        let image = ContractImage::load(
+        let hasher =
+            hasher.unwrap_or_else(|| qvm_common::random::call_id_of_program(&contract.program));
+        let image = ContractImage::load_hashed(
             &contract.program,
+            (contract.key.hash, hasher),
             &contract.key.name,
             self.options.memory_limit,
         )?;
@@ -279,33 +325,57 @@ fn run_on(
     kind: Kind,
     call: &Call,
     sink: Option<Box<dyn OutputSink>>,
+    timing: &mut CallTiming,
 ) -> Result<Outcome, RunError> {
+    let starting = Instant::now();
     let mut process = Process::start(&loaded.image, call)?;
     if let Some(sink) = sink {
         process.stream_output(sink);
     }
+    timing.start = starting.elapsed();
     let memory = loaded.image.memory();
     match kind {
         Kind::Emu => {
-            let kept = kept_engine(&mut loaded.emu, || EmuEngine::new(memory.clone()))?;
-            Ok(kept.run(process, None)?)
+            let make = || EmuEngine::new(memory.clone());
+            let kept = kept_engine(&mut loaded.emu, make, timing)?;
+            run_timed(kept, process, None, timing)
         }
         Kind::Kvm => {
-            let kept = kept_engine(&mut loaded.kvm, || KvmEngine::new(memory.clone()))?;
-            Ok(kept.run(process, Some(&counting_engine))?)
+            let make = || KvmEngine::new(memory.clone());
+            let kept = kept_engine(&mut loaded.kvm, make, timing)?;
+            run_timed(kept, process, Some(&counting_engine), timing)
         }
     }
 }
 
+/// Prepares and runs `process` on `kept`, timing both.
+fn run_timed<E: Engine>(
+    kept: &mut KeptEngine<E>,
+    process: Process,
+    counting: Option<CountingEngine<'_>>,
+    timing: &mut CallTiming,
+) -> Result<Outcome, RunError> {
+    let preparing = Instant::now();
+    kept.prepare_for(&process)?;
+    timing.prepare = preparing.elapsed();
+    let running = Instant::now();
+    let outcome = kept.run_prepared(process, counting);
+    timing.run = running.elapsed();
+    Ok(outcome?)
+}
+
 /// The usable kept engine in `slot`, made with `make` if there is none.
-fn kept_engine<E: Engine>(
-    slot: &mut Option<KeptEngine<E>>,
+fn kept_engine<'a, E: Engine>(
+    slot: &'a mut Option<KeptEngine<E>>,
     make: impl FnOnce() -> Result<E, EngineError>,
-) -> Result<&mut KeptEngine<E>, RunError> {
+    timing: &mut CallTiming,
+) -> Result<&'a mut KeptEngine<E>, RunError> {
     if !slot.as_ref().is_some_and(KeptEngine::is_usable) {
+        let making = Instant::now();
         // The old engine goes first: two VMs over one arena need not fit.
         *slot = None;
         *slot = Some(KeptEngine::new(make()?));
+        timing.engine = making.elapsed();
     }
     slot.as_mut()
         .ok_or(RunError::Internal("an engine just made is missing"))

@@ -7,6 +7,7 @@
  *
  *   gcc -static -O2 -o sha256 sha256.c
  *   ./sha256 [MIB]         # prints the digest of MIB MiB (default 16)
+ *   ./sha256 NK            # of N KiB instead (16K: the warm-call benchmark)
  *   ./sha256 --dump [MIB]  # writes the data itself (to check with sha256sum)
  *
  * Used by benches/compare.sh and the criterion benchmarks.
@@ -153,12 +154,14 @@ int main(int argc, char **argv)
 {
     int dump = argc > 1 && strcmp(argv[1], "--dump") == 0;
     const char *size_arg = argc > 1 + dump ? argv[1 + dump] : NULL;
-    long mib = size_arg ? strtol(size_arg, NULL, 10) : DEFAULT_MIB;
-    if (mib <= 0 || mib > 1024) {
-        fprintf(stderr, "usage: sha256 [--dump] [MIB 1..1024]\n");
+    char *unit = "";
+    long n = size_arg ? strtol(size_arg, &unit, 10) : DEFAULT_MIB;
+    int kib = strcmp(unit, "K") == 0;
+    if (n <= 0 || n > (kib ? 1024L << 10 : 1024) || (*unit && !kib)) {
+        fprintf(stderr, "usage: sha256 [--dump] [MIB 1..1024 | KIB followed by K]\n");
         return 2;
     }
-    size_t DATA_SIZE = (size_t)mib << 20;
+    size_t DATA_SIZE = (size_t)n << (kib ? 10 : 20);
     if (!self_test())
         return 1;
     uint8_t *data = malloc(DATA_SIZE);

@@ -12,8 +12,16 @@ use crate::guest_memory::{Extent, GuestMemory, MemoryError};
 use crate::layout::page_align_up;
 use crate::process_image;
 
-/// A contract's identity: the BLAKE3 hash of its ELF bytes.
+/// A contract's identity: BLAKE3 of the ELF's length (8 bytes, little
+/// endian) and bytes, the program part of every call's identity
+/// ([`crate::random`]), so one pass over the bytes serves both.
 pub type ContractHash = [u8; 32];
+
+/// The hash of `program` and the call-identity hasher it finishes.
+pub fn hash_program(program: &[u8]) -> (ContractHash, blake3::Hasher) {
+    let hasher = crate::random::call_id_of_program(program);
+    (hasher.finalize().into(), hasher)
+}
 
 /// A loaded contract, ready to start calls from.
 pub struct ContractImage {
@@ -35,6 +43,16 @@ impl ContractImage {
     /// of `memory_limit` bytes (rounded up to a page) and seals it. `name`
     /// is argv[0] of every call (a file name, not a host path).
     pub fn load(program: &[u8], name: &str, memory_limit: u64) -> Result<Self, CallError> {
+        Self::load_hashed(program, hash_program(program), name, memory_limit)
+    }
+
+    /// [`load`](Self::load) with the program's [`hash_program`] done.
+    pub fn load_hashed(
+        program: &[u8],
+        (hash, call_id): (ContractHash, blake3::Hasher),
+        name: &str,
+        memory_limit: u64,
+    ) -> Result<Self, CallError> {
         let elf = elf::parse(program)?;
         let limit = page_align_up(memory_limit).ok_or(MemoryError::BadLimit(memory_limit))?;
         let memory = Arc::new(GuestMemory::new(limit)?);
@@ -46,8 +64,8 @@ impl ContractImage {
         Ok(ContractImage {
             name: name.to_string(),
             elf,
-            hash: blake3::hash(program).into(),
-            call_id: crate::random::call_id_of_program(program),
+            hash,
+            call_id,
             memory,
             space,
             loaded,
@@ -60,7 +78,7 @@ impl ContractImage {
         &self.name
     }
 
-    /// The BLAKE3 hash of the ELF bytes.
+    /// The contract's [`ContractHash`].
     pub fn hash(&self) -> &ContractHash {
         &self.hash
     }

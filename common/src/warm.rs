@@ -20,6 +20,8 @@ pub struct KeptEngine<E> {
     mapped: Option<Vec<MemoryChange>>,
     /// Image extents changed since the engine last ran.
     stale: Vec<Extent>,
+    /// `prepare_for` ran and the call has not yet.
+    prepared: bool,
 }
 
 impl<E: Engine> KeptEngine<E> {
@@ -29,6 +31,7 @@ impl<E: Engine> KeptEngine<E> {
             engine,
             mapped: Some(Vec::new()),
             stale: Vec::new(),
+            prepared: false,
         }
     }
 
@@ -53,6 +56,13 @@ impl<E: Engine> KeptEngine<E> {
         process: Process,
         counting: Option<CountingEngine<'_>>,
     ) -> Result<Outcome, CallError> {
+        self.prepare_for(&process)?;
+        self.run_prepared(process, counting)
+    }
+
+    /// Brings the engine to `process`'s starting mappings: the first half
+    /// of [`run`](Self::run), apart so callers can time it.
+    pub fn prepare_for(&mut self, process: &Process) -> Result<(), CallError> {
         let target = process.mappings();
         let mapped = self.mapped.take().ok_or_else(|| {
             CallError::Engine(EngineError::Backend {
@@ -61,6 +71,24 @@ impl<E: Engine> KeptEngine<E> {
             })
         })?;
         self.prepare(&mapped, &target)?;
+        // `mapped` stays unknown until the call has run.
+        self.prepared = true;
+        Ok(())
+    }
+
+    /// Runs `process` on the engine [`prepare_for`](Self::prepare_for)
+    /// made ready for it.
+    pub fn run_prepared(
+        &mut self,
+        process: Process,
+        counting: Option<CountingEngine<'_>>,
+    ) -> Result<Outcome, CallError> {
+        if !std::mem::take(&mut self.prepared) {
+            return Err(CallError::Engine(EngineError::Backend {
+                backend: self.engine.name(),
+                what: "a kept engine ran a call it was not prepared for".into(),
+            }));
+        }
         let (outcome, view) = process.run_mapped(&mut self.engine, counting)?;
         self.mapped = view;
         Ok(outcome)
