@@ -388,3 +388,80 @@ pub fn memory_of(runtime: &Runtime, contract: &Contract) -> Option<Arc<GuestMemo
         .peek(&contract.key)
         .map(|l| l.image.memory().clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// exit(argc): a contract whose outcome depends on its call.
+    fn exit_argc() -> Vec<u8> {
+        // mov rdi, [rsp]; mov eax, 60; syscall
+        qvm_common::test_elf::with_code(&[0x48, 0x8b, 0x3c, 0x24, 0xb8, 60, 0, 0, 0, 0x0f, 0x05])
+    }
+
+    fn runtime(max_loaded: usize) -> Runtime {
+        Runtime::new(RuntimeOptions {
+            backend: BackendChoice::Emu,
+            memory_limit: 16 << 20,
+            max_loaded: NonZeroUsize::new(max_loaded).unwrap(),
+        })
+    }
+
+    fn with_args(n: usize) -> Call {
+        Call {
+            args: vec![b"x".to_vec(); n],
+            ..Call::default()
+        }
+    }
+
+    #[test]
+    fn the_least_recently_called_contract_is_unloaded_past_the_cap() {
+        let mut rt = runtime(2);
+        let program = exit_argc();
+        let a = rt.load("a", program.clone()).unwrap();
+        let b = rt.load("b", program.clone()).unwrap();
+        assert_eq!(rt.call(&a, &with_args(1)).unwrap().exit_code, Some(2));
+        // b is now the least recently used: loading c unloads it.
+        let c = rt.load("c", program).unwrap();
+        assert_eq!(rt.loaded(), 2);
+        assert!(rt.is_loaded(&a) && rt.is_loaded(&c) && !rt.is_loaded(&b));
+        // An unloaded contract is loaded again by its next call.
+        assert_eq!(rt.call(&b, &with_args(3)).unwrap().exit_code, Some(4));
+        assert!(rt.is_loaded(&b) && !rt.is_loaded(&a));
+        rt.unload(&b);
+        assert_eq!(rt.loaded(), 1);
+    }
+
+    #[test]
+    fn warm_calls_give_cold_outcomes() {
+        let mut rt = runtime(1);
+        let contract = rt.load("argc", exit_argc()).unwrap();
+        for n in [0, 5, 1, 5, 0] {
+            let warm = rt.call(&contract, &with_args(n)).unwrap();
+            let mut spec = qvm_common::call::CallSpec::new(exit_argc(), "argc");
+            spec.memory_limit = 16 << 20;
+            spec.call = with_args(n);
+            let cold = crate::run(&spec, BackendChoice::Emu).unwrap();
+            assert_eq!(warm, cold);
+            assert_eq!(warm.exit_code, Some(n as i32 + 1));
+        }
+    }
+
+    #[test]
+    fn a_metered_call_on_kvm_is_refused_before_loading_anything() {
+        let mut rt = Runtime::new(RuntimeOptions {
+            backend: BackendChoice::Kvm,
+            ..RuntimeOptions::default()
+        });
+        let contract = rt.load("argc", exit_argc()).unwrap();
+        let err = rt.call(&contract, &Call::default()).unwrap_err();
+        assert!(err.to_string().contains("cannot meter"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_contract_is_refused_at_load() {
+        let mut rt = runtime(4);
+        assert!(rt.load("junk", b"not an elf".to_vec()).is_err());
+        assert_eq!(rt.loaded(), 0);
+    }
+}
