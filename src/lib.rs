@@ -46,6 +46,7 @@ fn one_shot(spec: &CallSpec, choice: BackendChoice) -> Result<(Runtime, Contract
         backend: choice,
         memory_limit: spec.memory_limit,
         max_loaded: std::num::NonZeroUsize::MIN,
+        snapshot: false,
     });
     let contract = runtime.load(&spec.name, spec.program.clone())?;
     Ok((runtime, contract))

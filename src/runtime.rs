@@ -35,6 +35,12 @@ pub struct RuntimeOptions {
     /// How many contracts stay loaded; past it the least recently called
     /// is unloaded (its next call loads it again, cold).
     pub max_loaded: NonZeroUsize,
+    /// Keep each contract's initial image as a snapshot that every call
+    /// starts from (the default). Off, a contract's memory is built for
+    /// one call and the contract is unloaded after it: what a one-shot
+    /// `qvm run` wants, since it saves mapping and restoring a snapshot
+    /// no second call would use.
+    pub snapshot: bool,
 }
 
 /// The default number of contracts a runtime keeps loaded.
@@ -46,6 +52,7 @@ impl Default for RuntimeOptions {
             backend: BackendChoice::Auto,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             max_loaded: NonZeroUsize::new(DEFAULT_MAX_LOADED).unwrap_or(NonZeroUsize::MIN),
+            snapshot: true,
         }
     }
 }
@@ -246,6 +253,11 @@ impl Runtime {
             .ok_or(RunError::Internal("a contract just loaded is not loaded"))?;
         self.timing = CallTiming::default();
         let result = run_on(loaded, kind, call, sink, &mut self.timing);
+        if !self.options.snapshot {
+            // Built for this call only.
+            self.loaded.pop(&contract.key);
+            return result;
+        }
         // Whatever happened, the next call starts from the image.
         let restoring = Instant::now();
         let restored = loaded.image.restore();
@@ -284,6 +296,7 @@ impl Runtime {
             (contract.key.hash, hasher),
             &contract.key.name,
             self.options.memory_limit,
+            self.options.snapshot,
         )?;
         let loaded = Loaded {
             image,
@@ -404,6 +417,7 @@ mod tests {
             backend: BackendChoice::Emu,
             memory_limit: 16 << 20,
             max_loaded: NonZeroUsize::new(max_loaded).unwrap(),
+            snapshot: true,
         })
     }
 
@@ -456,6 +470,22 @@ mod tests {
         let contract = rt.load("argc", exit_argc()).unwrap();
         let err = rt.call(&contract, &Call::default()).unwrap_err();
         assert!(err.to_string().contains("cannot meter"), "{err}");
+    }
+
+    #[test]
+    fn without_snapshots_each_call_loads_the_contract_for_itself() {
+        let mut rt = Runtime::new(RuntimeOptions {
+            snapshot: false,
+            ..runtime(4).options().clone()
+        });
+        let contract = rt.load("argc", exit_argc()).unwrap();
+        for n in [2, 0] {
+            assert_eq!(
+                rt.call(&contract, &with_args(n)).unwrap().exit_code,
+                Some(n as i32 + 1)
+            );
+            assert!(!rt.is_loaded(&contract));
+        }
     }
 
     #[test]

@@ -292,7 +292,14 @@ impl Process {
     /// Validates the program and builds its process image: a contract
     /// loaded for one call.
     pub fn new(spec: &CallSpec) -> Result<Process, CallError> {
-        let image = ContractImage::load(&spec.program, &spec.name, spec.memory_limit)?;
+        let hashed = crate::image::hash_program(&spec.program);
+        let image = ContractImage::load_hashed(
+            &spec.program,
+            hashed,
+            &spec.name,
+            spec.memory_limit,
+            false,
+        )?;
         Process::start(&image, &spec.call)
     }
 

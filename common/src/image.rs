@@ -43,24 +43,32 @@ impl ContractImage {
     /// of `memory_limit` bytes (rounded up to a page) and seals it. `name`
     /// is argv[0] of every call (a file name, not a host path).
     pub fn load(program: &[u8], name: &str, memory_limit: u64) -> Result<Self, CallError> {
-        Self::load_hashed(program, hash_program(program), name, memory_limit)
+        Self::load_hashed(program, hash_program(program), name, memory_limit, true)
     }
 
     /// [`load`](Self::load) with the program's [`hash_program`] done.
+    /// Without `seal` the image is built for one call only, in plain
+    /// memory (a little cheaper: no snapshot to map and restore), and
+    /// [`restore`](Self::restore) fails.
     pub fn load_hashed(
         program: &[u8],
         (hash, call_id): (ContractHash, blake3::Hasher),
         name: &str,
         memory_limit: u64,
+        seal: bool,
     ) -> Result<Self, CallError> {
         let elf = elf::parse(program)?;
         let limit = page_align_up(memory_limit).ok_or(MemoryError::BadLimit(memory_limit))?;
         let memory = Arc::new(GuestMemory::new(limit)?);
         let image_len = process_image::image_memory(&elf).min(limit);
-        memory.begin_image(image_len)?;
+        if seal {
+            memory.begin_image(image_len)?;
+        }
         let mut space = AddressSpace::new(memory.clone());
         let loaded = process_image::load(&mut space, &elf, program)?;
-        memory.seal_image()?;
+        if seal {
+            memory.seal_image()?;
+        }
         Ok(ContractImage {
             name: name.to_string(),
             elf,
