@@ -125,6 +125,9 @@ impl BenchReport {
 
     /// Percentiles of the warm calls (nearest rank); None without any.
     pub fn latency(&self) -> Option<Latency> {
+        if self.warm.is_empty() {
+            return None;
+        }
         let mut sorted = self.warm.clone();
         sorted.sort();
         let n = sorted.len();
