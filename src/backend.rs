@@ -51,12 +51,6 @@ pub fn create(choice: BackendChoice, memory: &Arc<GuestMemory>) -> Result<AnyEng
     }
 }
 
-/// The engine a call moves to when it creates threads on KVM, which
-/// cannot count the instructions time slices are made of: the emulator.
-pub fn counting_engine(memory: &Arc<GuestMemory>) -> Result<Box<dyn Engine>, EngineError> {
-    Ok(Box::new(EmuEngine::new(memory.clone())?))
-}
-
 impl Engine for AnyEngine {
     fn name(&self) -> &'static str {
         match self {

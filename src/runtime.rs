@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lru::LruCache;
-use qvm_common::call::{Call, CallError, CountingEngine, Outcome, Process, ProgramImage};
+use qvm_common::address_space::MemoryChange;
+use qvm_common::call::{Call, CallError, Outcome, Process, ProgramImage, Standby};
 use qvm_common::engine::{Engine, EngineError};
 use qvm_common::guest_memory::GuestMemory;
 use qvm_common::image::{hash_program, ContractHash, ContractImage};
@@ -22,7 +23,7 @@ use qvm_common::warm::KeptEngine;
 use qvm_engine_emu::EmuEngine;
 use qvm_engine_kvm::KvmEngine;
 
-use crate::backend::{counting_engine, BackendChoice, RunError};
+use crate::backend::{BackendChoice, RunError};
 
 /// How a runtime runs its calls.
 #[derive(Clone, Debug)]
@@ -356,7 +357,11 @@ fn run_on(
         Kind::Kvm => {
             let make = || KvmEngine::new(memory.clone());
             let kept = kept_engine(&mut loaded.kvm, make, timing)?;
-            run_timed(kept, process, Some(&counting_engine), timing)
+            // A threaded call moves to the contract's kept emulator.
+            let mut standby = EmuStandby {
+                slot: &mut loaded.emu,
+            };
+            run_timed(kept, process, Some(&mut standby), timing)
         }
     }
 }
@@ -365,16 +370,52 @@ fn run_on(
 fn run_timed<E: Engine>(
     kept: &mut KeptEngine<E>,
     process: Process,
-    counting: Option<CountingEngine<'_>>,
+    standby: Option<&mut dyn Standby>,
     timing: &mut CallTiming,
 ) -> Result<Outcome, RunError> {
     let preparing = Instant::now();
     kept.prepare_for(&process)?;
     timing.prepare = preparing.elapsed();
     let running = Instant::now();
-    let outcome = kept.run_prepared(process, counting);
+    let outcome = kept.run_prepared(process, standby);
     timing.run = running.elapsed();
     Ok(outcome?)
+}
+
+/// The contract's kept emulator as the engine a call on KVM moves to when
+/// it creates a thread (docs/threads.md), made when a call first does.
+struct EmuStandby<'a> {
+    slot: &'a mut Option<KeptEngine<EmuEngine>>,
+}
+
+impl Standby for EmuStandby<'_> {
+    fn take_over(
+        &mut self,
+        memory: &Arc<GuestMemory>,
+        target: &[MemoryChange],
+    ) -> Result<(), CallError> {
+        if !self.slot.as_ref().is_some_and(KeptEngine::is_usable) {
+            *self.slot = None;
+            *self.slot = Some(KeptEngine::new(EmuEngine::new(memory.clone())?));
+        }
+        match self.slot.as_mut() {
+            Some(kept) => kept.take_over(memory, target),
+            None => Err(CallError::NoStandby),
+        }
+    }
+
+    fn engine(&mut self) -> Result<&mut dyn Engine, CallError> {
+        match self.slot.as_mut() {
+            Some(kept) => kept.engine(),
+            None => Err(CallError::NoStandby),
+        }
+    }
+
+    fn finished(&mut self, view: Option<Vec<MemoryChange>>) {
+        if let Some(kept) = self.slot.as_mut() {
+            kept.finished(view);
+        }
+    }
 }
 
 /// The usable kept engine in `slot`, made with `make` if there is none.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::address_space::MemoryChange;
 use crate::contract::{BlockContext, StateChanges};
 use crate::elf::{self, ElfError};
 use crate::engine::Supervisor as _;
@@ -129,6 +130,8 @@ pub enum CallError {
     Engine(#[from] EngineError),
     #[error("the engine stopped but the process has not ended (engine bug)")]
     NoTermination,
+    #[error("a call moved to a standby engine that was not readied (qvm bug)")]
+    NoStandby,
     #[error(
         "backend {0} cannot meter a call: it does not count instructions exactly \
          (docs/gas.md); use the emulator, or --gas-limit none"
@@ -273,10 +276,22 @@ pub struct Process {
     timed_out: bool,
 }
 
-/// Makes the engine a call moves to when it needs instruction counting
-/// its own engine lacks (see [`Process::run_with_fallback`]).
-pub type CountingEngine<'a> =
-    &'a dyn Fn(&Arc<GuestMemory>) -> Result<Box<dyn Engine>, crate::engine::EngineError>;
+/// The engine a call moves to when it needs the instruction counting its
+/// own engine lacks (see [`Process::run_with_standby`]): the emulator,
+/// fresh or kept between calls ([`crate::warm::KeptEngine`]).
+pub trait Standby {
+    /// Readies the engine: mapping exactly `target` (the process's
+    /// mappings now), over `memory`.
+    fn take_over(
+        &mut self,
+        memory: &Arc<GuestMemory>,
+        target: &[MemoryChange],
+    ) -> Result<(), CallError>;
+    /// The engine [`take_over`](Self::take_over) readied.
+    fn engine(&mut self) -> Result<&mut dyn Engine, CallError>;
+    /// The call ended on the engine, which maps `view` (None: not known).
+    fn finished(&mut self, view: Option<Vec<MemoryChange>>);
+}
 
 /// What the kernel made of an engine's stop.
 enum Step {
@@ -349,26 +364,26 @@ impl Process {
         &self.memory
     }
 
-    /// Runs the process to its end on `engine`.
+    /// Runs the process to its end on `engine`, a fresh one.
     pub fn run(self, engine: &mut dyn Engine) -> Result<Outcome, CallError> {
-        self.run_with_fallback(engine, None)
+        self.run_with_standby(engine, None)
     }
 
-    /// Runs the process to its end on `engine`; when the contract creates
-    /// a thread on an engine that does not count instructions (KVM), the
-    /// call continues from that point on an engine from `counting` (the
-    /// emulator): time slices are counted in instructions from the first
-    /// thread creation, so the schedule, and the outcome, are the same as
-    /// on the emulator alone. Without `counting` such a call runs on, but
-    /// its threads switch only when they block.
-    pub fn run_with_fallback(
+    /// Runs the process to its end on `engine`, a fresh one; when the
+    /// contract creates a thread on an engine that does not count
+    /// instructions (KVM), the call continues from that point on
+    /// `standby`'s engine (the emulator): time slices are counted in
+    /// instructions from the first thread creation, so the schedule, and
+    /// the outcome, are the same as on the emulator alone. Without a
+    /// standby such a call runs on, but its threads switch only when they
+    /// block.
+    pub fn run_with_standby(
         self,
         engine: &mut dyn Engine,
-        counting: Option<CountingEngine<'_>>,
+        standby: Option<&mut dyn Standby>,
     ) -> Result<Outcome, CallError> {
         engine.apply(&self.mappings())?;
-        self.run_mapped(engine, counting)
-            .map(|(outcome, _)| outcome)
+        self.run_mapped(engine, standby).map(|(outcome, _)| outcome)
     }
 
     /// What an engine must map for this process to start.
@@ -382,14 +397,14 @@ impl Process {
         (!self.kernel.space().has_changes()).then(|| self.kernel.space().visible())
     }
 
-    /// [`run_with_fallback`](Self::run_with_fallback) on an engine that
+    /// [`run_with_standby`](Self::run_with_standby) on an engine that
     /// maps exactly [`mappings`](Self::mappings). Also returns what
     /// `engine` maps afterwards (None when that is not known).
     pub(crate) fn run_mapped(
         mut self,
         engine: &mut dyn Engine,
-        counting: Option<CountingEngine<'_>>,
-    ) -> Result<(Outcome, Option<Vec<crate::address_space::MemoryChange>>), CallError> {
+        mut standby: Option<&mut dyn Standby>,
+    ) -> Result<(Outcome, Option<Vec<MemoryChange>>), CallError> {
         if self.kernel.instruction_limit().is_some() && !engine.counts_instructions() {
             return Err(CallError::NotMetered(engine.name()));
         }
@@ -399,12 +414,13 @@ impl Process {
         let deadline = self.timeout.map(|t| std::time::Instant::now() + t);
         engine.set_deadline(deadline);
         let backend = engine.name();
-        let mut moved: Option<Box<dyn Engine>> = None;
+        // The standby, once the call moved to it.
+        let mut moved: Option<&mut dyn Standby> = None;
         let mut view = None;
         while self.kernel.termination().is_none() {
             let has_moved = moved.is_some();
-            let e: &mut dyn Engine = match moved.as_mut() {
-                Some(m) => m.as_mut(),
+            let e: &mut dyn Engine = match moved.as_deref_mut() {
+                Some(s) => s.engine()?,
                 None => &mut *engine,
             };
             match self.step(e)? {
@@ -415,28 +431,34 @@ impl Process {
                 }
                 Step::Load(next) => {
                     let needs_counting = self.kernel.time_slices() && !e.counts_instructions();
-                    match counting {
-                        Some(make) if needs_counting && !has_moved => {
+                    if needs_counting && !has_moved {
+                        if let Some(s) = standby.take() {
                             view = self.engine_view();
-                            let mut m = make(&self.memory)?;
+                            // The standby maps what the process maps now;
+                            // changes the first engine never took are in it.
+                            self.kernel.space_mut().take_changes();
                             let mapped = self.kernel.space().visible();
-                            m.apply(&mapped)?;
+                            s.take_over(&self.memory, &mapped)?;
+                            let m = s.engine()?;
                             m.reset(self.entry)?;
                             m.set_context(&next)?;
                             m.set_deadline(deadline);
                             self.kernel.counts_relative();
                             log::debug!("thread created on {backend}: continuing on {}", m.name());
-                            moved = Some(m);
+                            moved = Some(s);
                             continue;
                         }
-                        _ => e.set_context(&next)?,
                     }
+                    e.set_context(&next)?;
                 }
             }
         }
         // A call that moved engines was not counted from its start.
-        let instructions = match moved.as_ref() {
-            Some(_) => None,
+        let instructions = match moved {
+            Some(s) => {
+                s.finished(self.engine_view());
+                None
+            }
             None => {
                 view = self.engine_view();
                 engine.instructions()

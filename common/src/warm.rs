@@ -8,9 +8,12 @@
 
 use crate::address_space::MemoryChange;
 use crate::address_space::Prot;
-use crate::call::{CallError, CountingEngine, Outcome, Process};
+use std::sync::Arc;
+
+use crate::call::{CallError, Outcome, Process, Standby};
 use crate::engine::{Engine, EngineError};
 use crate::guest_memory::Extent;
+use crate::guest_memory::GuestMemory;
 
 /// An engine kept between calls, with what it maps.
 pub struct KeptEngine<E> {
@@ -54,23 +57,16 @@ impl<E: Engine> KeptEngine<E> {
     pub fn run(
         &mut self,
         process: Process,
-        counting: Option<CountingEngine<'_>>,
+        standby: Option<&mut dyn Standby>,
     ) -> Result<Outcome, CallError> {
         self.prepare_for(&process)?;
-        self.run_prepared(process, counting)
+        self.run_prepared(process, standby)
     }
 
     /// Brings the engine to `process`'s starting mappings: the first half
     /// of [`run`](Self::run), apart so callers can time it.
     pub fn prepare_for(&mut self, process: &Process) -> Result<(), CallError> {
-        let target = process.mappings();
-        let mapped = self.mapped.take().ok_or_else(|| {
-            CallError::Engine(EngineError::Backend {
-                backend: self.engine.name(),
-                what: "a kept engine in an unknown state was reused".into(),
-            })
-        })?;
-        self.prepare(&mapped, &target)?;
+        self.map_exactly(&process.mappings())?;
         // `mapped` stays unknown until the call has run.
         self.prepared = true;
         Ok(())
@@ -81,7 +77,7 @@ impl<E: Engine> KeptEngine<E> {
     pub fn run_prepared(
         &mut self,
         process: Process,
-        counting: Option<CountingEngine<'_>>,
+        standby: Option<&mut dyn Standby>,
     ) -> Result<Outcome, CallError> {
         if !std::mem::take(&mut self.prepared) {
             return Err(CallError::Engine(EngineError::Backend {
@@ -89,9 +85,26 @@ impl<E: Engine> KeptEngine<E> {
                 what: "a kept engine ran a call it was not prepared for".into(),
             }));
         }
-        let (outcome, view) = process.run_mapped(&mut self.engine, counting)?;
-        self.mapped = view;
+        let (outcome, view) = process.run_mapped(&mut self.engine, standby)?;
+        self.ran(view);
         Ok(outcome)
+    }
+
+    /// Makes the engine map exactly `target`; its mappings are unknown
+    /// until [`ran`](Self::ran) says them.
+    fn map_exactly(&mut self, target: &[MemoryChange]) -> Result<(), CallError> {
+        let mapped = self.mapped.take().ok_or_else(|| {
+            CallError::Engine(EngineError::Backend {
+                backend: self.engine.name(),
+                what: "a kept engine in an unknown state was reused".into(),
+            })
+        })?;
+        Ok(self.prepare(&mapped, target)?)
+    }
+
+    /// The engine ran a call to its end and maps `view` (None: unknown).
+    fn ran(&mut self, view: Option<Vec<MemoryChange>>) {
+        self.mapped = view;
     }
 
     /// Maps `target` where the engine maps `mapped`, keeping identical
@@ -115,6 +128,26 @@ impl<E: Engine> KeptEngine<E> {
             self.engine.forget_code(start, len)?;
         }
         Ok(())
+    }
+}
+
+/// A kept engine as the engine a threaded call moves to: its mappings and
+/// translations serve the next call that moves too.
+impl<E: Engine> Standby for KeptEngine<E> {
+    fn take_over(
+        &mut self,
+        _memory: &Arc<GuestMemory>,
+        target: &[MemoryChange],
+    ) -> Result<(), CallError> {
+        self.map_exactly(target)
+    }
+
+    fn engine(&mut self) -> Result<&mut dyn Engine, CallError> {
+        Ok(&mut self.engine)
+    }
+
+    fn finished(&mut self, view: Option<Vec<MemoryChange>>) {
+        self.ran(view);
     }
 }
 
