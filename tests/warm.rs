@@ -233,3 +233,137 @@ on_every_backend! {
         assert_ne!(random(&o[0]), random(&o[1]));
     }
 }
+
+on_every_backend! {
+    fn a_call_after_one_killed_or_faulting_is_a_cold_call(backend) {
+        let Some(bin) = build_c("warm/killed.c", C_GLIBC) else { return };
+        let ok = |n: &str| Step::new(&["ok", n]);
+        let mut steps = vec![
+            ok("first"),
+            Step::new(&["divide"]),
+            ok("after divide"),
+            Step::new(&["divide"]),
+            Step::new(&["divide"]),
+            Step::new(&["null"]),
+            ok("after null"),
+            Step::new(&["ud2"]),
+            Step::new(&["null"]),
+            Step::new(&["ud2"]),
+            ok("after ud2"),
+            // The host's timeout: the call is cut short wherever it is.
+            Step::new(&["spin"]).timeout(Duration::from_millis(300)),
+            ok("after a timeout"),
+        ];
+        if backend == Backend::Emu {
+            // Out of gas (the emulator meters; KVM does not).
+            steps.push(Step::new(&["spin"]).gas(30_000_000));
+            steps.push(ok("after out of gas"));
+            steps.push(Step::new(&["spin"]).gas(2_000_000));
+            steps.push(Step::new(&["divide"]));
+            steps.push(ok("after out of gas and divide"));
+        }
+        let o = warm_equals_cold(backend, &bin, &steps);
+        let signal = |i: usize| o[i].signal;
+        assert_eq!((signal(1), signal(5), signal(7)), (Some(8), Some(11), Some(4)));
+        assert!(o[11].timed_out(), "{}", short(&o[11]));
+        if backend == Backend::Emu {
+            assert_eq!(o[13].kill_reason.as_deref(), Some("out of gas"));
+        }
+        for (i, step) in steps.iter().enumerate() {
+            if step.args[0] == "ok" {
+                assert!(text(&o[i]).starts_with("ok "), "{}", text(&o[i]));
+                assert_eq!(o[i].exit_code, Some(0));
+            }
+        }
+    }
+}
+
+on_every_backend! {
+    fn a_warm_call_starts_with_the_cpu_state_of_a_cold_one(backend) {
+        let Some(bin) = build_c("warm/cpu_state.c", C_NOLIBC) else { return };
+        let probe = Step::new(&["probe"]);
+        let dirty = Step::new(&["dirty"]).block(BLOCK_B);
+        let o = warm_equals_cold(
+            backend,
+            &bin,
+            &[probe.clone(), dirty.clone(), probe.clone(), dirty.clone(), dirty, probe],
+        );
+        assert_eq!(o[1].exit_code, Some(0), "the dirty call ran to its end: {}", short(&o[1]));
+        // What a fresh Linux process starts with (the probe printed it
+        // before any other code ran).
+        let t = text(&o[2]);
+        for line in [
+            "rflags=0000000000000202",
+            "cs=0033", "ss=002b", "ds=0000", "es=0000", "fs=0000", "gs=0000",
+            "mxcsr=00001f80", "fx.mxcsr=00001f80",
+            "fs_base=0000000000000000", "gs_base=0000000000000000",
+            "fcw=037f", "fsw=0000", "ftw=00",
+            "rbx=0000000000000000", "r15=0000000000000000",
+            "st0=00000000000000000000",
+            "xmm0=00000000000000000000000000000000",
+            "xmmf=00000000000000000000000000000000",
+        ] {
+            assert!(t.lines().any(|l| l == line), "{line} not in:\n{t}");
+        }
+    }
+
+    fn code_written_at_run_time_is_each_calls_own(backend) {
+        let Some(bin) = build_c("warm/jit.c", C_EXECSTACK) else { return };
+        let write = |n: &str| Step::new(&["write", n]);
+        // mov eax, imm32; ret
+        let code = |v: u32| {
+            let mut c = vec![0xb8];
+            c.extend_from_slice(&v.to_le_bytes());
+            c.push(0xc3);
+            c
+        };
+        let stale = Step::new(&["stale", "0"]);
+        let stdin = |v: u32| Step::new(&["stdin", "0"]).stdin(&code(v));
+        let steps = [
+            write("100"),
+            write("200"),
+            stale.clone(),
+            write("300"),
+            stdin(0x3344),
+            stdin(0x5566),
+            stale.clone(),
+            write("400"),
+            stdin(0x7788),
+            stale,
+        ];
+        let o = warm_equals_cold(backend, &bin, &steps);
+        let expect = |i: usize, lines: &[String]| {
+            let t = text(&o[i]);
+            for l in lines {
+                assert!(t.lines().any(|x| x == l), "call {}: {l:?} not in:\n{t}", i + 1);
+            }
+        };
+        for (i, n) in [(1, 200), (3, 300), (7, 400)] {
+            expect(i, &[
+                "image code as loaded: 0x1111".into(),
+                format!("image code: {:#x} {:#x}", n + 1, n + 2),
+                format!("image code rewritten: {:#x}", n + 3),
+                format!("data page code: {:#x}", n + 4),
+                format!("stack code: {:#x}", n + 5),
+                format!("mmap code: {:#x}", n + 6),
+            ]);
+        }
+        for i in [2, 6, 9] {
+            expect(i, &["image code as loaded: 0x1111".into(), "data page code: 0x2222".into()]);
+        }
+        // Code the kernel wrote (read from stdin over code that ran).
+        for (i, v) in [(4, 0x3344), (5, 0x5566), (8, 0x7788)] {
+            expect(i, &["image code as loaded: 0x1111".into(), format!("image code from stdin: {v:#x}")]);
+        }
+    }
+
+    fn a_second_divide_error_after_a_handled_one_is_sigfpe(backend) {
+        let Some(bin) = build_c("warm/fpe_twice.c", C_GLIBC) else { return };
+        // Within one call, as Linux does.
+        let run = assert_same_as_native(backend, &bin, &[], &[], b"");
+        assert_eq!(run.status, 136);
+        // And in every later call on the same engine.
+        let o = warm_equals_cold(backend, &bin, &[Step::new(&[]), Step::new(&[]), Step::new(&[])]);
+        assert!(o.iter().all(|o| o.signal == Some(8)), "{}", short(&o[2]));
+    }
+}
