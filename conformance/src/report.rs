@@ -1,7 +1,7 @@
 //! The conformance report: a table program x backend with pass, fail or
 //! skip, as text, Markdown and JSON
 //! (`{"programs": [{"name", "language", "backends": {"native": {"status",
-//! "detail"}, ...}}]}`).
+//! "detail"}, ...}, "warm": {"emu": {"status", "detail"}, ...}}]}`).
 
 use std::collections::BTreeMap;
 
