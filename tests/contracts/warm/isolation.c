@@ -12,7 +12,9 @@
  * Both print where they found the marker, the addresses they searched,
  * the first 16 bytes of getrandom, AT_RANDOM and the clocks: a warm call
  * must print what a cold call prints. The marker is built from argv in a
- * .bss buffer, the only copy the search skips. */
+ * .bss buffer, the only copy the search skips. It relies on qvm's fixed
+ * layout (the brk area right after _end, the whole stack mapped): natively
+ * the search can fault. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
