@@ -132,24 +132,58 @@ impl qvm_conformance::runner::Executor for BackendExecutor {
         &self,
         spec: &qvm_common::call::CallSpec,
     ) -> Result<qvm_common::call::Outcome, qvm_conformance::runner::ExecError> {
-        use qvm_conformance::runner::ExecError;
-        // KVM cannot meter (docs/gas.md): its runs are unmetered and the
-        // comparison leaves gas out where one side has none.
-        let unmetered;
-        let spec = if self.0 == BackendChoice::Kvm && spec.call.gas_limit.is_some() {
-            let mut s = spec.clone();
-            s.call.gas_limit = None;
-            unmetered = s;
-            &unmetered
-        } else {
-            spec
-        };
-        match crate::run(spec, self.0) {
-            Ok(outcome) => Ok(outcome),
-            Err(RunError::Engine(EngineError::Unavailable(_, why))) => {
-                Err(ExecError::Unavailable(why))
-            }
-            Err(e) => Err(ExecError::Failed(e.to_string())),
+        let mut spec = spec.clone();
+        self.unmeter(&mut spec.call);
+        crate::run(&spec, self.0).map_err(exec_error)
+    }
+
+    fn run_warm(
+        &self,
+        contract: &qvm_common::call::CallSpec,
+        calls: &[qvm_common::call::Call],
+    ) -> Result<Vec<qvm_common::call::Outcome>, qvm_conformance::runner::ExecError> {
+        let mut runtime = crate::Runtime::new(crate::RuntimeOptions {
+            backend: self.0,
+            memory_limit: contract.memory_limit,
+            max_loaded: std::num::NonZeroUsize::MIN,
+            snapshot: true,
+        });
+        let loaded = runtime
+            .load(&contract.name, contract.program.clone())
+            .map_err(exec_error)?;
+        let mut outcomes = Vec::with_capacity(calls.len());
+        for (i, call) in calls.iter().enumerate() {
+            let mut call = call.clone();
+            self.unmeter(&mut call);
+            let outcome = runtime
+                .call(&loaded, &call)
+                .map_err(|e| match exec_error(e) {
+                    qvm_conformance::runner::ExecError::Failed(why) => {
+                        qvm_conformance::runner::ExecError::Failed(format!("call {}: {why}", i + 1))
+                    }
+                    other => other,
+                })?;
+            outcomes.push(outcome);
         }
+        Ok(outcomes)
+    }
+}
+
+impl BackendExecutor {
+    /// KVM cannot meter (docs/gas.md): its calls run unmetered, and the
+    /// comparison leaves gas out where one side has none.
+    fn unmeter(&self, call: &mut qvm_common::call::Call) {
+        if self.0 == BackendChoice::Kvm {
+            call.gas_limit = None;
+        }
+    }
+}
+
+/// A backend missing here is a skip; any other error a failure.
+fn exec_error(e: RunError) -> qvm_conformance::runner::ExecError {
+    use qvm_conformance::runner::ExecError;
+    match e {
+        RunError::Engine(EngineError::Unavailable(_, why)) => ExecError::Unavailable(why),
+        e => ExecError::Failed(e.to_string()),
     }
 }

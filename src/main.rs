@@ -508,6 +508,7 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
         only: args.only,
         bless: args.bless,
         native_steps: args.native_steps,
+        warm_skip: None,
     };
     let paths = Paths::of_checkout();
     let report = runner::run(&executors, &paths, &opts, &mut |line| {

@@ -4,6 +4,11 @@
 //! and the host memory a loaded contract keeps.
 //!
 //!   cargo bench -p qvm-benches --bench warm [-- CALLS]   # default 2000
+//!   cargo bench -p qvm-benches --bench warm -- corpus [CALLS]
+//!
+//! `corpus` instead times every conformance-corpus program's first case,
+//! cold and warm (CALLS warm calls each, default 20; 3 for programs whose
+//! cold call takes over a second).
 //!
 //! Targets (docs/performance.md): a warm hello-world call on the emulator
 //! at most 200 us at p50; a warm call of SHA-256 over 16 KiB within 1.5x
@@ -102,11 +107,93 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// Cold and warm latency of every corpus program's first case.
+fn corpus(calls: u64) {
+    use qvm_conformance::corpus::programs;
+    use qvm_conformance::runner::{Paths, BLOCK};
+    let paths = Paths::of_checkout();
+    println!(
+        "| program | language | cold (load + first call) | warm p50 | warm calls | warm / cold |"
+    );
+    println!("|---|---|---:|---:|---:|---:|");
+    for p in programs() {
+        let dir = paths.cache.join(p.name);
+        let bytes =
+            qvm_conformance::toolchain::build(p.toolchain, &paths.root.join(p.source), &dir)
+                .ok()
+                .and_then(|b| std::fs::read(b).ok());
+        let (Some(bytes), Some(case)) = (bytes, p.cases.first()) else {
+            println!("| {} | {} | not built here | | | |", p.name, p.language);
+            continue;
+        };
+        let call = Call {
+            args: case.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+            env: case
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}").into_bytes())
+                .collect(),
+            stdin: case.stdin.bytes(),
+            block: BLOCK,
+            ..Call::default()
+        };
+        // One cold call first, to size the run.
+        let probe = bench(
+            options(BackendChoice::Emu, 1),
+            p.name,
+            bytes.clone().into(),
+            &call,
+            0,
+            &mut |_| {},
+        );
+        let Ok(probe) = probe else {
+            println!("| {} | {} | error | | | |", p.name, p.language);
+            continue;
+        };
+        let n = if probe.cold() > Duration::from_secs(1) {
+            calls.min(3)
+        } else {
+            calls
+        };
+        let r = bench(
+            options(BackendChoice::Emu, 1),
+            p.name,
+            bytes.into(),
+            &call,
+            n,
+            &mut |_| {},
+        )
+        .unwrap_or(probe);
+        let (warm, ratio) = match r.latency() {
+            Some(l) => (
+                format!("{:.2} ms", l.p50 / 1e3),
+                format!("{:.3}", l.p50 / us(r.cold())),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        let agree = if r.difference.is_some() {
+            " (differs!)"
+        } else {
+            ""
+        };
+        println!(
+            "| {} | {} | {:.2} ms | {warm}{agree} | {} | {ratio} |",
+            p.name,
+            p.language,
+            us(r.cold()) / 1e3,
+            r.warm.len()
+        );
+    }
+}
+
 fn main() {
-    let calls: u64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(2000);
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    let number = words.iter().find_map(|a| a.parse().ok());
+    if words.iter().any(|w| w == "corpus") {
+        corpus(number.unwrap_or(20));
+        return;
+    }
+    let calls: u64 = number.unwrap_or(2000);
     let workloads = [
         Workload {
             name: "hello (C, glibc)",

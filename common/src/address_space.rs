@@ -7,7 +7,7 @@
 //! [`MemoryChange`]s that the engine applies before the guest runs again:
 //! only accessible, backed ranges are ever visible to an engine.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -164,6 +164,9 @@ pub struct AddressSpace {
     /// Bytes copied between guest memory and the kernel by `read`,
     /// `write` and `read_cstr` (gas charges them).
     copied: Cell<u64>,
+    /// Executable ranges the kernel wrote or zeroed, not yet taken by the
+    /// engine ([`AddressSpace::take_code_written`]).
+    code_written: RefCell<Vec<(u64, u64)>>,
 }
 
 impl AddressSpace {
@@ -177,6 +180,7 @@ impl AddressSpace {
             changes: Vec::new(),
             refs: BTreeMap::new(),
             copied: Cell::new(0),
+            code_written: RefCell::new(Vec::new()),
         }
     }
 
@@ -191,6 +195,7 @@ impl AddressSpace {
             changes: Vec::new(),
             refs: self.refs.clone(),
             copied: Cell::new(0),
+            code_written: RefCell::new(Vec::new()),
         }
     }
 
@@ -720,6 +725,23 @@ impl AddressSpace {
         Ok(dest)
     }
 
+    /// Executable ranges `(start, len)` the kernel wrote or zeroed since
+    /// the last call: code an engine may have translated from the old bytes.
+    pub fn take_code_written(&mut self) -> Vec<(u64, u64)> {
+        std::mem::take(self.code_written.get_mut())
+    }
+
+    /// Notes the executable parts of `[start, end)`, which the kernel just
+    /// changed behind the CPU.
+    fn note_written(&self, start: u64, end: u64) {
+        let mut written = self.code_written.borrow_mut();
+        for (_, lo, hi, a) in self.clipped(start, end) {
+            if a.prot.contains(Prot::EXEC) {
+                written.push((lo, hi - lo));
+            }
+        }
+    }
+
     /// Zeroes the private memory in `[start, start+len)` (MADV_DONTNEED).
     /// Pages shared with a file keep their bytes: Linux drops such a page
     /// and the next access reads the file again, which holds the same.
@@ -738,6 +760,7 @@ impl AddressSpace {
         for e in pieces {
             self.memory.discard(e).map_err(|_| MmError::Host)?;
         }
+        self.note_written(start, end);
         Ok(())
     }
 
@@ -806,6 +829,7 @@ impl AddressSpace {
             off += n;
         }
         self.count_copy(buf.len());
+        self.note_written(addr, addr + buf.len() as u64);
         Ok(())
     }
 

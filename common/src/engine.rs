@@ -146,6 +146,14 @@ pub trait Supervisor {
     fn syscall(&mut self, request: SyscallRequest) -> SyscallAction;
     /// Memory changes the engine must apply before the guest runs again.
     fn take_memory_changes(&mut self) -> Vec<MemoryChange>;
+    /// Executable ranges `(start, len)` the kernel wrote or zeroed since
+    /// last asked (a `read` into code, a signal frame, MADV_DONTNEED): an
+    /// engine that keeps translated code must forget theirs before the
+    /// guest runs again, as a CPU sees the new bytes. Asked when `run`
+    /// starts and after every syscall.
+    fn take_code_written(&mut self) -> Vec<(u64, u64)> {
+        Vec::new()
+    }
     /// The deterministic time-stamp counter value for an RDTSC/RDTSCP.
     fn rdtsc(&mut self) -> u64;
     /// The instruction count the guest may reach but not pass (metering);

@@ -1,7 +1,7 @@
 //! The conformance report: a table program x backend with pass, fail or
 //! skip, as text, Markdown and JSON
 //! (`{"programs": [{"name", "language", "backends": {"native": {"status",
-//! "detail"}, ...}}]}`).
+//! "detail"}, ...}, "warm": {"emu": {"status", "detail"}, ...}}]}`).
 
 use std::collections::BTreeMap;
 
@@ -46,6 +46,10 @@ pub struct Entry {
     /// native instruction stream is not qvm's (`corpus::NativeStream`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<Cell>,
+    /// Warm equals cold, per backend: the program loaded once, called
+    /// again after other calls, each outcome equal to the cold one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub warm: BTreeMap<String, Cell>,
 }
 
 impl Entry {
@@ -66,6 +70,7 @@ impl Entry {
             language: language.into(),
             backends: cells,
             instructions: None,
+            warm: BTreeMap::new(),
         }
     }
 
@@ -84,6 +89,12 @@ impl Entry {
                 _ => {}
             },
         }
+    }
+
+    /// Records the warm check's verdict on one backend.
+    pub fn set_warm(&mut self, backend: &str, status: Status, detail: String) {
+        self.warm
+            .insert(backend.to_string(), Cell { status, detail });
     }
 
     /// Sets a cell; a failure or skip is never overwritten by a later case.
@@ -158,6 +169,49 @@ impl Report {
                 Some(_) => (c, e, s + 1, n),
                 None => (c, e, s, n + 1),
             })
+    }
+
+    /// The warm check, per backend: (backend, checked, equal, skipped).
+    pub fn warm_counts(&self) -> Vec<(String, usize, usize, usize)> {
+        let mut per: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+        for cell in self.programs.iter().flat_map(|e| &e.warm) {
+            let (b, c) = cell;
+            let n = per.entry(b.as_str()).or_default();
+            match c.status {
+                Status::Pass => (n.0, n.1) = (n.0 + 1, n.1 + 1),
+                Status::Fail => n.0 += 1,
+                Status::Skip => n.2 += 1,
+            }
+        }
+        per.into_iter()
+            .map(|(b, (c, e, s))| (b.to_string(), c, e, s))
+            .collect()
+    }
+
+    /// The warm check's summary line.
+    fn warm_summary(&self) -> String {
+        let counts = self.warm_counts();
+        if counts.is_empty() {
+            return "warm calls: not checked".into();
+        }
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(b, c, e, s)| format!("{b} {c} programs checked, {e} equal to cold, {s} skipped"))
+            .collect();
+        format!(
+            "warm calls (each program loaded once, every case called again after a warm-up \
+             call in another block, outcome equal to the cold call's, trace and gas \
+             included): {}",
+            parts.join("; ")
+        )
+    }
+
+    /// Warm checks that did not pass: (program, backend, cell).
+    fn warm_not_passing(&self) -> impl Iterator<Item = (&Entry, &String, &Cell)> {
+        self.programs
+            .iter()
+            .flat_map(|e| e.warm.iter().map(move |(b, c)| (e, b, c)))
+            .filter(|(_, _, c)| c.status != Status::Pass)
     }
 
     /// The instruction oracle's summary line.
@@ -241,6 +295,17 @@ impl Report {
                 ));
             }
         }
+        out.push('\n');
+        out.push_str(&self.warm_summary());
+        out.push('\n');
+        for (e, b, cell) in self.warm_not_passing() {
+            out.push_str(&format!(
+                "  {} on {b}: {}: {}\n",
+                e.name,
+                cell.status.word(),
+                cell.detail
+            ));
+        }
         let (p, f, s) = self.counts();
         out.push_str(&format!(
             "\n{} programs, {} languages clean; {p} passed, {f} failed, {s} skipped\n",
@@ -291,6 +356,20 @@ impl Report {
             out.push_str(&notes);
         }
         out.push_str(&format!("\n{}.\n", self.instruction_summary()));
+        out.push_str(&format!("\n{}.\n", self.warm_summary()));
+        let mut warm_notes = String::new();
+        for (e, b, cell) in self.warm_not_passing() {
+            warm_notes.push_str(&format!(
+                "- `{}` on {b}, {}: {}\n",
+                e.name,
+                cell.status.word(),
+                cell.detail.replace('\n', " ")
+            ));
+        }
+        if !warm_notes.is_empty() {
+            out.push('\n');
+            out.push_str(&warm_notes);
+        }
         out.push_str(
             "\nKnown differences between the backends, and from native hardware, with what a \
              contract should do about each: [known-differences.md](known-differences.md).\n",

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use qvm_common::call::{CallSpec, Outcome};
+use qvm_common::call::{Call, CallSpec, Outcome};
 use qvm_common::contract::BlockContext;
 
 use crate::compare::{native_difference, outcome_difference};
@@ -40,7 +40,19 @@ pub enum ExecError {
 /// A backend the runner can use; implemented by the `qvm` crate.
 pub trait Executor {
     fn name(&self) -> &'static str;
+    /// One cold call: the contract loaded for it alone.
     fn run(&self, spec: &CallSpec) -> Result<Outcome, ExecError>;
+    /// Warm calls: `contract`'s program loaded once (its `call` is not
+    /// run), then `calls` run on it one after another, in order, each
+    /// after the ones before it. `Unavailable` when the executor cannot
+    /// keep a contract loaded (the warm check is then skipped, saying so).
+    fn run_warm(&self, contract: &CallSpec, calls: &[Call]) -> Result<Vec<Outcome>, ExecError> {
+        let _ = (contract, calls);
+        Err(ExecError::Unavailable(format!(
+            "executor {} has no warm calls",
+            self.name()
+        )))
+    }
 }
 
 /// Where the runner finds sources and puts binaries.
@@ -76,7 +88,14 @@ pub struct Options {
     /// Single steps the instruction oracle may take per case; programs
     /// known to run more (`NativeStream::SameButLong`) are skipped.
     pub native_steps: u64,
+    /// Which warm checks to leave out: given a program and a backend, the
+    /// reason to skip its warm calls there (None: check them, the
+    /// default). Skips are reported, never silent.
+    pub warm_skip: Option<WarmSkip>,
 }
+
+/// Why the warm check of a program on a backend is left out, if it is.
+pub type WarmSkip = fn(&Program, &str) -> Option<String>;
 
 /// The instruction oracle's default budget: about 35 s of single steps
 /// per case here (30,000 steps a second).
@@ -88,6 +107,7 @@ impl Default for Options {
             only: None,
             bless: false,
             native_steps: DEFAULT_NATIVE_STEPS,
+            warm_skip: None,
         }
     }
 }
@@ -180,6 +200,8 @@ fn run_program(
     // checked against the program's golden gas file after the last case.
     let mut gas: Vec<String> = Vec::new();
     let mut gas_backend: Option<&'static str> = None;
+    // Each executor's cold outcome of each case, for the warm check.
+    let mut cold: Vec<Vec<Option<Outcome>>> = vec![Vec::new(); executors.len()];
     for (i, case) in program.cases.iter().enumerate() {
         let label = |d: String| {
             if program.cases.len() > 1 {
@@ -222,7 +244,7 @@ fn run_program(
         // outcome needs it.
         let mut count: Option<Result<NativeCount, CountError>> = None;
         let mut metered = false;
-        for ex in executors {
+        for (e, ex) in executors.iter().enumerate() {
             if let (Some(why), "kvm") = (unjudged, ex.name()) {
                 entry.set(ex.name(), Status::Skip, why.into());
                 continue;
@@ -294,7 +316,11 @@ fn run_program(
                 }
             }
             if reference.is_none() {
-                reference = Some(outcome);
+                reference = Some(outcome.clone());
+            }
+            if let Some(slot) = cold.get_mut(e) {
+                slot.resize(i + 1, None);
+                slot[i] = Some(outcome);
             }
         }
         if counted && count_skip.is_none() && !metered {
@@ -303,6 +329,9 @@ fn run_program(
                 "not metered: skipped (no backend reported gas.instructions)".into(),
             );
         }
+    }
+    for (ex, cold) in executors.iter().zip(&cold) {
+        check_warm(program, *ex, &bytes, cold, opts, &mut entry);
     }
     if let Some(backend) = gas_backend {
         if gas.len() == program.cases.len() {
@@ -320,6 +349,113 @@ fn run_program(
         }
     }
     entry
+}
+
+/// The block of the warm-up call: another hash and another time than
+/// [`BLOCK`], so the warm-up's random stream, clock and output differ from
+/// every case's.
+pub const WARM_UP_BLOCK: BlockContext = BlockContext {
+    prev_hash: [0x5a; 32],
+    timestamp: 1_600_000_123,
+};
+
+/// Warm equals cold: the program loaded once on `ex`, a warm-up call (the
+/// first case in another block), then every case again, each warm; each
+/// must give exactly the case's cold outcome on the same backend, trace
+/// and gas included. `cold` holds those, one per case.
+fn check_warm(
+    program: &Program,
+    ex: &dyn Executor,
+    binary: &[u8],
+    cold: &[Option<Outcome>],
+    opts: &Options,
+    entry: &mut Entry,
+) {
+    let backend = ex.name();
+    // A backend that did not run every case cold has its verdict already.
+    let Some(cold) = cold
+        .iter()
+        .map(Option::as_ref)
+        .collect::<Option<Vec<&Outcome>>>()
+        .filter(|c| c.len() == program.cases.len() && !c.is_empty())
+    else {
+        return;
+    };
+    if let Some(why) = opts.warm_skip.and_then(|skip| skip(program, backend)) {
+        eprintln!(
+            "SKIPPED: {}: warm calls on {backend} not checked: {why}",
+            program.name
+        );
+        entry.set_warm(backend, Status::Skip, why);
+        return;
+    }
+    let specs: Vec<CallSpec> = program
+        .cases
+        .iter()
+        .map(|case| spec_for(program, binary, case))
+        .collect();
+    let Some(first) = specs.first() else {
+        return;
+    };
+    let mut warm_up = first.call.clone();
+    warm_up.block = WARM_UP_BLOCK;
+    let calls: Vec<Call> = std::iter::once(warm_up)
+        .chain(specs.iter().map(|s| s.call.clone()))
+        .collect();
+    let label = |i: usize, d: String| {
+        if program.cases.len() > 1 {
+            format!("case {}: {d}", i + 1)
+        } else {
+            d
+        }
+    };
+    let outcomes = match ex.run_warm(first, &calls) {
+        Ok(o) => o,
+        Err(ExecError::Unavailable(why)) => {
+            entry.set_warm(backend, Status::Skip, why);
+            return;
+        }
+        Err(ExecError::Failed(why)) => {
+            let why = format!("warm calls failed: {why}");
+            entry.set(backend, Status::Fail, why.clone());
+            entry.set_warm(backend, Status::Fail, why);
+            return;
+        }
+    };
+    if outcomes.len() != calls.len() {
+        let why = format!(
+            "warm calls: {} outcomes for {} calls",
+            outcomes.len(),
+            calls.len()
+        );
+        entry.set(backend, Status::Fail, why.clone());
+        entry.set_warm(backend, Status::Fail, why);
+        return;
+    }
+    for (i, (warm, cold)) in outcomes.iter().skip(1).zip(cold).enumerate() {
+        if warm == cold {
+            continue;
+        }
+        let what = match outcome_difference(cold, warm) {
+            Some(d) => format!("field {} (cold {} vs warm {})", d.field, d.left, d.right),
+            None => format!(
+                "backend name (cold {:?} vs warm {:?})",
+                cold.backend, warm.backend
+            ),
+        };
+        let why = label(i, format!("warm call differs from cold: {what}"));
+        entry.set(backend, Status::Fail, why.clone());
+        entry.set_warm(backend, Status::Fail, why);
+        return;
+    }
+    entry.set_warm(
+        backend,
+        Status::Pass,
+        format!(
+            "{} warm calls after a warm-up, equal to cold",
+            program.cases.len()
+        ),
+    );
 }
 
 /// First line of a golden gas file: the toolchain that built the program.

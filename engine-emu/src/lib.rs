@@ -133,6 +133,30 @@ fn apply_changes(
     Ok(())
 }
 
+/// Forgets code translated from guest `[start, start + len)`. Page by
+/// page: unicorn turns the first address of a range into host memory and
+/// assumes the rest is contiguous, which holds for a page but not for a
+/// range that spans two of its regions.
+fn forget_code(uc: &mut Uc<'_>, start: u64, len: u64) -> Result<(), uc_error> {
+    let end = start.checked_add(len).ok_or(uc_error::ARG)?;
+    let mut page = start & !0xfff;
+    while page < end {
+        uc.ctl_remove_cache(page, page + 0x1000)?;
+        page += 0x1000;
+    }
+    Ok(())
+}
+
+/// Forgets the code the kernel changed behind the CPU (see
+/// [`Supervisor::take_code_written`]): a CPU runs the new bytes, so the
+/// emulator must not run what it translated from the old ones.
+fn forget_written_code(uc: &mut Uc<'_>, written: &[(u64, u64)]) -> Result<(), uc_error> {
+    for &(start, len) in written {
+        forget_code(uc, start, len)?;
+    }
+    Ok(())
+}
+
 fn read(uc: &Uc<'_>, reg: RegisterX86) -> u64 {
     uc.reg_read(reg).unwrap_or(0)
 }
@@ -159,19 +183,25 @@ fn on_syscall(uc: &mut Uc<'_>, memory: &GuestMemory) {
             (
                 s.syscall(request),
                 s.take_memory_changes(),
+                s.take_code_written(),
                 s.instruction_limit(),
             )
         })
     };
     // SAFETY: as above; no other reference to the state is live here.
     let st = unsafe { &mut *state };
-    let Some((action, changes, limit)) = handled else {
+    let Some((action, changes, written, limit)) = handled else {
         st.error = Some("syscall hook ran without a supervisor".into());
         let _ = uc.emu_stop();
         return;
     };
     if let Err(e) = apply_changes(uc, memory, &changes) {
         st.error = Some(format!("cannot apply memory change: {e:?}"));
+        let _ = uc.emu_stop();
+        return;
+    }
+    if let Err(e) = forget_written_code(uc, &written) {
+        st.error = Some(format!("cannot forget code the kernel changed: {e:?}"));
         let _ = uc.emu_stop();
         return;
     }
@@ -559,20 +589,8 @@ impl Engine for EmuEngine {
     }
 
     fn forget_code(&mut self, start: u64, len: u64) -> Result<(), EngineError> {
-        // Page by page: unicorn turns the first address of a range into
-        // host memory and assumes the rest is contiguous, which holds for
-        // a page but not for a range that spans two of its regions.
-        let end = start
-            .checked_add(len)
-            .ok_or_else(|| backend_error("code range overflows"))?;
-        let mut page = start & !0xfff;
-        while page < end {
-            self.uc
-                .ctl_remove_cache(page, page + 0x1000)
-                .map_err(|e| backend_error(format!("forget code at {page:#x}: {e:?}")))?;
-            page += 0x1000;
-        }
-        Ok(())
+        forget_code(&mut self.uc, start, len)
+            .map_err(|e| backend_error(format!("forget code at {start:#x}+{len:#x}: {e:?}")))
     }
 
     fn reset(&mut self, entry: EntryState) -> Result<(), EngineError> {
@@ -661,6 +679,9 @@ impl Engine for EmuEngine {
         self.uc
             .reg_write(RegisterX86::QVM_INSN_LIMIT, limit)
             .map_err(backend_error)?;
+        // What the kernel wrote outside a syscall: a signal frame.
+        forget_written_code(&mut self.uc, &supervisor.take_code_written())
+            .map_err(|e| backend_error(format!("cannot forget code the kernel changed: {e:?}")))?;
         let rip = read(&self.uc, RegisterX86::RIP);
         // until = 0: never next to hot code, so no translated block is
         // invalidated when emulation stops.

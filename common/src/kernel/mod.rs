@@ -652,6 +652,10 @@ impl Supervisor for Kernel {
         self.space.take_changes()
     }
 
+    fn take_code_written(&mut self) -> Vec<(u64, u64)> {
+        self.space.take_code_written()
+    }
+
     fn rdtsc(&mut self) -> u64 {
         self.tsc()
     }

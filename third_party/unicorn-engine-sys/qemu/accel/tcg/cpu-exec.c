@@ -421,6 +421,15 @@ static inline bool cpu_handle_exception(CPUState *cpu, int *ret)
             JIT_CALLBACK_GUARD(((uc_cb_hookintr_t)hook->callback)(uc, cpu->exception_index, hook->user_data));
             catched = true;
         }
+#if defined(TARGET_I386) || defined(TARGET_X86_64)
+        // qvm: a hook took the exception, so none is in flight any more
+        // (QEMU's do_interrupt_all ends it the same way on delivery).
+        // Left set, the next #DE or #GP, even in a later call on this
+        // engine, became a double fault (check_exception).
+        if (catched) {
+            ((CPUArchState *)cpu->env_ptr)->old_exception = -1;
+        }
+#endif
         // Unicorn: If un-catched interrupt, stop executions.
         if (!catched) {
             // printf("AAAAAAAAAAAA\n"); qq
