@@ -191,6 +191,47 @@ mod tests {
         assert!(image.restore().unwrap().is_empty());
     }
 
+    /// The fallback without memfd or pagemap keeps a copy of the image:
+    /// restoring rewrites it and reports the whole image as changed.
+    #[test]
+    fn the_copy_fallback_restores_the_image_too() {
+        let memory = Arc::new(GuestMemory::new(16 << 20).unwrap());
+        memory.begin_image_as_copy(8 * 4096).unwrap();
+        memory.write(4096, b"image bytes").unwrap();
+        memory.seal_image().unwrap();
+        memory.write(4096, b"call bytes!").unwrap();
+        memory.write(0, b"more").unwrap();
+        memory.write(9 * 4096, b"above").unwrap();
+        let changed = memory.restore_image().unwrap();
+        assert_eq!(
+            changed,
+            vec![Extent {
+                gpa: 0,
+                len: 8 * 4096
+            }]
+        );
+        let mut b = [0u8; 11];
+        memory.read(4096, &mut b).unwrap();
+        assert_eq!(&b, b"image bytes");
+        for at in [0, 9 * 4096] {
+            let mut z = [9u8; 5];
+            memory.read(at, &mut z).unwrap();
+            assert_eq!(z, [0; 5], "at {at:#x}");
+        }
+        // Discarding in the image range reads zeros (anonymous memory).
+        memory
+            .discard(Extent {
+                gpa: 4096,
+                len: 4096,
+            })
+            .unwrap();
+        memory.read(4096, &mut b).unwrap();
+        assert_eq!(b, [0; 11]);
+        memory.restore_image().unwrap();
+        memory.read(4096, &mut b).unwrap();
+        assert_eq!(&b, b"image bytes");
+    }
+
     /// Giving image memory back (munmap, MADV_DONTNEED) reads zeros, not
     /// the image, until the next restore brings the image back.
     #[test]

@@ -271,6 +271,18 @@ impl GuestMemory {
     /// state [`restore_image`](Self::restore_image) returns to. Call it on
     /// a fresh arena, before any engine maps it.
     pub fn begin_image(&self, len: u64) -> Result<(), MemoryError> {
+        self.begin_image_as(len, snapshot::Keep::Best)
+    }
+
+    /// [`begin_image`](Self::begin_image), keeping the image as a plain
+    /// copy whatever the host offers: the fallback where memfd or pagemap
+    /// are missing, for its tests.
+    #[cfg(test)]
+    pub(crate) fn begin_image_as_copy(&self, len: u64) -> Result<(), MemoryError> {
+        self.begin_image_as(len, snapshot::Keep::Copy)
+    }
+
+    fn begin_image_as(&self, len: u64, keep: snapshot::Keep) -> Result<(), MemoryError> {
         self.check(0, len)?;
         if !is_page_aligned(len) || self.image.get().is_some() {
             return Err(MemoryError::Region("an image is already built".into()));
@@ -287,7 +299,7 @@ impl GuestMemory {
         // SAFETY: the range lies in the arena (checked), and no engine maps
         // the arena yet (this function's contract).
         *draft = Some((
-            unsafe { snapshot::Draft::begin(self.host.as_ptr(), len) },
+            unsafe { snapshot::Draft::begin(self.host.as_ptr(), len, keep) },
             len,
         ));
         Ok(())

@@ -44,6 +44,16 @@ pub(super) struct Snapshot {
     replaced: Mutex<Vec<Extent>>,
 }
 
+/// How an image may be kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Keep {
+    /// In a memfd where the host has one, else as a copy.
+    Best,
+    /// As a copy (the fallback, chosen by its tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Copy,
+}
+
 /// A snapshot being built: what the loader writes goes to the image.
 pub(super) enum Draft {
     #[cfg(target_os = "linux")]
@@ -189,9 +199,9 @@ impl Draft {
     ///
     /// # Safety
     /// `[host, host + len)` must lie in the arena, unused by any engine.
-    pub(super) unsafe fn begin(host: *mut u8, len: u64) -> Draft {
+    pub(super) unsafe fn begin(host: *mut u8, len: u64, keep: Keep) -> Draft {
         #[cfg(target_os = "linux")]
-        {
+        if keep == Keep::Best {
             let file = linux::memfd(len).and_then(|fd| {
                 // SAFETY: per the function contract.
                 unsafe { linux::map_file(host, len, &fd, true) }.map(|()| fd)
