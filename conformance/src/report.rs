@@ -208,9 +208,18 @@ impl Report {
 
     /// Warm checks that did not pass: (program, backend, cell).
     fn warm_not_passing(&self) -> impl Iterator<Item = (&Entry, &String, &Cell)> {
+        self.not_passing_in(|e| &e.warm)
+    }
+
+    /// The cells of `cells` (each program's) that did not pass:
+    /// (program, backend, cell).
+    fn not_passing_in(
+        &self,
+        cells: fn(&Entry) -> &BTreeMap<String, Cell>,
+    ) -> impl Iterator<Item = (&Entry, &String, &Cell)> {
         self.programs
             .iter()
-            .flat_map(|e| e.warm.iter().map(move |(b, c)| (e, b, c)))
+            .flat_map(move |e| cells(e).iter().map(move |(b, c)| (e, b, c)))
             .filter(|(_, _, c)| c.status != Status::Pass)
     }
 
@@ -240,10 +249,37 @@ impl Report {
 
     /// Every cell that did not pass: (program, backend, cell).
     fn not_passing(&self) -> impl Iterator<Item = (&Entry, &String, &Cell)> {
-        self.programs
-            .iter()
-            .flat_map(|e| e.backends.iter().map(move |(b, c)| (e, b, c)))
-            .filter(|(_, _, c)| c.status != Status::Pass)
+        self.not_passing_in(|e| &e.backends)
+    }
+
+    /// One line of the text report per cell.
+    fn text_notes<'a>(cells: impl Iterator<Item = (&'a Entry, &'a String, &'a Cell)>) -> String {
+        cells
+            .map(|(e, b, cell)| {
+                format!(
+                    "  {} on {b}: {}: {}\n",
+                    e.name,
+                    cell.status.word(),
+                    cell.detail
+                )
+            })
+            .collect()
+    }
+
+    /// One Markdown list item per cell.
+    fn markdown_notes<'a>(
+        cells: impl Iterator<Item = (&'a Entry, &'a String, &'a Cell)>,
+    ) -> String {
+        cells
+            .map(|(e, b, cell)| {
+                format!(
+                    "- `{}` on {b}, {}: {}\n",
+                    e.name,
+                    cell.status.word(),
+                    cell.detail.replace('\n', " ")
+                )
+            })
+            .collect()
     }
 
     /// A plain-text table, then the details of failures and skips.
@@ -269,15 +305,7 @@ impl Report {
             }
             out.push('\n');
         }
-        let mut notes = String::new();
-        for (e, b, cell) in self.not_passing() {
-            notes.push_str(&format!(
-                "  {} on {b}: {}: {}\n",
-                e.name,
-                cell.status.word(),
-                cell.detail
-            ));
-        }
+        let notes = Self::text_notes(self.not_passing());
         if !notes.is_empty() {
             out.push_str("\nnot passing:\n");
             out.push_str(&notes);
@@ -298,14 +326,7 @@ impl Report {
         out.push('\n');
         out.push_str(&self.warm_summary());
         out.push('\n');
-        for (e, b, cell) in self.warm_not_passing() {
-            out.push_str(&format!(
-                "  {} on {b}: {}: {}\n",
-                e.name,
-                cell.status.word(),
-                cell.detail
-            ));
-        }
+        out.push_str(&Self::text_notes(self.warm_not_passing()));
         let (p, f, s) = self.counts();
         out.push_str(&format!(
             "\n{} programs, {} languages clean; {p} passed, {f} failed, {s} skipped\n",
@@ -342,30 +363,14 @@ impl Report {
             self.clean_languages().len(),
             self.clean_languages().join(", ")
         ));
-        let mut notes = String::new();
-        for (e, b, cell) in self.not_passing() {
-            notes.push_str(&format!(
-                "- `{}` on {b}, {}: {}\n",
-                e.name,
-                cell.status.word(),
-                cell.detail.replace('\n', " ")
-            ));
-        }
+        let notes = Self::markdown_notes(self.not_passing());
         if !notes.is_empty() {
             out.push_str("\n## Not passing\n\n");
             out.push_str(&notes);
         }
         out.push_str(&format!("\n{}.\n", self.instruction_summary()));
         out.push_str(&format!("\n{}.\n", self.warm_summary()));
-        let mut warm_notes = String::new();
-        for (e, b, cell) in self.warm_not_passing() {
-            warm_notes.push_str(&format!(
-                "- `{}` on {b}, {}: {}\n",
-                e.name,
-                cell.status.word(),
-                cell.detail.replace('\n', " ")
-            ));
-        }
+        let warm_notes = Self::markdown_notes(self.warm_not_passing());
         if !warm_notes.is_empty() {
             out.push('\n');
             out.push_str(&warm_notes);
