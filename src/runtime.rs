@@ -394,14 +394,7 @@ impl Standby for EmuStandby<'_> {
         memory: &Arc<GuestMemory>,
         target: &[MemoryChange],
     ) -> Result<(), CallError> {
-        if !self.slot.as_ref().is_some_and(KeptEngine::is_usable) {
-            *self.slot = None;
-            *self.slot = Some(KeptEngine::new(EmuEngine::new(memory.clone())?));
-        }
-        match self.slot.as_mut() {
-            Some(kept) => kept.take_over(memory, target),
-            None => Err(CallError::NoStandby),
-        }
+        KeptEngine::in_slot(self.slot, || EmuEngine::new(memory.clone()))?.take_over(memory, target)
     }
 
     fn engine(&mut self) -> Result<&mut dyn Engine, CallError> {
@@ -424,23 +417,13 @@ fn kept_engine<'a, E: Engine>(
     make: impl FnOnce() -> Result<E, EngineError>,
     timing: &mut CallTiming,
 ) -> Result<&'a mut KeptEngine<E>, RunError> {
-    if !slot.as_ref().is_some_and(KeptEngine::is_usable) {
-        let making = Instant::now();
-        // The old engine goes first: two VMs over one arena need not fit.
-        *slot = None;
-        *slot = Some(KeptEngine::new(make()?));
+    let making = Instant::now();
+    let made = !slot.as_ref().is_some_and(KeptEngine::is_usable);
+    let kept = KeptEngine::in_slot(slot, make)?;
+    if made {
         timing.engine = making.elapsed();
     }
-    slot.as_mut()
-        .ok_or(RunError::Internal("an engine just made is missing"))
-}
-
-/// The memory a loaded contract's calls run in (for measurements).
-pub fn memory_of(runtime: &Runtime, contract: &Contract) -> Option<Arc<GuestMemory>> {
-    runtime
-        .loaded
-        .peek(&contract.key)
-        .map(|l| l.image.memory().clone())
+    Ok(kept)
 }
 
 #[cfg(test)]

@@ -38,6 +38,23 @@ impl<E: Engine> KeptEngine<E> {
         }
     }
 
+    /// The usable kept engine in `slot`, made with `make` when the slot is
+    /// empty or its engine unusable. The old engine goes first: two VMs
+    /// over one arena need not fit.
+    pub fn in_slot(
+        slot: &mut Option<Self>,
+        make: impl FnOnce() -> Result<E, EngineError>,
+    ) -> Result<&mut Self, EngineError> {
+        if !slot.as_ref().is_some_and(Self::is_usable) {
+            *slot = None;
+            *slot = Some(KeptEngine::new(make()?));
+        }
+        slot.as_mut().ok_or_else(|| EngineError::Backend {
+            backend: "kept",
+            what: "an engine just made is missing".into(),
+        })
+    }
+
     /// Whether the engine can run another call (else replace it).
     pub fn is_usable(&self) -> bool {
         self.mapped.is_some()
