@@ -18,6 +18,7 @@ pub mod kernel;
 pub mod layout;
 pub mod process_image;
 pub mod random;
+pub mod state;
 pub mod test_elf;
 pub mod warm;
 pub mod watchdog;
