@@ -83,18 +83,11 @@ const BLOCK_B: BlockContext = BlockContext {
 
 const MEMORY: u64 = 64 << 20;
 
-fn choice(backend: Backend) -> BackendChoice {
-    match backend {
-        Backend::Emu => BackendChoice::Emu,
-        Backend::Kvm => BackendChoice::Kvm,
-    }
-}
-
 /// A cold call: the contract loaded for it alone (what `qvm run` does).
 /// On KVM the emulator must agree (everything but gas).
 fn cold(backend: Backend, bin: &Path, step: &Step) -> Outcome {
     let spec = spec(bin, step.call(backend));
-    let outcome = qvm::run(&spec, choice(backend)).unwrap();
+    let outcome = qvm::run(&spec, backend.choice()).unwrap();
     if backend == Backend::Kvm {
         let emu = qvm::run(
             &self::spec(bin, step.call(Backend::Emu)),
@@ -125,7 +118,7 @@ fn spec(bin: &Path, call: Call) -> CallSpec {
 /// (not ended by the host's timeout) must equal its cold call's.
 fn warm_equals_cold(backend: Backend, bin: &Path, steps: &[Step]) -> Vec<Outcome> {
     let mut runtime = Runtime::new(RuntimeOptions {
-        backend: choice(backend),
+        backend: backend.choice(),
         memory_limit: MEMORY,
         max_loaded: std::num::NonZeroUsize::MIN,
         snapshot: true,

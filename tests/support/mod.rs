@@ -27,6 +27,14 @@ impl Backend {
         }
     }
 
+    /// The library's name for this backend.
+    pub fn choice(self) -> qvm::BackendChoice {
+        match self {
+            Backend::Emu => qvm::BackendChoice::Emu,
+            Backend::Kvm => qvm::BackendChoice::Kvm,
+        }
+    }
+
     /// `qvm run` options this backend needs: KVM cannot meter
     /// (docs/gas.md), so its calls run with `--gas-limit none`.
     pub fn run_options(self) -> &'static [&'static str] {
@@ -40,26 +48,41 @@ impl Backend {
 /// Defines each test once and runs it on every backend: `name::emu` and
 /// `name::kvm`. The KVM variant is ignored (shown as skipped, with the
 /// reason) unless run with `--ignored`, which `ci/kvm-in-qemu.sh` does
-/// inside a VM that has /dev/kvm. No test can forget a backend.
+/// inside a VM that has /dev/kvm. No test can forget a backend. A test
+/// written `#[ignore = "why"] fn name(backend) {...}` is ignored on every
+/// backend, for that reason.
 #[macro_export]
 macro_rules! on_every_backend {
-    ($(fn $name:ident($backend:ident) $body:block)*) => {
+    ($($(#[ignore = $why:literal])? fn $name:ident($backend:ident) $body:block)*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
                 fn body($backend: Backend) $body
                 #[test]
+                $(#[ignore = $why])?
                 fn emu() {
                     body(Backend::Emu)
                 }
-                #[test]
-                #[ignore = "needs a working /dev/kvm: ci/kvm-in-qemu.sh runs it in a nested VM"]
-                fn kvm() {
-                    body(Backend::Kvm)
-                }
+                $crate::kvm_variant!($($why)?);
             }
         )*
+    };
+}
+
+/// The KVM variant of an [`on_every_backend!`] test: ignored for its own
+/// reason if it has one, else for want of /dev/kvm.
+#[macro_export]
+macro_rules! kvm_variant {
+    () => {
+        $crate::kvm_variant!("needs a working /dev/kvm: ci/kvm-in-qemu.sh runs it in a nested VM");
+    };
+    ($why:literal) => {
+        #[test]
+        #[ignore = $why]
+        fn kvm() {
+            body(Backend::Kvm)
+        }
     };
 }
 
