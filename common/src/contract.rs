@@ -12,6 +12,8 @@
 //! `DBPX=<key>,<key>` and `OUTX=<event>`. A contract reads any key of its
 //! state as the file `/state/KEY` ([`crate::state`]).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// The block a call executes against.
@@ -26,7 +28,7 @@ pub struct BlockContext {
 
 /// One state write: a non-empty key and a value (possibly empty), bytes as
 /// the contract wrote them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateWrite {
     #[serde(with = "bytes_json")]
     pub key: Vec<u8>,
@@ -35,7 +37,7 @@ pub struct StateWrite {
 }
 
 /// State changes and events a call asked for, in output order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateChanges {
     pub writes: Vec<StateWrite>,
     #[serde(with = "bytes_json::list")]
@@ -91,6 +93,40 @@ impl StateChanges {
         if !key.is_empty() {
             self.writes.push(StateWrite { key, value });
         }
+    }
+}
+
+/// A list of byte strings, each shown as [`ShowBytes`].
+fn show_list(list: &[Vec<u8>]) -> Vec<ShowBytes<'_>> {
+    list.iter().map(|b| ShowBytes(b)).collect()
+}
+
+/// Bytes shown as an escaped byte string (`b"k\x00"`), so that differences
+/// between outcomes read as text.
+struct ShowBytes<'a>(&'a [u8]);
+
+impl fmt::Debug for ShowBytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "b\"{}\"", self.0.escape_ascii())
+    }
+}
+
+impl fmt::Debug for StateWrite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StateWrite")
+            .field("key", &ShowBytes(&self.key))
+            .field("value", &ShowBytes(&self.value))
+            .finish()
+    }
+}
+
+impl fmt::Debug for StateChanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StateChanges")
+            .field("writes", &self.writes)
+            .field("deletes", &show_list(&self.deletes))
+            .field("events", &show_list(&self.events))
+            .finish()
     }
 }
 
@@ -250,6 +286,15 @@ mod tests {
                 String::from_utf8_lossy(stdout)
             );
         }
+    }
+
+    #[test]
+    fn debug_shows_escaped_bytes() {
+        let s = changes(&[(b"k", b"\x00\n")], &[b"\xff"], &[b"e"]);
+        assert_eq!(
+            format!("{s:?}"),
+            r#"StateChanges { writes: [StateWrite { key: b"k", value: b"\x00\n" }], deletes: [b"\xff"], events: [b"e"] }"#
+        );
     }
 
     #[test]
