@@ -9,7 +9,7 @@ use qvm_common::kernel::TraceEntry;
 use serde::Serialize;
 
 /// Version of the document's schema.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Serialize)]
 struct Document<'a> {

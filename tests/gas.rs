@@ -207,7 +207,7 @@ fn kvm_refuses_a_metered_call_and_auto_meters_on_the_emulator() {
     let (status, stdout, _) = qvm_command(&["run", "--json", bin]);
     assert_eq!(status, 0);
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(doc["schema"], 2);
+    assert_eq!(doc["schema"], 3);
     assert_eq!(doc["backend"], "emu");
     assert_eq!(doc["gas"]["limit"], 100_000_000_000u64);
     assert!(doc["gas"]["instructions"].as_u64().unwrap() > 100);

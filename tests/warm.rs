@@ -68,6 +68,7 @@ impl Step {
                 Backend::Kvm => None,
             },
             timeout: self.timeout,
+            state: None,
         }
     }
 }

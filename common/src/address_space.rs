@@ -206,6 +206,13 @@ impl AddressSpace {
         self.copied.get()
     }
 
+    /// Counts `n` bytes the kernel put into guest memory on the
+    /// contract's behalf other than by [`write`](Self::write): a `/state`
+    /// value copied from the store into its file's pages.
+    pub fn count_copied(&self, n: usize) {
+        self.count_copy(n);
+    }
+
     fn count_copy(&self, n: usize) {
         self.copied.set(self.copied.get().saturating_add(n as u64));
     }

@@ -21,6 +21,7 @@ use crate::kernel::{signal_name, table, Kernel, KernelConfig, Termination, Trace
 use crate::layout::DEFAULT_MEMORY_LIMIT;
 use crate::process_image::{self, LoadError};
 use crate::random::{call_id, call_id_with, Entropy};
+use crate::state::StateReader;
 use crate::watchdog::{TIMEOUT_KILL_REASON, TIMEOUT_STATUS};
 
 /// One call of a loaded contract: everything that defines it but the
@@ -42,11 +43,14 @@ pub struct Call {
     /// The host's safety net: end the call after this much wall-clock time
     /// (not a deterministic verdict; see [`crate::watchdog`]).
     pub timeout: Option<std::time::Duration>,
+    /// The contract's state before the block, which it reads as
+    /// `/state/KEY` files ([`crate::kernel::statefs`]); None: no `/state`.
+    pub state: Option<Arc<dyn StateReader>>,
 }
 
 impl Default for Call {
     /// No arguments, empty environment and stdin, block zero, the default
-    /// gas limit, no trace, no timeout.
+    /// gas limit, no trace, no timeout, no state.
     fn default() -> Self {
         Call {
             args: Vec::new(),
@@ -56,6 +60,7 @@ impl Default for Call {
             trace: false,
             gas_limit: Some(DEFAULT_GAS_LIMIT),
             timeout: None,
+            state: None,
         }
     }
 }
@@ -338,6 +343,7 @@ impl Process {
                 exe_path,
                 trace: call.trace,
                 gas_limit: call.gas_limit,
+                state: call.state.clone(),
             },
         );
         Ok(Process {

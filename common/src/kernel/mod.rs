@@ -21,6 +21,7 @@ pub mod signal_frame;
 mod signals;
 pub mod sigpending;
 pub mod sigset;
+pub mod statefs;
 pub mod table;
 pub mod thread;
 pub mod time;
@@ -102,6 +103,7 @@ errnos!(
     EFBIG,
     ENXIO,
     EOVERFLOW,
+    EIO,
 );
 
 impl Errno {
@@ -152,6 +154,8 @@ pub struct KernelConfig {
     pub trace: bool,
     /// Gas limit (`docs/gas.md`); None for none.
     pub gas_limit: GasLimit,
+    /// What `/state` serves; None: no `/state`.
+    pub state: Option<std::sync::Arc<dyn crate::state::StateReader>>,
 }
 
 /// The kernel of one call.
@@ -162,6 +166,8 @@ pub struct Kernel {
     eventfds: eventfd::EventFds,
     epolls: epoll::Epolls,
     tmpfs: tmpfs::Tmpfs,
+    /// `/state`, when the call has a state.
+    statefs: Option<statefs::StateFs>,
     block: BlockContext,
     entropy: Entropy,
     clock: VirtualClock,
@@ -203,13 +209,18 @@ impl Kernel {
         let base = config.exe_path.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
         let n = base.len().min(15);
         name[..n].copy_from_slice(&base[..n]);
+        let mut tmpfs = tmpfs::Tmpfs::default();
+        let statefs = config
+            .state
+            .map(|reader| statefs::StateFs::mount(&mut tmpfs, reader));
         Kernel {
             space,
             files: Files::new(config.stdin),
             pipes: pipe::Pipes::default(),
             eventfds: eventfd::EventFds::default(),
             epolls: epoll::Epolls::default(),
-            tmpfs: tmpfs::Tmpfs::default(),
+            tmpfs,
+            statefs,
             block: config.block,
             entropy: config.entropy,
             clock: VirtualClock::default(),
@@ -582,6 +593,7 @@ impl Supervisor for Kernel {
                 }
             }
         };
+        self.release_unopened_state_files();
         let mut value = match result {
             Ok(v) => v,
             Err(e) => e.as_return(),

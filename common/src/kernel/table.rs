@@ -50,7 +50,7 @@ pub static SYSCALLS: &[SyscallInfo] = &[
         "stdin is the call's input; devices give fixed or keyed-stream bytes",
     ),
     row(1, "write", E, "output is captured into the call's buffers"),
-    row(2, "open", E, "the file tree: a fixed skeleton with the device files, and in-memory /tmp and /dev/shm that live and die with the call; never a host file"),
+    row(2, "open", E, "the file tree: a fixed skeleton with the device files, and in-memory /tmp and /dev/shm that live and die with the call; /state, the call's pre-block state, read-only (statefs.rs); never a host file"),
     row(3, "close", E, STATE),
     row(4, "stat", E, "file tree metadata: counter inode numbers, times from the block time and the virtual clock"),
     row(5, "fstat", E, "standard streams and pipes are FIFOs, devices fixed, files from the file tree; times are the block time or the virtual clock"),

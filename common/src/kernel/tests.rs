@@ -28,6 +28,7 @@ pub(super) fn kernel() -> Kernel {
         exe_path: b"/contract/prog".to_vec(),
         trace: true,
         gas_limit: None,
+        state: None,
     };
     Kernel::new(space, config)
 }
@@ -80,6 +81,22 @@ pub(super) fn get(k: &Kernel, addr: u64, len: usize) -> Vec<u8> {
 }
 
 /// Puts a NUL-terminated `path` at `addr` and returns `addr`.
+/// The names one getdents64 of directory `fd` returns, in order.
+pub(super) fn list_dir(k: &mut Kernel, fd: u64) -> Vec<String> {
+    let n = call(k, 217, &[fd, BUF, 4096]) as usize;
+    let raw = get(k, BUF, n);
+    let mut names = Vec::new();
+    let mut at = 0;
+    while at < n {
+        let reclen = u16::from_le_bytes([raw[at + 16], raw[at + 17]]) as usize;
+        let name = &raw[at + 19..at + reclen];
+        let end = name.iter().position(|&b| b == 0).unwrap();
+        names.push(String::from_utf8_lossy(&name[..end]).into_owned());
+        at += reclen;
+    }
+    names
+}
+
 pub(super) fn path(k: &Kernel, addr: u64, path: &str) -> u64 {
     put(k, addr, path.as_bytes());
     put(k, addr + path.len() as u64, &[0]);

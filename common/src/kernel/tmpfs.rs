@@ -16,6 +16,9 @@
 //! owner bits only (the contract owns every file it creates); access
 //! times are not updated (as with `noatime`). Creating or changing
 //! anything outside `/tmp` and `/dev/shm` is EROFS.
+//!
+//! A call given a state also has `/state` ([`super::statefs`]): read-only
+//! directories whose files are looked up in the state as paths resolve.
 
 use std::collections::BTreeMap;
 
@@ -48,13 +51,15 @@ const BOGO_DIRENT_SIZE: u64 = 20;
 /// Largest file offset (MAX_LFS_FILESIZE).
 const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
-/// Inode numbers of the skeleton.
-const ROOT: u64 = 1;
+/// Inode number of `/`.
+pub(super) const ROOT: u64 = 1;
 /// Device numbers (st_dev) of the skeleton, `/dev`, `/dev/shm`, `/tmp`.
 const ROOT_DEV: u64 = 0x0801;
 const DEV_DEV: u64 = 0x05;
 const SHM_DEV: u64 = 0x16;
 const TMP_DEV: u64 = 0x17;
+/// Device number of `/state` and its files.
+pub(super) const STATE_DEV: u64 = 0x18;
 
 #[derive(Debug)]
 enum Body {
@@ -74,7 +79,7 @@ enum Body {
 }
 
 #[derive(Debug)]
-struct Node {
+pub(super) struct Node {
     body: Body,
     /// Permission bits (and the sticky bit).
     perm: u32,
@@ -91,6 +96,11 @@ struct Node {
 impl Node {
     fn is_dir(&self) -> bool {
         matches!(self.body, Body::Dir { .. })
+    }
+
+    /// A `/state` file: it lives while a descriptor holds it.
+    fn is_state_value(&self) -> bool {
+        self.dev == STATE_DEV && !self.is_dir()
     }
 }
 
@@ -123,7 +133,7 @@ enum Last {
 /// A resolved path: the directory holding the last component, the last
 /// component, and the node it names if it exists.
 #[derive(Debug)]
-struct Resolved {
+pub(super) struct Resolved {
     parent: u64,
     last: Last,
     ino: Option<u64>,
@@ -170,13 +180,31 @@ impl Default for Tmpfs {
 
 impl Tmpfs {
     fn add(&mut self, node: Node) -> u64 {
-        let ino = self.next_ino;
-        self.next_ino = self.next_ino.saturating_add(1);
+        let ino = self.new_ino();
         self.nodes.insert(ino, node);
         ino
     }
 
-    fn add_dir(&mut self, parent: u64, dev: u64, perm: u32, writable: bool, now: u64) -> u64 {
+    /// A fresh inode number.
+    pub(super) fn new_ino(&mut self) -> u64 {
+        let ino = self.next_ino;
+        self.next_ino = self.next_ino.saturating_add(1);
+        ino
+    }
+
+    /// True when node `ino` exists.
+    pub(super) fn contains(&self, ino: u64) -> bool {
+        self.nodes.contains_key(&ino)
+    }
+
+    pub(super) fn add_dir(
+        &mut self,
+        parent: u64,
+        dev: u64,
+        perm: u32,
+        writable: bool,
+        now: u64,
+    ) -> u64 {
         self.add(Node {
             body: Body::Dir {
                 entries: BTreeMap::new(),
@@ -194,7 +222,7 @@ impl Tmpfs {
     }
 
     /// Adds the entry `name` -> `ino` to directory `dir`.
-    fn link(&mut self, dir: u64, name: &[u8], ino: u64) {
+    pub(super) fn link(&mut self, dir: u64, name: &[u8], ino: u64) {
         if let Some(Body::Dir {
             entries,
             next_cookie,
@@ -243,7 +271,8 @@ impl Tmpfs {
         let mut last = Last::Dot;
         let mut parent = cur;
         for (i, comp) in comps.iter().enumerate() {
-            if comp.len() > NAME_MAX {
+            // A key's name under /state is limited by PATH_MAX only.
+            if comp.len() > NAME_MAX && self.node(cur)?.dev != STATE_DEV {
                 return Err(Errno::ENAMETOOLONG);
             }
             if !self.node(cur)?.is_dir() {
@@ -286,10 +315,9 @@ impl Tmpfs {
 
     /// Frees a node nobody can reach any more; returns its pages.
     fn reap(&mut self, ino: u64) -> Vec<u64> {
-        let dead = self
-            .nodes
-            .get(&ino)
-            .is_some_and(|n| n.nlink == 0 && n.opens == 0 && self.cwd != ino);
+        let dead = self.nodes.get(&ino).is_some_and(|n| {
+            (n.nlink == 0 || n.is_state_value()) && n.opens == 0 && self.cwd != ino
+        });
         if !dead {
             return Vec::new();
         }
@@ -339,9 +367,15 @@ impl Kernel {
         }
     }
 
-    fn resolve_at(&self, dirfd: u64, path: &[u8]) -> Result<Resolved, Errno> {
+    /// Resolves `path` from `dirfd`; a name under `/state` is looked up in
+    /// the call's state (which may take memory for the file's pages).
+    fn resolve_at(&mut self, dirfd: u64, path: &[u8]) -> Result<Resolved, Errno> {
         let start = self.start_dir(dirfd, path)?;
-        self.tmpfs.resolve(start, path)
+        let mut r = self.tmpfs.resolve(start, path)?;
+        if let (None, Last::Name(name)) = (r.ino, &r.last) {
+            r.ino = self.state_file(r.parent, name)?;
+        }
+        Ok(r)
     }
 
     fn desc(&self, id: u64) -> Result<&Desc, Errno> {
@@ -369,7 +403,7 @@ impl Kernel {
         }
     }
 
-    fn reap(&mut self, ino: u64) {
+    pub(super) fn reap(&mut self, ino: u64) {
         for gpa in self.tmpfs.reap(ino) {
             self.space.free_frame(gpa);
         }
@@ -413,6 +447,55 @@ impl Kernel {
             self.dir_changed(parent, now);
         }
         Ok(ino)
+    }
+
+    /// Adds node `ino`: a read-only regular file on device `dev` holding
+    /// `data` in pages of the call's memory, modified at `time` (ns).
+    /// ENOMEM when the pages do not fit in the memory limit.
+    pub(super) fn add_read_only_file(
+        &mut self,
+        ino: u64,
+        dev: u64,
+        data: &[u8],
+        time: u64,
+    ) -> Result<(), Errno> {
+        let mut pages = BTreeMap::new();
+        for (index, chunk) in (0u64..).zip(data.chunks(PAGE_SIZE as usize)) {
+            let filled = self
+                .space
+                .alloc_frame()
+                .map_err(Errno::from)
+                .and_then(|gpa| {
+                    pages.insert(index, gpa);
+                    self.space
+                        .memory()
+                        .write(gpa, chunk)
+                        .map_err(|_| Errno::EFAULT)
+                });
+            if let Err(e) = filled {
+                for gpa in pages.into_values() {
+                    self.space.free_frame(gpa);
+                }
+                return Err(e);
+            }
+        }
+        self.tmpfs.nodes.insert(
+            ino,
+            Node {
+                body: Body::File {
+                    pages,
+                    size: data.len() as u64,
+                },
+                perm: 0o444,
+                nlink: 1,
+                opens: 0,
+                dev,
+                writable: false,
+                mtime: time,
+                ctime: time,
+            },
+        );
+        Ok(())
     }
 
     fn dir_changed(&mut self, dir: u64, now: u64) {
@@ -486,6 +569,9 @@ impl Kernel {
                     return self.open_fd(kind, status, flags & O_CLOEXEC != 0);
                 }
                 if !n.is_dir() {
+                    if !n.writable && (acc != O_RDONLY || flags & O_TRUNC != 0) {
+                        return Err(Errno::EROFS);
+                    }
                     let want = match acc {
                         O_RDONLY => 4,
                         O_WRONLY => 2,
@@ -1324,7 +1410,7 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::tests::{call, get, kernel, path, put, BUF};
+    use crate::kernel::tests::{call, get, kernel, list_dir, path, put, BUF};
 
     const P1: u64 = BUF + 0x8000;
     const P2: u64 = BUF + 0x9000;
@@ -1453,18 +1539,7 @@ mod tests {
         // Listing: ., .., then creation order.
         assert_eq!(open(&mut k, "/tmp/d/q", O_CREAT | 1), 4);
         let dir = open(&mut k, "/tmp", O_DIRECTORY) as u64;
-        let n = call(&mut k, 217, &[dir, BUF, 4096]) as usize;
-        let raw = get(&k, BUF, n);
-        let mut names = Vec::new();
-        let mut at = 0;
-        while at < n {
-            let reclen = u16::from_le_bytes([raw[at + 16], raw[at + 17]]) as usize;
-            let name = &raw[at + 19..at + reclen];
-            let end = name.iter().position(|&b| b == 0).unwrap();
-            names.push(String::from_utf8_lossy(&name[..end]).into_owned());
-            at += reclen;
-        }
-        assert_eq!(names, [".", "..", "d", "y", "z"]);
+        assert_eq!(list_dir(&mut k, dir), [".", "..", "d", "y", "z"]);
         assert_eq!(call(&mut k, 217, &[dir, BUF, 4096]), 0);
         assert_eq!(call(&mut k, 217, &[1, BUF, 4096]), -20);
         // rmdir: not empty, not a directory, the mount itself; then the
