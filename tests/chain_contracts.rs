@@ -205,7 +205,6 @@ on_every_backend! {
         }
     }
 
-    #[ignore = "needs /state files (stateproto)"]
     fn token_reads_state(backend) {
         for bin in builds("token") {
             ledger(backend, &bin);
@@ -353,10 +352,8 @@ fn state_call(backend: Backend, case: &Case, state: Arc<dyn StateReader>) -> Cal
         timeout: Some(qvm_conformance::runner::CALL_TIMEOUT),
         ..Call::default()
     };
-    // SKETCH until stateproto's merge adds `Call::state`: replace the two
-    // statements below by `Call { state: Some(state), ..call }` and remove
-    // the #[ignore] of token_reads_state (so enabled on stateproto's work in
-    // progress, it passed on the emulator).
-    drop((call, state));
-    panic!("needs Call::state (stateproto): see state_call in tests/chain_contracts.rs")
+    Call {
+        state: Some(state),
+        ..call
+    }
 }
