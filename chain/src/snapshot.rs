@@ -37,6 +37,7 @@ impl Snapshots {
     pub fn latest(&self) -> Result<Snapshot, ChainError> {
         Ok(Snapshot(Arc::new(View {
             txn: self.db.begin_read()?,
+            _db: self.db.clone(),
             config: self.config,
             code: self.code.clone(),
         })))
@@ -49,6 +50,9 @@ pub struct Snapshot(Arc<View>);
 
 struct View {
     txn: ReadTransaction,
+    /// Keeps the database open as long as the view lives (it may outlive
+    /// the ledger).
+    _db: Arc<Database>,
     config: ChainConfig,
     code: Arc<CodeCache>,
 }

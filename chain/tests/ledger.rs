@@ -454,6 +454,14 @@ fn a_snapshot_does_not_see_later_blocks() {
 }
 
 #[test]
+fn a_snapshot_outlives_its_ledger() {
+    let (ledger, _, address) = chain_with_counter();
+    let snapshot = ledger.snapshot().unwrap();
+    drop(ledger);
+    assert_eq!(count(&snapshot, &address).as_deref(), Some(&b"5"[..]));
+}
+
+#[test]
 fn engine_errors_store_nothing() {
     let (mut ledger, mut exec, address) = chain_with_counter();
     let head = ledger.head().unwrap();
