@@ -12,6 +12,7 @@
 //! | `transfer TO N` | moves N tokens from the sender to TO; fails if short |
 //! | `get KEY` | prints KEY's value |
 //! | `write KEY VALUE` / `delete KEY` | one write / one delete |
+//! | `fill N` | writes keys `fill0`..`fill{N-1}`, 32-byte values |
 //! | `echo` | prints stdin |
 //! | `context` | prints the block number, previous hash and timestamp |
 //! | `pairs BUDGET` | prints the pairs [`crate::ContractState::pairs`] gives |
@@ -116,6 +117,11 @@ impl Executor for FakeExecutor {
             }
             [b"write", key, value] => write(&mut out, key, value.to_vec()),
             [b"delete", key] => out.deletes.push(key.to_vec()),
+            [b"fill", n] => {
+                for i in 0..number(Some(n)).unwrap_or(0) {
+                    write(&mut out, format!("fill{i}").as_bytes(), vec![b'x'; 32]);
+                }
+            }
             [b"echo"] => out.stdout = tx.stdin.clone(),
             [b"context"] => {
                 let block = req.block;
