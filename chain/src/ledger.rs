@@ -164,7 +164,11 @@ impl Ledger {
         };
         let mut receipt = Receipt::judge(origin, execution, &limits);
 
-        let write = self.db.begin_write()?;
+        let mut write = self.db.begin_write()?;
+        // Contracts choose what a block writes; redb's default one-phase
+        // commit trusts a non-cryptographic checksum that chosen data could
+        // defeat in a crash, the two-phase commit does not.
+        write.set_two_phase_commit(true);
         let block = {
             let deploy = matches!(tx.kind, TxKind::Deploy { .. });
             if deploy {
