@@ -17,6 +17,9 @@ pub enum ChainError {
     },
     #[error("{path} is not a qvm chain store: {reason}")]
     NotAStore { path: PathBuf, reason: String },
+    /// Another ledger (another process, or this one) has the store open.
+    #[error("{0} is in use by another process")]
+    InUse(PathBuf),
     #[error("the store has schema version {found}; this qvm reads version {expected}")]
     SchemaVersion { found: u32, expected: u32 },
     #[error("database: {0}")]

@@ -137,6 +137,7 @@ pub(crate) fn open_file(
             {
                 not_a_store(io.to_string())
             }
+            redb::DatabaseError::DatabaseAlreadyOpen => ChainError::InUse(path.to_path_buf()),
             redb::DatabaseError::Storage(redb::StorageError::Corrupted(reason)) => {
                 not_a_store(reason)
             }

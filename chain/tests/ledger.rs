@@ -648,10 +648,17 @@ fn a_store_is_open_in_one_ledger_at_a_time() {
     let _first = Ledger::open(dir.path(), config()).unwrap();
     let second = Ledger::open(dir.path(), config());
     assert!(
-        matches!(second, Err(ChainError::Database(_))),
+        matches!(&second, Err(ChainError::InUse(path)) if path.ends_with(qvm_chain::STORE_FILE)),
         "{:?}",
         second.err()
     );
+}
+
+#[test]
+fn snapshots_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<qvm_chain::Snapshot>();
+    shareable::<qvm_chain::Snapshots>();
 }
 
 #[test]
