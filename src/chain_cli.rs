@@ -186,9 +186,9 @@ fn print_receipt(receipt: &Receipt) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     eprintln!(
         "qvm: block {} tx {}: {}{}",
-        receipt.block,
+        receipt.block_number,
         receipt.tx_hash,
-        receipt.verdict,
+        verdict(receipt),
         receipt
             .failure
             .as_deref()
@@ -227,12 +227,12 @@ pub fn deploy(args: DeployArgs) -> CmdResult {
             gas_limit_of(&args.tx),
         )
         .map_err(|e| e.to_string())?;
-    let status = status_of(receipt.exit_code, receipt.signal, receipt.failed());
+    let status = status_of(receipt.exit_code, receipt.signal, !receipt.succeeded());
     if args.tx.json {
         print_json(&receipt)?;
     } else {
         print_receipt(&receipt)?;
-        if !receipt.failed() {
+        if !!receipt.succeeded() {
             // Alone on the last line, for scripts.
             println!("{}", receipt.address);
         }
@@ -261,7 +261,7 @@ pub fn call(args: CallArgs) -> CmdResult {
     } else {
         print_receipt(&receipt)?;
     }
-    Ok(status_of(receipt.exit_code, receipt.signal, receipt.failed()))
+    Ok(status_of(receipt.exit_code, receipt.signal, !receipt.succeeded()))
 }
 
 pub fn query(args: CallArgs) -> CmdResult {
@@ -359,10 +359,11 @@ fn block_line(block: &Block) -> String {
         block.number,
         block.timestamp,
         block.hash,
-        block
-            .tx_hash
-            .map(|h| h.to_string())
-            .unwrap_or_else(|| "-".into())
+        if block.number == 0 {
+            "-".to_string()
+        } else {
+            block.tx_hash.to_string()
+        }
     )
 }
 
@@ -396,7 +397,7 @@ fn receipt_text(block: &Block, r: &Receipt) -> String {
         r.tx_hash,
         r.address,
         text_or_hex(&r.sender),
-        r.verdict,
+        verdict(r),
         r.failure.as_deref().map(|f| format!(" ({f})")).unwrap_or_default(),
     );
     if let Some(code) = r.exit_code {
@@ -405,10 +406,7 @@ fn receipt_text(block: &Block, r: &Receipt) -> String {
     if let Some(sig) = r.signal {
         s += &format!("signal {sig}\n");
     }
-    s += &format!(
-        "gas {}\n",
-        r.gas_used.map(|g| g.to_string()).unwrap_or_else(|| "not counted".into())
-    );
+    s += &format!("gas {}\n", r.gas_used);
     for (k, v) in &r.writes {
         s += &format!("write {}={}\n", text_or_hex(k), text_or_hex(v));
     }
@@ -439,10 +437,14 @@ pub fn replay(args: ReplayArgs) -> CmdResult {
     } else {
         match &report.first_mismatch {
             None => println!(
-                "replayed {} blocks ({} transactions) on {}: every state root matches",
+                "replayed {} blocks ({} transactions): every state root matches ({})",
                 report.blocks,
                 report.transactions,
-                exec.backend_name()
+                if report.gas_checked {
+                    "gas checked too"
+                } else {
+                    "gas not checked: this backend does not count it"
+                }
             ),
             Some(m) => println!("replay differs: {m}"),
         }
@@ -465,6 +467,14 @@ pub fn serve(args: ServeArgs) -> CmdResult {
     })
     .map_err(|e| e.to_string())?;
     Ok(0)
+}
+
+fn verdict(receipt: &Receipt) -> &'static str {
+    if receipt.succeeded() {
+        "ok"
+    } else {
+        "failed"
+    }
 }
 
 /// Bytes as text when UTF-8 without control characters, else `0x` hex.

@@ -10,7 +10,6 @@
 //! block context.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use qvm_chain::{ExecError, ExecRequest, Execution, Executor, Hash};
 use qvm_common::call::Outcome;
@@ -49,20 +48,20 @@ impl RuntimeExecutor {
         }
     }
 
-    /// The backend calls run on, by name.
+    /// The backend calls run on, as chosen.
     pub fn backend(&self) -> BackendChoice {
         self.runtime.options().backend
     }
 
     fn contract(&mut self, req: &ExecRequest<'_>) -> Result<Contract, ExecError> {
-        if let Some(contract) = self.contracts.get(req.code_hash) {
+        if let Some(contract) = self.contracts.get(&req.code_hash) {
             return Ok(contract.clone());
         }
         let contract = self
             .runtime
             .load(CONTRACT_NAME, req.code.to_vec())
             .map_err(|e| ExecError::new(format!("cannot load the contract: {e}")))?;
-        self.contracts.insert(*req.code_hash, contract.clone());
+        self.contracts.insert(req.code_hash, contract.clone());
         Ok(contract)
     }
 }
@@ -81,17 +80,20 @@ impl Executor for RuntimeExecutor {
         env.push([b"QVM_SENDER=".as_slice(), &req.tx.sender].concat());
         env.push(format!("QVM_ADDRESS={}", req.address).into_bytes());
         env.push(format!("QVM_BLOCK={}", req.block.number).into_bytes());
+        let state: std::sync::Arc<dyn qvm_common::state::StateReader> = req.state.clone();
         let call = Call {
-            args: req.tx.args.clone(),
+            args: req.args().into_iter().map(<[u8]>::to_vec).collect(),
             env,
             stdin: req.tx.stdin.clone(),
             block: BlockContext {
                 prev_hash: req.block.prev_hash,
                 timestamp: req.block.prev_timestamp,
             },
-            gas_limit: req.tx.gas_limit,
+            // KVM cannot count instructions: its calls run unmetered
+            // (counts_gas says so; docs/gas.md).
+            gas_limit: req.tx.gas_limit.filter(|_| self.counts_gas()),
             timeout: self.timeout,
-            state: Some(req.state.clone().as_reader()),
+            state: Some(state),
             ..Call::default()
         };
         let outcome = self
@@ -105,6 +107,10 @@ impl Executor for RuntimeExecutor {
             )));
         }
         Ok(execution_of(outcome))
+    }
+
+    fn counts_gas(&self) -> bool {
+        self.runtime.options().backend != BackendChoice::Kvm
     }
 }
 
@@ -132,7 +138,7 @@ fn execution_of(outcome: Outcome) -> Execution {
         signal: outcome.signal,
         failed: outcome.failed,
         failure,
-        gas_used: outcome.gas.used,
+        gas_used: outcome.gas.used.unwrap_or(0),
         writes: outcome
             .state
             .writes
@@ -156,7 +162,3 @@ pub fn executor_for(backend: BackendChoice, timeout: Option<std::time::Duration>
         timeout,
     )
 }
-
-/// Keeps `Arc` imported for the state conversion above.
-#[allow(dead_code)]
-type SharedState = Arc<dyn qvm_common::state::StateReader>;

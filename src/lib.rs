@@ -8,8 +8,10 @@
 pub mod backend;
 pub mod bench;
 pub mod check;
+pub mod executor;
 pub mod report;
 pub mod runtime;
+pub mod serve;
 pub mod units;
 
 pub use backend::{BackendChoice, RunError};

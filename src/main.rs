@@ -1,5 +1,7 @@
 //! The `qvm` command line.
 
+mod chain_cli;
+
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStringExt;
@@ -63,6 +65,27 @@ enum Command {
     /// at the first difference (so it doubles as a check that repeated
     /// calls are deterministic), 0 when all agree, 125 on qvm's own errors.
     Bench(BenchArgs),
+    /// Deploy a contract to the local chain: store it, give it an address,
+    /// run `construct` as its first transaction. Prints the address alone
+    /// on the last line (docs/chain.md).
+    Deploy(chain_cli::DeployArgs),
+    /// Call a contract on the local chain: one transaction in a new block.
+    /// Its writes are applied if it succeeds; exits with its status.
+    Call(chain_cli::CallArgs),
+    /// Run a call against the local chain's latest state; nothing stored.
+    Query(chain_cli::CallArgs),
+    /// Print a contract's stored state, or one key's value (its bytes and
+    /// nothing else).
+    State(chain_cli::StateArgs),
+    /// List the local chain's blocks.
+    Blocks(chain_cli::BlocksArgs),
+    /// Show a transaction and its receipt.
+    Tx(chain_cli::TxLookupArgs),
+    /// Re-execute every block from genesis into a fresh store and check
+    /// every state root, receipt and block hash. Exits 1 at a difference.
+    Replay(chain_cli::ReplayArgs),
+    /// Serve the local chain over HTTP (docs/api.md).
+    Serve(chain_cli::ServeArgs),
 }
 
 #[derive(clap::Args)]
@@ -638,6 +661,14 @@ fn main() -> ExitCode {
         Command::Conformance(args) => conformance(args),
         Command::Check(args) => check(args),
         Command::Bench(args) => bench(args),
+        Command::Deploy(args) => chain_cli::deploy(args),
+        Command::Call(args) => chain_cli::call(args),
+        Command::Query(args) => chain_cli::query(args),
+        Command::State(args) => chain_cli::state(args),
+        Command::Blocks(args) => chain_cli::blocks(args),
+        Command::Tx(args) => chain_cli::tx(args),
+        Command::Replay(args) => chain_cli::replay(args),
+        Command::Serve(args) => chain_cli::serve(args),
     };
     match result {
         Ok(status) => ExitCode::from(status),

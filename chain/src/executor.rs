@@ -7,10 +7,12 @@
 use std::sync::Arc;
 
 use qvm_common::state::{StateReadError, StateReader};
+use serde::Serialize;
 use thiserror::Error;
 
 use crate::block::BlockContext;
 use crate::ids::{Address, Hash};
+use crate::repr;
 use crate::tx::Transaction;
 
 /// Key-value pairs: a contract's state, or a call's writes.
@@ -45,7 +47,7 @@ impl ExecRequest<'_> {
 }
 
 /// What running a transaction gave.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Execution {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -55,12 +57,17 @@ pub struct Execution {
     /// Why it failed: "exit status 3", "killed by SIGSEGV", "out of gas",
     /// "wrote to stderr", ...
     pub failure: Option<String>,
+    #[serde(with = "repr::bytes")]
     pub stdout: Vec<u8>,
+    #[serde(with = "repr::bytes")]
     pub stderr: Vec<u8>,
     /// State writes, in output order; applied in that order (the last
     /// write of a key wins), then the deletes.
+    #[serde(with = "repr::pairs")]
     pub writes: Pairs,
+    #[serde(with = "repr::list")]
     pub deletes: Vec<Vec<u8>>,
+    #[serde(with = "repr::list")]
     pub events: Vec<Vec<u8>>,
     pub gas_used: u64,
 }
@@ -80,4 +87,12 @@ impl ExecError {
 /// Runs contracts for the ledger.
 pub trait Executor {
     fn execute(&mut self, req: &ExecRequest<'_>) -> Result<Execution, ExecError>;
+
+    /// Whether [`Execution::gas_used`] is counted. An executor that cannot
+    /// count instructions (KVM) runs calls unmetered and says false:
+    /// [`crate::replay`] then takes each transaction's gas from the
+    /// history and checks everything else.
+    fn counts_gas(&self) -> bool {
+        true
+    }
 }

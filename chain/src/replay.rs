@@ -2,8 +2,10 @@
 //! blocks, which proves the executor deterministic over that history (or
 //! finds where it is not).
 
+use serde::Serialize;
+
 use crate::error::ChainError;
-use crate::executor::Executor;
+use crate::executor::{ExecError, ExecRequest, Execution, Executor};
 use crate::ids::Hash;
 use crate::ledger::Ledger;
 use crate::receipt::Receipt;
@@ -11,16 +13,20 @@ use crate::snapshot::Snapshot;
 use crate::tx::TxKind;
 
 /// What a replay found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReplayReport {
     /// Blocks checked, genesis included.
     pub blocks: u64,
     pub transactions: u64,
+    /// Whether gas was checked: false when the executor does not count it
+    /// ([`Executor::counts_gas`]); each transaction's recorded gas was
+    /// then taken as its gas.
+    pub gas_checked: bool,
     /// The first block that came out different; replay stops there.
     pub first_mismatch: Option<Mismatch>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
     pub block: u64,
     /// "genesis block hash", "transaction hash", "receipt hash (stdout
@@ -44,6 +50,7 @@ pub fn replay(
     let mut report = ReplayReport {
         blocks: 1,
         transactions: 0,
+        gas_checked: exec.counts_gas(),
         first_mismatch: None,
     };
     let missing = |n: u64, what: &str| ChainError::Corrupt(format!("block {n} has no {what}"));
@@ -67,7 +74,15 @@ pub fn replay(
             }
             TxKind::Call { .. } => None,
         };
-        let got = target.apply(exec, tx, code)?;
+        let got = if report.gas_checked {
+            target.apply(exec, tx, code)?
+        } else {
+            let mut recorded = RecordedGas {
+                inner: &mut *exec,
+                gas_used: expected.gas_used,
+            };
+            target.apply(&mut recorded, tx, code)?
+        };
         report.blocks += 1;
         report.transactions += 1;
         progress(n, head.number);
@@ -93,6 +108,31 @@ pub fn replay(
         }
     }
     Ok(report)
+}
+
+/// An executor that does not count gas, given the gas the history
+/// recorded for the transaction.
+struct RecordedGas<'a> {
+    inner: &'a mut dyn Executor,
+    gas_used: u64,
+}
+
+impl Executor for RecordedGas<'_> {
+    fn execute(&mut self, req: &ExecRequest<'_>) -> Result<Execution, ExecError> {
+        let mut execution = self.inner.execute(req)?;
+        execution.gas_used = self.gas_used;
+        Ok(execution)
+    }
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "block {}: {}: the history has {}, the replay gave {}",
+            self.block, self.what, self.expected, self.got
+        )
+    }
 }
 
 /// "receipt hash", naming the first field that differs when one does.

@@ -104,7 +104,7 @@ impl From<ChainError> for ApiError {
 /// The status a chain error answers with.
 fn chain_error(e: ChainError) -> ApiError {
     let status = match &e {
-        ChainError::UnknownContract(_) => StatusCode::NOT_FOUND,
+        ChainError::NoSuchContract(_) => StatusCode::NOT_FOUND,
         ChainError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ChainError::Exec(_) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
