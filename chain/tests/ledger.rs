@@ -698,10 +698,12 @@ fn a_store_is_open_in_one_ledger_at_a_time() {
 }
 
 #[test]
-fn snapshots_can_be_shared_between_threads() {
+fn ledgers_and_snapshots_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync + Clone + 'static>() {}
     shareable::<qvm_chain::Snapshot>();
     shareable::<qvm_chain::Snapshots>();
+    fn movable<T: Send + Sync>() {}
+    movable::<Ledger>();
 }
 
 #[test]
