@@ -40,7 +40,7 @@ pub struct ExecRequest<'a> {
 }
 
 impl ExecRequest<'_> {
-    /// The contract's argv after argv[0]; see [`Transaction::contract_args`].
+    /// The contract's argv after `argv[0]`; see [`Transaction::contract_args`].
     pub fn args(&self) -> Vec<&[u8]> {
         self.tx.contract_args()
     }

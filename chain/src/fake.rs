@@ -63,13 +63,13 @@ fn balance_key(owner: &[u8]) -> Vec<u8> {
 
 impl Executor for FakeExecutor {
     fn execute(&mut self, req: &ExecRequest<'_>) -> Result<Execution, ExecError> {
-        self.calls += 1;
+        self.calls = self.calls.wrapping_add(1);
         let args = req.args();
         let tx = req.tx;
         let mut out = Execution {
             exit_code: Some(0),
             gas_used: args.iter().fold(1000 + tx.stdin.len() as u64, |sum, arg| {
-                sum + arg.len() as u64
+                sum.saturating_add(arg.len() as u64)
             }),
             ..Execution::default()
         };
@@ -85,14 +85,14 @@ impl Executor for FakeExecutor {
                 }
             },
             [b"inc"] => {
-                let count = read_number(req, b"count")? + 1;
+                let count = read_number(req, b"count")?.saturating_add(1);
                 write(&mut out, b"count", count.to_string().into_bytes());
                 out.events.push(format!("count={count}").into_bytes());
             }
             [b"mint", amount] => {
                 let key = balance_key(&tx.sender);
                 let amount = number(Some(amount)).unwrap_or(0);
-                let balance = read_number(req, &key)? + amount;
+                let balance = read_number(req, &key)?.saturating_add(amount);
                 write(&mut out, &key, balance.to_string().into_bytes());
             }
             [b"transfer", to, amount] => {
@@ -105,7 +105,11 @@ impl Executor for FakeExecutor {
                 };
                 write(&mut out, &from_key, left.to_string().into_bytes());
                 let to = read_number(req, &to_key)?;
-                write(&mut out, &to_key, (to + amount).to_string().into_bytes());
+                write(
+                    &mut out,
+                    &to_key,
+                    to.saturating_add(amount).to_string().into_bytes(),
+                );
                 out.events.push(format!("transfer {amount}").into_bytes());
             }
             [b"get", key] => {

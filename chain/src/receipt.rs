@@ -118,7 +118,7 @@ impl Receipt {
     /// BLAKE3 over the outcome: "qvm-receipt" || tx_hash || address ||
     /// verdict (1 byte: 0 ok, 1 failed) || exit_code || signal || failure ||
     /// stdout || stdout_truncated || stderr || stderr_truncated || events ||
-    /// writes || deletes || gas_used (encoding: [`crate::digest`]). The block
+    /// writes || deletes || gas_used (encoding: docs/chain.md). The block
     /// hash and state root are not part of it: the block holds them.
     pub fn hash(&self) -> Hash {
         Digest::new("qvm-receipt")

@@ -69,7 +69,7 @@ impl Transaction {
             .finish()
     }
 
-    /// The contract's argv after argv[0]: `construct` then the arguments
+    /// The contract's argv after `argv[0]`: `construct` then the arguments
     /// for a deploy, the arguments for a call.
     pub fn contract_args(&self) -> Vec<&[u8]> {
         let construct = match self.kind {

@@ -68,6 +68,49 @@ fn genesis_is_block_zero_with_the_empty_state_root() {
     assert_eq!(head.hash, head.compute_hash());
 }
 
+/// docs/chain.md's worked example, recomputed there by hand.
+#[test]
+fn the_documented_example_hashes() {
+    let mut ledger = Ledger::in_memory(ChainConfig::default()).unwrap();
+    let genesis = ledger.head().unwrap();
+    let receipt = ledger
+        .deploy(&mut FakeExecutor::new(), b"counter", b"alice", vec![], None)
+        .unwrap();
+    let hex = |hash: Hash| hash.to_string();
+    assert_eq!(
+        hex(genesis.state_root),
+        "144a1a53759a5daf35c226691692e2e2d2422c15c816d0f8923fdc51da25fb60"
+    );
+    assert_eq!(
+        hex(genesis.hash),
+        "b8a565b3e44c24a71d5ade5429a408d124441d44fca8c341a3cfe32ad9c6cc6e"
+    );
+    assert_eq!(
+        hex(Hash::of(b"counter")),
+        "8f8d724ea76b395adc279aae76ae922b8d74bdb5c7d105a8e55bd8c67d8066b4"
+    );
+    assert_eq!(
+        hex(receipt.tx_hash),
+        "5af871e7095e85ccabd7b67bb78730f46244e98153d6dcb9e39f723b2aa0ab84"
+    );
+    assert_eq!(
+        receipt.address.to_string(),
+        "0xa2b5ace6ddb6e51f821c243211e3d3fb12d45f86"
+    );
+    assert_eq!(
+        hex(receipt.state_root),
+        "dfb042132f107cc82666d98a27a6e14697c9bcef5e1e512b653fb44ff1b18318"
+    );
+    assert_eq!(
+        hex(receipt.hash()),
+        "83c5c41235cd692e194dac7dabc72ad4f96cd9d17aab7a23659fd9c0fb498d62"
+    );
+    assert_eq!(
+        hex(receipt.block_hash),
+        "079ead1fec3fa145cf53e93332b0379c2ff27eb7107fea1db86b5594d78f6800"
+    );
+}
+
 #[test]
 fn deploy_stores_code_runs_construct_and_creates_the_contract() {
     let (ledger, _, address) = chain_with_counter();
@@ -655,10 +698,12 @@ fn a_store_is_open_in_one_ledger_at_a_time() {
 }
 
 #[test]
-fn snapshots_can_be_shared_between_threads() {
+fn ledgers_and_snapshots_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync + Clone + 'static>() {}
     shareable::<qvm_chain::Snapshot>();
     shareable::<qvm_chain::Snapshots>();
+    fn movable<T: Send + Sync>() {}
+    movable::<Ledger>();
 }
 
 #[test]
