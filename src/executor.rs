@@ -86,7 +86,7 @@ impl Executor for RuntimeExecutor {
             env,
             stdin: req.tx.stdin.clone(),
             block: BlockContext {
-                prev_hash: req.block.prev_hash,
+                prev_hash: req.block.prev_hash.0,
                 timestamp: req.block.prev_timestamp,
             },
             // KVM cannot count instructions: its calls run unmetered
