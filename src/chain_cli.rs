@@ -211,10 +211,7 @@ fn status_of(exit_code: Option<i32>, signal: Option<i32>, failed: bool) -> u8 {
 pub fn deploy(args: DeployArgs) -> CmdResult {
     let mut ledger = open(&args.chain)?;
     let limits = ledger.config().limits;
-    let (path, rest) = args
-        .command
-        .split_first()
-        .ok_or("no CONTRACT given")?;
+    let (path, rest) = args.command.split_first().ok_or("no CONTRACT given")?;
     let code = crate::read_file("contract", Path::new(path), limits.max_contract as u64)?;
     let mut exec = executor_for(args.chain.backend, None);
     let construct_args = rest.iter().cloned().map(OsString::into_vec).collect();
@@ -261,7 +258,11 @@ pub fn call(args: CallArgs) -> CmdResult {
     } else {
         print_receipt(&receipt)?;
     }
-    Ok(status_of(receipt.exit_code, receipt.signal, !receipt.succeeded()))
+    Ok(status_of(
+        receipt.exit_code,
+        receipt.signal,
+        !receipt.succeeded(),
+    ))
 }
 
 pub fn query(args: CallArgs) -> CmdResult {
@@ -288,7 +289,11 @@ pub fn query(args: CallArgs) -> CmdResult {
             .and_then(|()| std::io::stderr().write_all(&execution.stderr))
             .map_err(|e| e.to_string())?;
     }
-    Ok(status_of(execution.exit_code, execution.signal, execution.failed))
+    Ok(status_of(
+        execution.exit_code,
+        execution.signal,
+        execution.failed,
+    ))
 }
 
 pub fn state(args: StateArgs) -> CmdResult {
@@ -398,7 +403,10 @@ fn receipt_text(block: &Block, r: &Receipt) -> String {
         r.address,
         text_or_hex(&r.sender),
         verdict(r),
-        r.failure.as_deref().map(|f| format!(" ({f})")).unwrap_or_default(),
+        r.failure
+            .as_deref()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default(),
     );
     if let Some(code) = r.exit_code {
         s += &format!("exit code {code}\n");
@@ -416,7 +424,11 @@ fn receipt_text(block: &Block, r: &Receipt) -> String {
     for e in &r.events {
         s += &format!("event {}\n", text_or_hex(e));
     }
-    s += &format!("stdout {:?}\nstderr {:?}\n", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
+    s += &format!(
+        "stdout {:?}\nstderr {:?}\n",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
     s
 }
 
@@ -425,8 +437,10 @@ pub fn replay(args: ReplayArgs) -> CmdResult {
     let total = source.head().map_err(|e| e.to_string())?.number;
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("replay {bar:40} {pos}/{len} blocks {per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "replay {bar:40} {pos}/{len} blocks {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut exec = executor_for(args.chain.backend, None);
     let report = qvm_chain::replay(&source, &mut exec, &mut |done, _| bar.set_position(done))

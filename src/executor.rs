@@ -153,7 +153,10 @@ fn execution_of(outcome: Outcome) -> Execution {
 }
 
 /// An executor for `backend` with the default runtime options.
-pub fn executor_for(backend: BackendChoice, timeout: Option<std::time::Duration>) -> RuntimeExecutor {
+pub fn executor_for(
+    backend: BackendChoice,
+    timeout: Option<std::time::Duration>,
+) -> RuntimeExecutor {
     RuntimeExecutor::new(
         RuntimeOptions {
             backend,

@@ -47,6 +47,9 @@ pub fn router(workers: Arc<Workers>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            refuse_oversized(body_limit, req, next)
+        }))
         .with_state(workers)
 }
 
@@ -88,9 +91,10 @@ impl From<JobError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "every query worker is busy; retry later",
             ),
-            JobError::Closed => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down")
-            }
+            JobError::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down",
+            ),
         }
     }
 }
@@ -187,9 +191,11 @@ fn gas_limit_of(value: Option<serde_json::Value>) -> Result<Option<u64>, ApiErro
     match value {
         None | Some(Value::Null) => Ok(Some(qvm_common::kernel::gas::DEFAULT_GAS_LIMIT)),
         Some(Value::String(s)) if s == "none" => Ok(None),
-        Some(Value::Number(n)) => n.as_u64().filter(|&n| n > 0).map(Some).ok_or_else(|| {
-            ApiError::bad_request("gas_limit: a positive integer, or \"none\"")
-        }),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|&n| n > 0)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request("gas_limit: a positive integer, or \"none\"")),
         Some(_) => Err(ApiError::bad_request(
             "gas_limit: a positive integer, or \"none\"",
         )),
@@ -295,7 +301,11 @@ fn call_from_params(params: Vec<(String, String)>) -> Result<CallBody, ApiError>
                     Err(_) => serde_json::Value::String(value),
                 })
             }
-            other => return Err(ApiError::bad_request(format!("unknown parameter `{other}`"))),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter `{other}`"
+                )))
+            }
         }
     }
     Ok(body)
@@ -367,7 +377,10 @@ async fn contract(State(workers): State<Arc<Workers>>, Path(address): Path<Strin
 /// `GET /state/{address}`: every key and value, sorted by key.
 async fn state(State(workers): State<Arc<Workers>>, Path(address): Path<String>) -> ApiResult {
     let address = address_of(&address)?;
-    let (info, pairs) = read(workers, move |s| Ok((s.contract(&address)?, s.state(&address)?))).await?;
+    let (info, pairs) = read(workers, move |s| {
+        Ok((s.contract(&address)?, s.state(&address)?))
+    })
+    .await?;
     if info.is_none() {
         return Err(ApiError::not_found(format!("no contract at {address}")));
     }
@@ -394,15 +407,18 @@ async fn state_key(
         key.into_bytes()
     };
     let shown = String::from_utf8_lossy(&key).into_owned();
-    let (info, value) = read(workers, move |s| Ok((s.contract(&address)?, s.get(&address, &key)?))).await?;
+    let (info, value) = read(workers, move |s| {
+        Ok((s.contract(&address)?, s.get(&address, &key)?))
+    })
+    .await?;
     match (info, value) {
         (None, _) => Err(ApiError::not_found(format!("no contract at {address}"))),
-        (Some(_), None) => Err(ApiError::not_found(format!("no key {shown:?} in {address}"))),
-        (Some(_), Some(value)) => Ok((
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            value,
-        )
-            .into_response()),
+        (Some(_), None) => Err(ApiError::not_found(format!(
+            "no key {shown:?} in {address}"
+        ))),
+        (Some(_), Some(value)) => {
+            Ok(([(header::CONTENT_TYPE, "application/octet-stream")], value).into_response())
+        }
     }
 }
 
@@ -446,6 +462,29 @@ async fn tx(State(workers): State<Arc<Workers>>, Path(hash): Path<String>) -> Ap
         }))
         .into_response()),
         None => Err(ApiError::not_found(format!("no transaction {hash}"))),
+    }
+}
+
+/// Refuses a body whose Content-Length is past `limit` before reading any
+/// of it (the body limit alone would read up to the limit first, and a
+/// client sending a huge body would wait for an answer until it is sent).
+async fn refuse_oversized(
+    limit: usize,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is {length} bytes, over the limit of {limit}"),
+        )
+        .into_response(),
+        _ => next.run(req).await,
     }
 }
 

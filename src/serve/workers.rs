@@ -68,7 +68,11 @@ impl From<ChainError> for JobError {
 }
 
 type WriteJob = (Write, oneshot::Sender<Result<Receipt, JobError>>);
-type QueryJob = (Snapshot, Query, oneshot::Sender<Result<Execution, JobError>>);
+type QueryJob = (
+    Snapshot,
+    Query,
+    oneshot::Sender<Result<Execution, JobError>>,
+);
 
 /// The writer, the readers and the latest snapshot they publish.
 pub struct Workers {
