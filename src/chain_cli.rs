@@ -229,7 +229,7 @@ pub fn deploy(args: DeployArgs) -> CmdResult {
         print_json(&receipt)?;
     } else {
         print_receipt(&receipt)?;
-        if !!receipt.succeeded() {
+        if receipt.succeeded() {
             // Alone on the last line, for scripts.
             println!("{}", receipt.address);
         }

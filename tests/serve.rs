@@ -387,6 +387,10 @@ fn announce_huge_body(server: &Server, path: &str, length: usize) -> (u16, Strin
     (status, body)
 }
 
+/// A request and the status it must get: method, path, body (content
+/// type, bytes), status.
+type BadRequest = (&'static str, String, Option<(&'static str, Vec<u8>)>, u16);
+
 /// Every request the server cannot take gets a 4xx and a JSON error, and
 /// the server stays up.
 #[test]
@@ -395,7 +399,7 @@ fn bad_requests_get_json_errors() {
     let server = Server::start(&dir);
     let hello = build(C_GLIBC, "hello.c");
     let unknown = "0x0000000000000000000000000000000000000001";
-    let cases: &[(&str, String, Option<(&str, Vec<u8>)>, u16)] = &[
+    let cases: &[BadRequest] = &[
         (
             "POST",
             format!("/call/{unknown}"),
