@@ -52,6 +52,16 @@ pub enum ServeError {
 /// Runs the server until SIGINT or SIGTERM; `ready` is told the address it
 /// listens on (the port, when `listen` asked for port 0).
 pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    serve_until(options, ready, shutdown_signal())
+}
+
+/// Runs the server until `shutdown` resolves (a benchmark or test serving
+/// in-process), then stops as [`serve`] does at a signal.
+pub fn serve_until(
+    options: ServeOptions,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let workers = Workers::start(WorkersOptions {
         data_dir: options.data_dir.clone(),
         backend: options.backend,
@@ -73,7 +83,7 @@ pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()
             .map_err(|e| ServeError::Listen(options.listen, e))?;
         ready(local);
         axum::serve(listener, router(workers.clone()))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServeError::Server)
     });
@@ -104,5 +114,6 @@ async fn shutdown_signal() {
         _ = interrupt => {},
         _ = terminate => {},
     }
+    // Said on stderr: stdout is the listening line alone.
     eprintln!("qvm serve: shutting down (finishing requests in flight)");
 }
