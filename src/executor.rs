@@ -68,6 +68,11 @@ impl RuntimeExecutor {
 
 impl Executor for RuntimeExecutor {
     fn execute(&mut self, req: &ExecRequest<'_>) -> Result<Execution, ExecError> {
+        if req.tx.sender.contains(&0) {
+            // An environment entry ends at its NUL: the contract would see
+            // another sender.
+            return Err(ExecError::new("the sender contains a NUL byte"));
+        }
         let contract = self.contract(req)?;
         let pairs = req
             .state
