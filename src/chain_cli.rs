@@ -237,18 +237,30 @@ pub fn deploy(args: DeployArgs) -> CmdResult {
     Ok(status)
 }
 
-pub fn call(args: CallArgs) -> CmdResult {
+/// The address, the contract's arguments and its stdin (at most
+/// `max_stdin` bytes) of a call or query.
+fn call_input(
+    args: &CallArgs,
+    max_stdin: usize,
+) -> Result<(Address, Vec<Vec<u8>>, Vec<u8>), String> {
     let (address, rest) = args.command.split_first().ok_or("no ADDRESS given")?;
     let address = parse_address(address)?;
+    let stdin = stdin_of(&args.tx, max_stdin as u64)?;
+    let contract_args = rest.iter().cloned().map(OsString::into_vec).collect();
+    Ok((address, contract_args, stdin))
+}
+
+pub fn call(args: CallArgs) -> CmdResult {
     let mut ledger = open(&args.chain)?;
-    let stdin = stdin_of(&args.tx, ledger.config().limits.max_stdin as u64)?;
+    let (address, contract_args, stdin) = call_input(&args, ledger.config().limits.max_stdin)?;
     let mut exec = executor_for(args.chain.backend, None);
+    let sender = args.tx.sender.as_bytes();
     let receipt = ledger
         .call(
             &mut exec,
             &address,
-            args.tx.sender.as_bytes(),
-            rest.iter().cloned().map(OsString::into_vec).collect(),
+            sender,
+            contract_args,
             stdin,
             gas_limit_of(&args.tx),
         )
@@ -266,17 +278,16 @@ pub fn call(args: CallArgs) -> CmdResult {
 }
 
 pub fn query(args: CallArgs) -> CmdResult {
-    let (address, rest) = args.command.split_first().ok_or("no ADDRESS given")?;
-    let address = parse_address(address)?;
     let snapshot = snapshot(&args.chain)?;
-    let stdin = stdin_of(&args.tx, snapshot.config().limits.max_stdin as u64)?;
+    let (address, contract_args, stdin) = call_input(&args, snapshot.config().limits.max_stdin)?;
     let mut exec = executor_for(args.chain.backend, None);
+    let sender = args.tx.sender.as_bytes();
     let execution: Execution = snapshot
         .query(
             &mut exec,
             &address,
-            args.tx.sender.as_bytes(),
-            rest.iter().cloned().map(OsString::into_vec).collect(),
+            sender,
+            contract_args,
             stdin,
             gas_limit_of(&args.tx),
         )
@@ -328,11 +339,10 @@ pub fn state(args: StateArgs) -> CmdResult {
     }
     let pairs = snapshot.state(&address).map_err(|e| e.to_string())?;
     if args.json {
-        let state: Vec<_> = pairs
-            .iter()
-            .map(|(k, v)| serde_json::json!({ "key": bytes_json(k), "value": bytes_json(v) }))
-            .collect();
-        print_json(&serde_json::json!({ "address": address.to_string(), "state": state }))?;
+        print_json(&qvm_chain::StateListing {
+            address,
+            state: pairs,
+        })?;
     } else {
         let mut out = std::io::stdout().lock();
         for (k, v) in &pairs {
@@ -496,12 +506,5 @@ fn text_or_hex(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) if !s.chars().any(char::is_control) => s.to_string(),
         _ => format!("0x{}", hex::encode(bytes)),
-    }
-}
-
-fn bytes_json(bytes: &[u8]) -> serde_json::Value {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => serde_json::json!(s),
-        Err(_) => serde_json::json!({ "hex": hex::encode(bytes) }),
     }
 }

@@ -34,7 +34,7 @@ pub use ids::{Address, Hash, ParseIdError};
 pub use ledger::{Ledger, STORE_FILE};
 pub use receipt::{Receipt, Verdict};
 pub use replay::{replay, Mismatch, ReplayReport};
-pub use snapshot::{Snapshot, Snapshots};
+pub use snapshot::{Snapshot, Snapshots, StateListing};
 pub use store::{ContractInfo, SCHEMA_VERSION};
 pub use tx::{Transaction, TxKind};
 pub use verify::VerifyReport;

@@ -197,6 +197,15 @@ impl Snapshot {
     }
 }
 
+/// A contract's state as the command line and the HTTP API print it:
+/// `{"address": ..., "state": [{"key": ..., "value": ...}, ...]}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StateListing {
+    pub address: Address,
+    #[serde(with = "crate::repr::pairs")]
+    pub state: Pairs,
+}
+
 /// One contract's pairs in a snapshot.
 struct StoredState {
     table: ReadOnlyTable<&'static [u8], &'static [u8]>,

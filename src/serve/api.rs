@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use qvm_chain::{Address, ChainError, Hash, Snapshot};
+use qvm_chain::{Address, ChainError, Hash, Snapshot, StateListing};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::workers::{JobError, Query, Workers, Write};
+use super::workers::{ContractCall, JobError, Workers, Write};
 
 /// The default sender of transactions that name none.
 pub const DEFAULT_SENDER: &str = "dev";
@@ -317,17 +317,8 @@ async fn call(
     Path(address): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let body = body_of(body)?;
-    let address = address_of(&address)?;
-    let fields = json_body::<CallBody>(&body)?.decode()?;
     let receipt = workers
-        .write(Write::Call {
-            address,
-            sender: fields.sender,
-            args: fields.args,
-            stdin: fields.stdin,
-            gas_limit: fields.gas_limit,
-        })
+        .write(Write::Call(contract_call(&address, body)?))
         .await?;
     Ok(Json(receipt).into_response())
 }
@@ -339,19 +330,25 @@ async fn query(
     Path(address): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let body = body_of(body)?;
-    let address = address_of(&address)?;
-    let fields = json_body::<CallBody>(&body)?.decode()?;
-    let execution = workers
-        .query(Query {
-            address,
-            sender: fields.sender,
-            args: fields.args,
-            stdin: fields.stdin,
-            gas_limit: fields.gas_limit,
-        })
-        .await?;
+    let execution = workers.query(contract_call(&address, body)?).await?;
     Ok(Json(execution).into_response())
+}
+
+/// The call a `/call` or `/query` request asks for.
+fn contract_call(
+    address: &str,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<ContractCall, ApiError> {
+    let body = body_of(body)?;
+    let address = address_of(address)?;
+    let fields = json_body::<CallBody>(&body)?.decode()?;
+    Ok(ContractCall {
+        address,
+        sender: fields.sender,
+        args: fields.args,
+        stdin: fields.stdin,
+        gas_limit: fields.gas_limit,
+    })
 }
 
 /// Runs a read against the latest snapshot on the blocking pool.
@@ -384,11 +381,11 @@ async fn state(State(workers): State<Arc<Workers>>, Path(address): Path<String>)
     if info.is_none() {
         return Err(ApiError::not_found(format!("no contract at {address}")));
     }
-    let state: Vec<_> = pairs
-        .iter()
-        .map(|(k, v)| json!({ "key": bytes_json(k), "value": bytes_json(v) }))
-        .collect();
-    Ok(Json(json!({ "address": address.to_string(), "state": state })).into_response())
+    Ok(Json(StateListing {
+        address,
+        state: pairs,
+    })
+    .into_response())
 }
 
 /// `GET /state/{address}/{key}`: the value's bytes (`application/octet-stream`).
@@ -503,12 +500,4 @@ async fn method_not_allowed() -> ApiError {
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint (docs/api.md lists them)")
-}
-
-/// Bytes as JSON: a string when UTF-8, else `{"hex": ...}`.
-fn bytes_json(bytes: &[u8]) -> serde_json::Value {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => json!(s),
-        Err(_) => json!({ "hex": hex::encode(bytes) }),
-    }
 }

@@ -33,17 +33,12 @@ pub enum Write {
         args: Vec<Vec<u8>>,
         gas_limit: Option<u64>,
     },
-    Call {
-        address: Address,
-        sender: Vec<u8>,
-        args: Vec<Vec<u8>>,
-        stdin: Vec<u8>,
-        gas_limit: Option<u64>,
-    },
+    Call(ContractCall),
 }
 
-/// A query for a reader: a call against the latest state, nothing stored.
-pub struct Query {
+/// A call of a contract: a transaction for the writer, or a query for a
+/// reader (against the latest state, nothing stored).
+pub struct ContractCall {
     pub address: Address,
     pub sender: Vec<u8>,
     pub args: Vec<Vec<u8>>,
@@ -70,7 +65,7 @@ impl From<ChainError> for JobError {
 type WriteJob = (Write, oneshot::Sender<Result<Receipt, JobError>>);
 type QueryJob = (
     Snapshot,
-    Query,
+    ContractCall,
     oneshot::Sender<Result<Execution, JobError>>,
 );
 
@@ -132,7 +127,7 @@ impl Workers {
     }
 
     /// Runs a query on a reader against the latest snapshot.
-    pub async fn query(&self, query: Query) -> Result<Execution, JobError> {
+    pub async fn query(&self, query: ContractCall) -> Result<Execution, JobError> {
         let sender = self.queries.as_ref().ok_or(JobError::Closed)?;
         let (tx, rx) = oneshot::channel();
         sender
@@ -182,13 +177,14 @@ fn write_loop(
                 args,
                 gas_limit,
             } => ledger.deploy(&mut exec, &code, &sender, args, gas_limit),
-            Write::Call {
-                address,
-                sender,
-                args,
-                stdin,
-                gas_limit,
-            } => ledger.call(&mut exec, &address, &sender, args, stdin, gas_limit),
+            Write::Call(c) => ledger.call(
+                &mut exec,
+                &c.address,
+                &c.sender,
+                c.args,
+                c.stdin,
+                c.gas_limit,
+            ),
         };
         if result.is_ok() {
             match ledger.snapshot() {
@@ -206,7 +202,7 @@ fn write_loop(
 fn run_query(
     snapshot: &Snapshot,
     exec: &mut RuntimeExecutor,
-    q: Query,
+    q: ContractCall,
 ) -> Result<Execution, JobError> {
     Ok(snapshot.query(exec, &q.address, &q.sender, q.args, q.stdin, q.gas_limit)?)
 }
