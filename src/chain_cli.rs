@@ -237,12 +237,11 @@ pub fn deploy(args: DeployArgs) -> CmdResult {
     Ok(status)
 }
 
-/// The address, the contract's arguments and its stdin (at most
-/// `max_stdin` bytes) of a call or query.
-fn call_input(
-    args: &CallArgs,
-    max_stdin: usize,
-) -> Result<(Address, Vec<Vec<u8>>, Vec<u8>), String> {
+/// A call's or query's address, the contract's arguments and its stdin.
+type CallInput = (Address, Vec<Vec<u8>>, Vec<u8>);
+
+/// The [`CallInput`] of `args`, reading at most `max_stdin` bytes of stdin.
+fn call_input(args: &CallArgs, max_stdin: usize) -> Result<CallInput, String> {
     let (address, rest) = args.command.split_first().ok_or("no ADDRESS given")?;
     let address = parse_address(address)?;
     let stdin = stdin_of(&args.tx, max_stdin as u64)?;
