@@ -231,6 +231,9 @@ pub fn deploy(args: DeployArgs) -> CmdResult {
         print_receipt(&receipt)?;
         if receipt.succeeded() {
             // Alone on the last line, for scripts.
+            if !receipt.stdout.is_empty() && !receipt.stdout.ends_with(b"\n") {
+                println!();
+            }
             println!("{}", receipt.address);
         }
     }
@@ -506,4 +509,80 @@ fn text_or_hex(bytes: &[u8]) -> String {
         Ok(s) if !s.chars().any(char::is_control) => s.to_string(),
         _ => format!("0x{}", hex::encode(bytes)),
     }
+}
+
+#[derive(clap::Args)]
+pub struct InitArgs {
+    /// The chain's directory; it must not hold a chain yet.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Start from QVM's published limits (keys, values and output 32
+    /// bytes, contracts 256 KiB) instead of qvm's.
+    #[arg(long)]
+    qvm_limits: bool,
+    /// The genesis block's timestamp, seconds since the epoch.
+    #[arg(long, value_name = "SECONDS", default_value_t = ChainConfig::DEFAULT_GENESIS_TIME)]
+    genesis_time: u64,
+    /// Seconds between blocks.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1)]
+    block_interval: u64,
+    /// Most bytes of a state key.
+    #[arg(long, value_name = "BYTES")]
+    max_key: Option<usize>,
+    /// Most bytes of a state value.
+    #[arg(long, value_name = "BYTES")]
+    max_value: Option<usize>,
+    /// Most bytes of a call's events together, and of its stdout and
+    /// stderr each as stored.
+    #[arg(long, value_name = "BYTES")]
+    max_output: Option<usize>,
+    /// Most bytes of a contract.
+    #[arg(long, value_name = "BYTES")]
+    max_contract: Option<usize>,
+    /// Print the chain's configuration as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `qvm init`: creates a chain with the given parameters, which are fixed
+/// for its life (other commands create one with the defaults on first use).
+pub fn init(args: InitArgs) -> CmdResult {
+    if args.data_dir.join(qvm_chain::STORE_FILE).exists() {
+        return Err(format!(
+            "{} already holds a chain (its parameters are fixed when it is created)",
+            args.data_dir.display()
+        ));
+    }
+    let mut limits = if args.qvm_limits {
+        qvm_chain::Limits::QVM
+    } else {
+        qvm_chain::Limits::DEFAULT
+    };
+    let given = [
+        (&mut limits.max_key, args.max_key),
+        (&mut limits.max_value, args.max_value),
+        (&mut limits.max_output, args.max_output),
+        (&mut limits.max_contract, args.max_contract),
+    ];
+    for (limit, value) in given {
+        if let Some(value) = value {
+            *limit = value;
+        }
+    }
+    let config = ChainConfig {
+        genesis_time: args.genesis_time,
+        block_interval: args.block_interval,
+        limits,
+    };
+    let ledger = Ledger::open(&args.data_dir, config).map_err(|e| e.to_string())?;
+    if args.json {
+        print_json(ledger.config())?;
+    } else {
+        println!(
+            "created a chain in {}: {:?}",
+            args.data_dir.display(),
+            ledger.config()
+        );
+    }
+    Ok(0)
 }

@@ -65,6 +65,10 @@ enum Command {
     /// at the first difference (so it doubles as a check that repeated
     /// calls are deterministic), 0 when all agree, 125 on qvm's own errors.
     Bench(BenchArgs),
+    /// Create a local chain with chosen limits, genesis time and block
+    /// interval (fixed for its life; the other chain commands create one
+    /// with the defaults on first use).
+    Init(chain_cli::InitArgs),
     /// Deploy a contract to the local chain: store it, give it an address,
     /// run `construct` as its first transaction. Prints the address alone
     /// on the last line (docs/chain.md).
@@ -661,6 +665,7 @@ fn main() -> ExitCode {
         Command::Conformance(args) => conformance(args),
         Command::Check(args) => check(args),
         Command::Bench(args) => bench(args),
+        Command::Init(args) => chain_cli::init(args),
         Command::Deploy(args) => chain_cli::deploy(args),
         Command::Call(args) => chain_cli::call(args),
         Command::Query(args) => chain_cli::query(args),
