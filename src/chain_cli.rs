@@ -578,10 +578,21 @@ pub fn init(args: InitArgs) -> CmdResult {
     if args.json {
         print_json(ledger.config())?;
     } else {
+        let c = ledger.config();
+        let l = &c.limits;
         println!(
-            "created a chain in {}: {:?}",
+            "created a chain in {}: genesis time {}, {} s between blocks; limits in bytes: \
+             key {}, value {}, output {}, contract {}, arguments {}, stdin {}, sender {}",
             args.data_dir.display(),
-            ledger.config()
+            c.genesis_time,
+            c.block_interval,
+            l.max_key,
+            l.max_value,
+            l.max_output,
+            l.max_contract,
+            l.max_args,
+            l.max_stdin,
+            l.max_sender
         );
     }
     Ok(0)
