@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use qvm::executor::executor_for;
+use qvm::executor::{executor_for, RuntimeExecutor};
 use qvm::units::parse_gas_limit;
 use qvm::BackendChoice;
 use qvm_chain::{Address, Block, ChainConfig, Execution, Hash, Ledger, Receipt, Snapshot};
@@ -16,15 +16,31 @@ const DEFAULT_DATA_DIR: &str = ".qvm";
 /// The sender of transactions that name none.
 const DEFAULT_SENDER: &str = "dev";
 
-/// Where the chain lives and what runs its calls.
+/// Where the chain lives.
 #[derive(clap::Args)]
 pub struct ChainArgs {
     /// The chain's directory (created on first use).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// Backend: auto runs metered calls (the default) on the emulator.
+}
+
+/// What runs the contracts of a command that runs them.
+#[derive(clap::Args)]
+pub struct ExecArgs {
+    /// Backend. auto is the emulator: the chain records every transaction's
+    /// gas, which only the emulator counts; kvm can replay and query.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendChoice,
+    /// The host's safety net per call, in seconds: a transaction it ends
+    /// is refused and not recorded (a replay stops there).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::parse_timeout)]
+    timeout: Option<std::time::Duration>,
+}
+
+impl ExecArgs {
+    fn executor(&self) -> RuntimeExecutor {
+        executor_for(self.backend, self.timeout)
+    }
 }
 
 /// What a transaction or query carries besides its contract.
@@ -49,6 +65,8 @@ pub struct DeployArgs {
     #[command(flatten)]
     chain: ChainArgs,
     #[command(flatten)]
+    exec: ExecArgs,
+    #[command(flatten)]
     tx: TxArgs,
     /// The contract (a static x86-64 Linux ELF), then extra arguments for
     /// its `construct` call.
@@ -60,6 +78,8 @@ pub struct DeployArgs {
 pub struct CallArgs {
     #[command(flatten)]
     chain: ChainArgs,
+    #[command(flatten)]
+    exec: ExecArgs,
     #[command(flatten)]
     tx: TxArgs,
     /// The contract's address, then its arguments (everything after the
@@ -114,6 +134,8 @@ pub struct TxLookupArgs {
 pub struct ReplayArgs {
     #[command(flatten)]
     chain: ChainArgs,
+    #[command(flatten)]
+    exec: ExecArgs,
     /// Print one JSON document instead of text.
     #[arg(long)]
     json: bool,
@@ -123,16 +145,14 @@ pub struct ReplayArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     chain: ChainArgs,
+    #[command(flatten)]
+    exec: ExecArgs,
     /// Address and port to listen on (port 0: any free port, printed).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8545")]
     listen: std::net::SocketAddr,
     /// Threads running queries concurrently.
     #[arg(long, value_name = "N", default_value_t = 2)]
     readers: usize,
-    /// The host's safety net per call, in seconds: a transaction it ends
-    /// is refused and not recorded.
-    #[arg(long, value_name = "SECONDS", value_parser = crate::parse_timeout)]
-    timeout: Option<std::time::Duration>,
 }
 
 type CmdResult = Result<u8, String>;
@@ -211,12 +231,9 @@ fn status_of(exit_code: Option<i32>, signal: Option<i32>, failed: bool) -> u8 {
 pub fn deploy(args: DeployArgs) -> CmdResult {
     let mut ledger = open(&args.chain)?;
     let limits = ledger.config().limits;
-    let (path, rest) = args
-        .command
-        .split_first()
-        .ok_or("no CONTRACT given")?;
+    let (path, rest) = args.command.split_first().ok_or("no CONTRACT given")?;
     let code = crate::read_file("contract", Path::new(path), limits.max_contract as u64)?;
-    let mut exec = executor_for(args.chain.backend, None);
+    let mut exec = args.exec.executor();
     let construct_args = rest.iter().cloned().map(OsString::into_vec).collect();
     let receipt = ledger
         .deploy(
@@ -232,7 +249,7 @@ pub fn deploy(args: DeployArgs) -> CmdResult {
         print_json(&receipt)?;
     } else {
         print_receipt(&receipt)?;
-        if !!receipt.succeeded() {
+        if receipt.succeeded() {
             // Alone on the last line, for scripts.
             println!("{}", receipt.address);
         }
@@ -245,7 +262,7 @@ pub fn call(args: CallArgs) -> CmdResult {
     let address = parse_address(address)?;
     let mut ledger = open(&args.chain)?;
     let stdin = stdin_of(&args.tx, ledger.config().limits.max_stdin as u64)?;
-    let mut exec = executor_for(args.chain.backend, None);
+    let mut exec = args.exec.executor();
     let receipt = ledger
         .call(
             &mut exec,
@@ -261,7 +278,11 @@ pub fn call(args: CallArgs) -> CmdResult {
     } else {
         print_receipt(&receipt)?;
     }
-    Ok(status_of(receipt.exit_code, receipt.signal, !receipt.succeeded()))
+    Ok(status_of(
+        receipt.exit_code,
+        receipt.signal,
+        !receipt.succeeded(),
+    ))
 }
 
 pub fn query(args: CallArgs) -> CmdResult {
@@ -269,7 +290,7 @@ pub fn query(args: CallArgs) -> CmdResult {
     let address = parse_address(address)?;
     let snapshot = snapshot(&args.chain)?;
     let stdin = stdin_of(&args.tx, snapshot.config().limits.max_stdin as u64)?;
-    let mut exec = executor_for(args.chain.backend, None);
+    let mut exec = args.exec.executor();
     let execution: Execution = snapshot
         .query(
             &mut exec,
@@ -288,7 +309,11 @@ pub fn query(args: CallArgs) -> CmdResult {
             .and_then(|()| std::io::stderr().write_all(&execution.stderr))
             .map_err(|e| e.to_string())?;
     }
-    Ok(status_of(execution.exit_code, execution.signal, execution.failed))
+    Ok(status_of(
+        execution.exit_code,
+        execution.signal,
+        execution.failed,
+    ))
 }
 
 pub fn state(args: StateArgs) -> CmdResult {
@@ -398,7 +423,10 @@ fn receipt_text(block: &Block, r: &Receipt) -> String {
         r.address,
         text_or_hex(&r.sender),
         verdict(r),
-        r.failure.as_deref().map(|f| format!(" ({f})")).unwrap_or_default(),
+        r.failure
+            .as_deref()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default(),
     );
     if let Some(code) = r.exit_code {
         s += &format!("exit code {code}\n");
@@ -416,7 +444,11 @@ fn receipt_text(block: &Block, r: &Receipt) -> String {
     for e in &r.events {
         s += &format!("event {}\n", text_or_hex(e));
     }
-    s += &format!("stdout {:?}\nstderr {:?}\n", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
+    s += &format!(
+        "stdout {:?}\nstderr {:?}\n",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
     s
 }
 
@@ -425,10 +457,12 @@ pub fn replay(args: ReplayArgs) -> CmdResult {
     let total = source.head().map_err(|e| e.to_string())?.number;
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("replay {bar:40} {pos}/{len} blocks {per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "replay {bar:40} {pos}/{len} blocks {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut exec = executor_for(args.chain.backend, None);
+    let mut exec = args.exec.executor();
     let report = qvm_chain::replay(&source, &mut exec, &mut |done, _| bar.set_position(done))
         .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
@@ -456,9 +490,9 @@ pub fn serve(args: ServeArgs) -> CmdResult {
     let options = qvm::serve::ServeOptions {
         listen: args.listen,
         data_dir: args.chain.data_dir,
-        backend: args.chain.backend,
+        backend: args.exec.backend,
         readers: args.readers,
-        timeout: args.timeout,
+        timeout: args.exec.timeout,
     };
     qvm::serve::serve(options, |addr| {
         // Tests and scripts read this line for the port.
