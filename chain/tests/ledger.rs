@@ -678,21 +678,23 @@ fn replay_without_gas_counting_takes_the_recorded_gas() {
         &["inc"][..],
         &["burn", "3000"],
         &["exit", "4"],
+        &["burn", "9000"],
         &["mint", "9"],
     ] {
         ledger
             .call(&mut exec, &address, b"a", args(words), vec![], Some(5000))
             .unwrap();
     }
-    let report = replay(
-        &ledger.snapshot().unwrap(),
-        &mut uncounted(),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let snapshot = ledger.snapshot().unwrap();
+    let report = replay(&snapshot, &mut uncounted(), &mut |_, _| {}).unwrap();
     assert_eq!(report.first_mismatch, None);
     assert!(!report.gas_checked);
-    assert_eq!((report.blocks, report.transactions), (6, 5));
+    assert_eq!((report.blocks, report.transactions), (7, 6));
+    // Unmetered, `burn 9000` would succeed: its recorded failure is taken.
+    assert_eq!(report.out_of_gas_taken, vec![5]);
+    let counted = replay(&snapshot, &mut exec, &mut |_, _| {}).unwrap();
+    assert_eq!(counted.out_of_gas_taken, Vec::<u64>::new());
+    assert!(counted.gas_checked);
 }
 
 #[test]
