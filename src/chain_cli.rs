@@ -474,16 +474,28 @@ pub fn replay(args: ReplayArgs) -> CmdResult {
                 "replayed {} blocks ({} transactions): every state root matches ({})",
                 report.blocks,
                 report.transactions,
-                if report.gas_checked {
-                    "gas checked too"
-                } else {
-                    "gas not checked: this backend does not count it"
-                }
+                gas_note(&report)
             ),
             Some(m) => println!("replay differs: {m}"),
         }
     }
     Ok(u8::from(report.first_mismatch.is_some()))
+}
+
+/// What a replay checked of gas, in words.
+fn gas_note(report: &qvm_chain::ReplayReport) -> String {
+    if report.gas_checked {
+        return "gas checked too".into();
+    }
+    let mut note = "gas not checked: this backend does not count it".to_string();
+    if !report.out_of_gas_taken.is_empty() {
+        let blocks: Vec<String> = report.out_of_gas_taken.iter().map(u64::to_string).collect();
+        note += &format!(
+            "; out of gas as recorded, not run again: block {}",
+            blocks.join(", ")
+        );
+    }
+    note
 }
 
 pub fn serve(args: ServeArgs) -> CmdResult {
