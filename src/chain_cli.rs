@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use qvm::executor::executor_for;
+use qvm::executor::{executor_for, RuntimeExecutor};
 use qvm::units::parse_gas_limit;
 use qvm::BackendChoice;
 use qvm_chain::{Address, Block, ChainConfig, Execution, Hash, Ledger, Receipt, Snapshot};
@@ -16,15 +16,31 @@ const DEFAULT_DATA_DIR: &str = ".qvm";
 /// The sender of transactions that name none.
 const DEFAULT_SENDER: &str = "dev";
 
-/// Where the chain lives and what runs its calls.
+/// Where the chain lives.
 #[derive(clap::Args)]
 pub struct ChainArgs {
     /// The chain's directory (created on first use).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// Backend: auto runs metered calls (the default) on the emulator.
+}
+
+/// What runs the contracts of a command that runs them.
+#[derive(clap::Args)]
+pub struct ExecArgs {
+    /// Backend. auto is the emulator: the chain records every transaction's
+    /// gas, which only the emulator counts; kvm can replay and query.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendChoice,
+    /// The host's safety net per call, in seconds: a transaction it ends
+    /// is refused and not recorded (a replay stops there).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::parse_timeout)]
+    timeout: Option<std::time::Duration>,
+}
+
+impl ExecArgs {
+    fn executor(&self) -> RuntimeExecutor {
+        executor_for(self.backend, self.timeout)
+    }
 }
 
 /// What a transaction or query carries besides its contract.
@@ -49,6 +65,8 @@ pub struct DeployArgs {
     #[command(flatten)]
     chain: ChainArgs,
     #[command(flatten)]
+    exec: ExecArgs,
+    #[command(flatten)]
     tx: TxArgs,
     /// The contract (a static x86-64 Linux ELF), then extra arguments for
     /// its `construct` call.
@@ -60,6 +78,8 @@ pub struct DeployArgs {
 pub struct CallArgs {
     #[command(flatten)]
     chain: ChainArgs,
+    #[command(flatten)]
+    exec: ExecArgs,
     #[command(flatten)]
     tx: TxArgs,
     /// The contract's address, then its arguments (everything after the
@@ -114,6 +134,8 @@ pub struct TxLookupArgs {
 pub struct ReplayArgs {
     #[command(flatten)]
     chain: ChainArgs,
+    #[command(flatten)]
+    exec: ExecArgs,
     /// Print one JSON document instead of text.
     #[arg(long)]
     json: bool,
@@ -123,16 +145,14 @@ pub struct ReplayArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     chain: ChainArgs,
+    #[command(flatten)]
+    exec: ExecArgs,
     /// Address and port to listen on (port 0: any free port, printed).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8545")]
     listen: std::net::SocketAddr,
     /// Threads running queries concurrently.
     #[arg(long, value_name = "N", default_value_t = 2)]
     readers: usize,
-    /// The host's safety net per call, in seconds: a transaction it ends
-    /// is refused and not recorded.
-    #[arg(long, value_name = "SECONDS", value_parser = crate::parse_timeout)]
-    timeout: Option<std::time::Duration>,
 }
 
 type CmdResult = Result<u8, String>;
@@ -213,7 +233,7 @@ pub fn deploy(args: DeployArgs) -> CmdResult {
     let limits = ledger.config().limits;
     let (path, rest) = args.command.split_first().ok_or("no CONTRACT given")?;
     let code = crate::read_file("contract", Path::new(path), limits.max_contract as u64)?;
-    let mut exec = executor_for(args.chain.backend, None);
+    let mut exec = args.exec.executor();
     let construct_args = rest.iter().cloned().map(OsString::into_vec).collect();
     let receipt = ledger
         .deploy(
@@ -255,7 +275,7 @@ fn call_input(args: &CallArgs, max_stdin: usize) -> Result<CallInput, String> {
 pub fn call(args: CallArgs) -> CmdResult {
     let mut ledger = open(&args.chain)?;
     let (address, contract_args, stdin) = call_input(&args, ledger.config().limits.max_stdin)?;
-    let mut exec = executor_for(args.chain.backend, None);
+    let mut exec = args.exec.executor();
     let sender = args.tx.sender.as_bytes();
     let receipt = ledger
         .call(
@@ -282,7 +302,7 @@ pub fn call(args: CallArgs) -> CmdResult {
 pub fn query(args: CallArgs) -> CmdResult {
     let snapshot = snapshot(&args.chain)?;
     let (address, contract_args, stdin) = call_input(&args, snapshot.config().limits.max_stdin)?;
-    let mut exec = executor_for(args.chain.backend, None);
+    let mut exec = args.exec.executor();
     let sender = args.tx.sender.as_bytes();
     let execution: Execution = snapshot
         .query(
@@ -454,7 +474,7 @@ pub fn replay(args: ReplayArgs) -> CmdResult {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut exec = executor_for(args.chain.backend, None);
+    let mut exec = args.exec.executor();
     let report = qvm_chain::replay(&source, &mut exec, &mut |done, _| bar.set_position(done))
         .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
@@ -466,11 +486,7 @@ pub fn replay(args: ReplayArgs) -> CmdResult {
                 "replayed {} blocks ({} transactions): every state root matches ({})",
                 report.blocks,
                 report.transactions,
-                if report.gas_checked {
-                    "gas checked too"
-                } else {
-                    "gas not checked: this backend does not count it"
-                }
+                gas_note(&report)
             ),
             Some(m) => println!("replay differs: {m}"),
         }
@@ -478,13 +494,29 @@ pub fn replay(args: ReplayArgs) -> CmdResult {
     Ok(u8::from(report.first_mismatch.is_some()))
 }
 
+/// What a replay checked of gas, in words.
+fn gas_note(report: &qvm_chain::ReplayReport) -> String {
+    if report.gas_checked {
+        return "gas checked too".into();
+    }
+    let mut note = "gas not checked: this backend does not count it".to_string();
+    if !report.out_of_gas_taken.is_empty() {
+        let blocks: Vec<String> = report.out_of_gas_taken.iter().map(u64::to_string).collect();
+        note += &format!(
+            "; out of gas as recorded, not run again: block {}",
+            blocks.join(", ")
+        );
+    }
+    note
+}
+
 pub fn serve(args: ServeArgs) -> CmdResult {
     let options = qvm::serve::ServeOptions {
         listen: args.listen,
         data_dir: args.chain.data_dir,
-        backend: args.chain.backend,
+        backend: args.exec.backend,
         readers: args.readers,
-        timeout: args.timeout,
+        timeout: args.exec.timeout,
     };
     qvm::serve::serve(options, |addr| {
         // Tests and scripts read this line for the port.

@@ -40,9 +40,17 @@ pub struct RuntimeExecutor {
 }
 
 impl RuntimeExecutor {
+    /// `options.backend` `Auto` means the emulator: a receipt records the
+    /// call's gas, so every call of a chain is counted, metered or not (the
+    /// runtime's `Auto` runs an unmetered call on KVM where KVM works, and
+    /// the receipt would then depend on the host).
     pub fn new(options: RuntimeOptions, timeout: Option<std::time::Duration>) -> Self {
+        let backend = match options.backend {
+            BackendChoice::Auto => BackendChoice::Emu,
+            chosen => chosen,
+        };
         RuntimeExecutor {
-            runtime: Runtime::new(options),
+            runtime: Runtime::new(RuntimeOptions { backend, ..options }),
             contracts: BTreeMap::new(),
             timeout,
         }

@@ -42,6 +42,11 @@ pub enum ChainError {
     AddressInUse(Address),
     #[error("{0} overflows")]
     Overflow(&'static str),
+    /// A transaction was given to an executor that does not count gas
+    /// ([`crate::Executor::counts_gas`]): its receipt could not hold the
+    /// gas every other node would count. Nothing was stored.
+    #[error("this backend cannot count gas, which every recorded transaction's receipt holds: record on one that counts it (the emulator); replays and queries can run on this one")]
+    GasNotCounted,
     /// The executor could not run the transaction at all; nothing was stored.
     #[error("cannot execute: {0}")]
     Exec(#[from] ExecError),

@@ -80,6 +80,7 @@ impl Ledger {
 
     /// Stores `code`, gives it an address and runs `construct` (then
     /// `args`) in a new block. The contract exists only if that succeeds.
+    /// `exec` must count gas (else [`ChainError::GasNotCounted`]).
     pub fn deploy(
         &mut self,
         exec: &mut dyn Executor,
@@ -88,6 +89,7 @@ impl Ledger {
         args: Vec<Vec<u8>>,
         gas_limit: Option<u64>,
     ) -> Result<Receipt, ChainError> {
+        counting(exec)?;
         check_size("the contract", code.len(), self.config.limits.max_contract)?;
         let tx = Transaction {
             kind: TxKind::Deploy {
@@ -102,7 +104,8 @@ impl Ledger {
     }
 
     /// Calls the contract at `address` in a new block; its writes and
-    /// deletes are applied if it succeeds.
+    /// deletes are applied if it succeeds. `exec` must count gas (else
+    /// [`ChainError::GasNotCounted`]).
     pub fn call(
         &mut self,
         exec: &mut dyn Executor,
@@ -112,6 +115,7 @@ impl Ledger {
         stdin: Vec<u8>,
         gas_limit: Option<u64>,
     ) -> Result<Receipt, ChainError> {
+        counting(exec)?;
         let tx = Transaction::call(address, sender, args, stdin, gas_limit);
         self.apply(exec, tx, None)
     }
@@ -238,6 +242,17 @@ impl Ledger {
     #[cfg(test)]
     pub(crate) fn database(&self) -> &Database {
         &self.db
+    }
+}
+
+/// New history is recorded only by an executor that counts gas: a receipt
+/// holds the gas used, which every node must agree on. (Replay runs on any
+/// executor: it takes the recorded gas where it cannot count.)
+fn counting(exec: &dyn Executor) -> Result<(), ChainError> {
+    if exec.counts_gas() {
+        Ok(())
+    } else {
+        Err(ChainError::GasNotCounted)
     }
 }
 

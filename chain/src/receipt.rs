@@ -63,6 +63,22 @@ pub(crate) struct Origin<'a> {
     pub sender: &'a [u8],
 }
 
+#[cfg(test)]
+impl Origin<'static> {
+    /// A call's origin, for tests.
+    pub(crate) fn example() -> Origin<'static> {
+        Origin {
+            tx_hash: Hash([1; 32]),
+            block_number: 1,
+            kind: TxKind::Call {
+                address: Address([2; 20]),
+            },
+            address: Address([2; 20]),
+            sender: b"alice",
+        }
+    }
+}
+
 impl Receipt {
     pub fn succeeded(&self) -> bool {
         self.verdict == Verdict::Ok
@@ -172,15 +188,7 @@ mod tests {
     use super::*;
 
     fn origin() -> Origin<'static> {
-        Origin {
-            tx_hash: Hash([1; 32]),
-            block_number: 1,
-            kind: TxKind::Call {
-                address: Address([2; 20]),
-            },
-            address: Address([2; 20]),
-            sender: b"alice",
-        }
+        Origin::example()
     }
 
     fn success() -> Execution {

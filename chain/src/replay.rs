@@ -2,6 +2,7 @@
 //! blocks, which proves the executor deterministic over that history (or
 //! finds where it is not).
 
+use qvm_common::kernel::gas::KILL_OUT_OF_GAS;
 use serde::Serialize;
 
 use crate::error::ChainError;
@@ -22,6 +23,11 @@ pub struct ReplayReport {
     /// ([`Executor::counts_gas`]); each transaction's recorded gas was
     /// then taken as its gas.
     pub gas_checked: bool,
+    /// Blocks whose transaction was not run again: without counting gas a
+    /// replay cannot tell where a transaction that ran out of gas stopped
+    /// (it might not stop at all), so its recorded outcome, a failure that
+    /// changed no state, was taken as it is. Empty when gas is checked.
+    pub out_of_gas_taken: Vec<u64>,
     /// The first block that came out different; replay stops there.
     pub first_mismatch: Option<Mismatch>,
 }
@@ -51,6 +57,7 @@ pub fn replay(
         blocks: 1,
         transactions: 0,
         gas_checked: exec.counts_gas(),
+        out_of_gas_taken: Vec::new(),
         first_mismatch: None,
     };
     let missing = |n: u64, what: &str| ChainError::Corrupt(format!("block {n} has no {what}"));
@@ -79,8 +86,11 @@ pub fn replay(
         } else {
             let mut recorded = RecordedGas {
                 inner: &mut *exec,
-                gas_used: expected.gas_used,
+                recorded: &expected,
             };
+            if recorded.out_of_gas() {
+                report.out_of_gas_taken.push(n);
+            }
             target.apply(&mut recorded, tx, code)?
         };
         report.blocks += 1;
@@ -110,18 +120,50 @@ pub fn replay(
     Ok(report)
 }
 
-/// An executor that does not count gas, given the gas the history
-/// recorded for the transaction.
+/// An executor that does not count gas, given what the history recorded
+/// for the transaction: its gas, and its whole outcome when it ran out of
+/// gas.
 struct RecordedGas<'a> {
     inner: &'a mut dyn Executor,
-    gas_used: u64,
+    recorded: &'a Receipt,
+}
+
+impl RecordedGas<'_> {
+    fn out_of_gas(&self) -> bool {
+        self.recorded.failure.as_deref() == Some(KILL_OUT_OF_GAS)
+    }
 }
 
 impl Executor for RecordedGas<'_> {
     fn execute(&mut self, req: &ExecRequest<'_>) -> Result<Execution, ExecError> {
+        if self.out_of_gas() {
+            return Ok(recorded_execution(self.recorded));
+        }
         let mut execution = self.inner.execute(req)?;
-        execution.gas_used = self.gas_used;
+        execution.gas_used = self.recorded.gas_used;
         Ok(execution)
+    }
+}
+
+/// The execution that gives the failed `receipt` again.
+fn recorded_execution(receipt: &Receipt) -> Execution {
+    // A stored output cut at the limit is one byte longer when run again.
+    let uncut = |bytes: &[u8], truncated: bool| {
+        let mut bytes = bytes.to_vec();
+        if truncated {
+            bytes.push(0);
+        }
+        bytes
+    };
+    Execution {
+        exit_code: receipt.exit_code,
+        signal: receipt.signal,
+        failed: true,
+        failure: receipt.failure.clone(),
+        stdout: uncut(&receipt.stdout, receipt.stdout_truncated),
+        stderr: uncut(&receipt.stderr, receipt.stderr_truncated),
+        gas_used: receipt.gas_used,
+        ..Execution::default()
     }
 }
 
@@ -159,8 +201,9 @@ fn receipt_what(expected: &Receipt, got: &Receipt) -> String {
 mod tests {
     use super::*;
     use crate::block::Block;
-    use crate::config::ChainConfig;
+    use crate::config::{ChainConfig, Limits};
     use crate::fake::FakeExecutor;
+    use crate::receipt::Origin;
     use crate::store;
     use redb::ReadableTable;
 
@@ -178,6 +221,25 @@ mod tests {
                 .unwrap();
         }
         write.commit().unwrap();
+    }
+
+    #[test]
+    fn a_recorded_out_of_gas_outcome_gives_its_receipt_again() {
+        let limits = Limits::QVM;
+        for output in [&b"short"[..], &[b'x'; 40]] {
+            let execution = Execution {
+                signal: Some(9),
+                failed: true,
+                failure: Some(KILL_OUT_OF_GAS.into()),
+                stdout: output.to_vec(),
+                stderr: output.to_vec(),
+                gas_used: 1000,
+                ..Execution::default()
+            };
+            let receipt = Receipt::judge(Origin::example(), execution, &limits);
+            let again = Receipt::judge(Origin::example(), recorded_execution(&receipt), &limits);
+            assert_eq!(again, receipt);
+        }
     }
 
     #[test]

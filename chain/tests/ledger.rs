@@ -628,6 +628,75 @@ fn replay_finds_a_nondeterministic_executor() {
     assert_eq!(report.blocks, 2);
 }
 
+/// An executor that counts no gas (as KVM).
+fn uncounted() -> FakeExecutor {
+    FakeExecutor {
+        uncounted: true,
+        ..FakeExecutor::new()
+    }
+}
+
+#[test]
+fn only_an_executor_that_counts_gas_records() {
+    let (mut ledger, _, address) = chain_with_counter();
+    let head = ledger.head().unwrap();
+    let deploy = ledger.deploy(&mut uncounted(), CODE, b"a", Vec::new(), None);
+    assert!(
+        matches!(deploy, Err(ChainError::GasNotCounted)),
+        "{deploy:?}"
+    );
+    let call = ledger.call(
+        &mut uncounted(),
+        &address,
+        b"a",
+        args(&["inc"]),
+        vec![],
+        None,
+    );
+    assert!(matches!(call, Err(ChainError::GasNotCounted)), "{call:?}");
+    assert_eq!(ledger.head().unwrap(), head);
+    // It may still query.
+    let execution = ledger
+        .snapshot()
+        .unwrap()
+        .query(
+            &mut uncounted(),
+            &address,
+            b"a",
+            args(&["get", "count"]),
+            vec![],
+            None,
+        )
+        .unwrap();
+    assert_eq!((execution.stdout, execution.gas_used), (b"5".to_vec(), 0));
+}
+
+#[test]
+fn replay_without_gas_counting_takes_the_recorded_gas() {
+    let (mut ledger, mut exec, address) = chain_with_counter();
+    for words in [
+        &["inc"][..],
+        &["burn", "3000"],
+        &["exit", "4"],
+        &["burn", "9000"],
+        &["mint", "9"],
+    ] {
+        ledger
+            .call(&mut exec, &address, b"a", args(words), vec![], Some(5000))
+            .unwrap();
+    }
+    let snapshot = ledger.snapshot().unwrap();
+    let report = replay(&snapshot, &mut uncounted(), &mut |_, _| {}).unwrap();
+    assert_eq!(report.first_mismatch, None);
+    assert!(!report.gas_checked);
+    assert_eq!((report.blocks, report.transactions), (7, 6));
+    // Unmetered, `burn 9000` would succeed: its recorded failure is taken.
+    assert_eq!(report.out_of_gas_taken, vec![5]);
+    let counted = replay(&snapshot, &mut exec, &mut |_, _| {}).unwrap();
+    assert_eq!(counted.out_of_gas_taken, Vec::<u64>::new());
+    assert!(counted.gas_checked);
+}
+
 #[test]
 fn json_shows_receipts_blocks_and_transactions() {
     let (mut ledger, mut exec, address) = chain_with_counter();

@@ -166,6 +166,13 @@ pub fn qvm_command(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs the qvm command with `args`: what a shell sees, output as bytes.
+pub fn qvm_output<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    let mut cmd = Command::new(qvm_bin());
+    cmd.args(args);
+    finish(cmd, &[])
+}
+
 /// A `--json` document without what only a metering backend reports (the
 /// `gas` object and each trace entry's `instructions`), so an emulator run
 /// and a KVM run compare as equal when they agree on everything else.
