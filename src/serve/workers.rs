@@ -80,6 +80,11 @@ pub struct Workers {
 impl Workers {
     /// Opens the ledger in `data_dir` (creating it) and starts the threads.
     pub fn start(options: WorkersOptions) -> Result<Workers, ServeError> {
+        if options.backend == BackendChoice::Kvm {
+            // The writer records gas, which KVM cannot count; refuse now
+            // rather than every transaction.
+            return Err(ServeError::Chain(ChainError::GasNotCounted));
+        }
         let ledger = Ledger::open(&options.data_dir, ChainConfig::default())?;
         let latest = Arc::new(RwLock::new(ledger.snapshot()?));
         let (write_tx, write_rx) = tokio::sync::mpsc::channel(WRITE_QUEUE);
