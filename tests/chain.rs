@@ -596,7 +596,8 @@ fn blocks_are_listed_chained_and_paged() {
 #[test]
 fn tx_shows_a_transaction_and_lookups_name_what_is_missing() {
     let chain = Chain::new("tx");
-    let counter = chain.deploy(&[], &c_contract("counter"), &[]);
+    let counter_bin = path(&c_contract("counter")).to_string();
+    let counter = chain.deploy(&[], Path::new(&counter_bin), &[]);
     let (_, receipt) = chain.json("call", &["--sender", "bob", &counter, "increment", "7"]);
     let hash = receipt["tx_hash"].as_str().unwrap();
     let (status, doc) = chain.json("tx", &[hash]);
@@ -632,6 +633,18 @@ fn tx_shows_a_transaction_and_lookups_name_what_is_missing() {
         ("query", &[hash, "get"], "not a contract address"),
         ("state", &[&unknown_address], "no contract at"),
         ("state", &["counter"], "not a contract address"),
+        // KVM cannot count the gas a receipt holds: it may only replay
+        // and query.
+        (
+            "call",
+            &["--backend", "kvm", &counter, "get"],
+            "cannot count gas",
+        ),
+        (
+            "deploy",
+            &["--backend", "kvm", &counter_bin],
+            "cannot count gas",
+        ),
     ];
     let blocks = chain.blocks();
     for (command, words, error) in errors {
