@@ -43,15 +43,14 @@ impl ExecArgs {
     }
 }
 
-/// What a transaction or query carries besides its contract.
+/// What a transaction or query carries besides its contract and
+/// arguments (a deploy's `construct` gets no stdin: the ledger records
+/// none for it).
 #[derive(clap::Args)]
 pub struct TxArgs {
     /// Who sends it: the contract sees it as QVM_SENDER.
     #[arg(long, value_name = "S", default_value = DEFAULT_SENDER)]
     sender: String,
-    /// File to give the contract as standard input.
-    #[arg(long, value_name = "FILE")]
-    stdin: Option<PathBuf>,
     /// Gas limit, or `none` (docs/gas.md). Default 100_000_000_000.
     #[arg(long, value_name = "N|none", value_parser = parse_gas_limit)]
     gas_limit: Option<qvm::units::GasLimitArg>,
@@ -82,6 +81,9 @@ pub struct CallArgs {
     exec: ExecArgs,
     #[command(flatten)]
     tx: TxArgs,
+    /// File to give the contract as standard input.
+    #[arg(long, value_name = "FILE")]
+    stdin: Option<PathBuf>,
     /// The contract's address, then its arguments (everything after the
     /// address belongs to the contract).
     #[arg(value_names = ["ADDRESS", "ARGS"], required = true, num_args = 1.., trailing_var_arg = true)]
@@ -178,8 +180,8 @@ fn gas_limit_of(tx: &TxArgs) -> Option<u64> {
         .map_or(Some(qvm_common::kernel::gas::DEFAULT_GAS_LIMIT), |g| g.0)
 }
 
-fn stdin_of(tx: &TxArgs, limit: u64) -> Result<Vec<u8>, String> {
-    match &tx.stdin {
+fn stdin_of(file: Option<&Path>, limit: u64) -> Result<Vec<u8>, String> {
+    match file {
         Some(path) => crate::read_file("stdin file", path, limit),
         None => Ok(Vec::new()),
     }
@@ -267,7 +269,7 @@ type CallInput = (Address, Vec<Vec<u8>>, Vec<u8>);
 fn call_input(args: &CallArgs, max_stdin: usize) -> Result<CallInput, String> {
     let (address, rest) = args.command.split_first().ok_or("no ADDRESS given")?;
     let address = parse_address(address)?;
-    let stdin = stdin_of(&args.tx, max_stdin as u64)?;
+    let stdin = stdin_of(args.stdin.as_deref(), max_stdin as u64)?;
     let contract_args = rest.iter().cloned().map(OsString::into_vec).collect();
     Ok((address, contract_args, stdin))
 }

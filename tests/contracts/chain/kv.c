@@ -1,7 +1,7 @@
 /* A key-value contract for the local chain's command-line tests
  * (tests/chain.rs). Keys are given in hex, so they may hold any bytes;
  * values are binary-safe both ways.
- *   construct        DBW=owner=<QVM_SENDER>
+ *   construct        DBW=owner=<QVM_SENDER>, then "ready" without a newline
  *   put HEXKEY       stores standard input, byte for byte, under the key
  *                    (DBWX), and emits OUTX=<the key>
  *   get HEXKEY       prints the stored value (/state/.hex/HEXKEY), byte for
@@ -46,7 +46,7 @@ int main(int argc, char **argv) {
     const char *method = argc > 1 ? argv[1] : "";
     const char *key = argc > 2 ? argv[2] : "";
     if (argc == 2 && !strcmp(method, "construct")) {
-        printf("DBW=owner=%s\n", env("QVM_SENDER"));
+        printf("DBW=owner=%s\nready", env("QVM_SENDER"));
         return 0;
     }
     if (argc == 3 && !strcmp(method, "put") && is_hex(key)) {
