@@ -52,11 +52,30 @@ on_every_backend! {
 /// 45-minute budget does not have; the emulator's variant checks every
 /// program warm.
 const KVM_WARM_SLICE: &[&str] = &[
-    "c-glibc", "c-glibc-static-pie", "c-musl", "cpp", "rust-static-pie", "rust-static", "zig",
-    "fortran", "pascal", "ada", "d", "nim", "ocaml", "haskell", "go-hello",
-    "c-glibc-crash-divide", "c-glibc-crash-stack-overflow", "c-glibc-signals",
-    "c-glibc-pthreads", "rust-threads", "go-goroutines", "c-glibc-memory-syscalls",
-    "c-glibc-entropy-and-time", "c-musl-tmpfiles",
+    "c-glibc",
+    "c-glibc-static-pie",
+    "c-musl",
+    "cpp",
+    "rust-static-pie",
+    "rust-static",
+    "zig",
+    "fortran",
+    "pascal",
+    "ada",
+    "d",
+    "nim",
+    "ocaml",
+    "haskell",
+    "go-hello",
+    "c-glibc-crash-divide",
+    "c-glibc-crash-stack-overflow",
+    "c-glibc-signals",
+    "c-glibc-pthreads",
+    "rust-threads",
+    "go-goroutines",
+    "c-glibc-memory-syscalls",
+    "c-glibc-entropy-and-time",
+    "c-musl-tmpfiles",
 ];
 
 /// The warm checks the KVM variant leaves out, and why: the emulator's
