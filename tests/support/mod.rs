@@ -48,41 +48,26 @@ impl Backend {
 /// Defines each test once and runs it on every backend: `name::emu` and
 /// `name::kvm`. The KVM variant is ignored (shown as skipped, with the
 /// reason) unless run with `--ignored`, which `ci/kvm-in-qemu.sh` does
-/// inside a VM that has /dev/kvm. No test can forget a backend. A test
-/// written `#[ignore = "why"] fn name(backend) {...}` is ignored on every
-/// backend, for that reason.
+/// inside a VM that has /dev/kvm. No test can forget a backend.
 #[macro_export]
 macro_rules! on_every_backend {
-    ($($(#[ignore = $why:literal])? fn $name:ident($backend:ident) $body:block)*) => {
+    ($(fn $name:ident($backend:ident) $body:block)*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
                 fn body($backend: Backend) $body
                 #[test]
-                $(#[ignore = $why])?
                 fn emu() {
                     body(Backend::Emu)
                 }
-                $crate::kvm_variant!($($why)?);
+                #[test]
+                #[ignore = "needs a working /dev/kvm: ci/kvm-in-qemu.sh runs it in a nested VM"]
+                fn kvm() {
+                    body(Backend::Kvm)
+                }
             }
         )*
-    };
-}
-
-/// The KVM variant of an [`on_every_backend!`] test: ignored for its own
-/// reason if it has one, else for want of /dev/kvm.
-#[macro_export]
-macro_rules! kvm_variant {
-    () => {
-        $crate::kvm_variant!("needs a working /dev/kvm: ci/kvm-in-qemu.sh runs it in a nested VM");
-    };
-    ($why:literal) => {
-        #[test]
-        #[ignore = $why]
-        fn kvm() {
-            body(Backend::Kvm)
-        }
     };
 }
 
