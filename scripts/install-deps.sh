@@ -43,7 +43,14 @@ as_root() {
     fi
 }
 
-installed() { dpkg -s "$1" 2>/dev/null | grep -qx 'Status: install ok installed'; }
+# installed PKG: dpkg has PKG fully installed. No pipe into `grep -q`: under
+# pipefail, grep quitting early can SIGPIPE dpkg (ghc's stanza is 5.6 KB) and
+# make an installed package look missing.
+installed() {
+    local status
+    status=$(dpkg-query -W -f='${db:Status-Status}\n' "$1" 2>/dev/null) || return 1
+    [[ $'\n'"$status"$'\n' == *$'\n'installed$'\n'* ]]
+}
 
 case "${1:-}" in
     build) pkgs=("${build_pkgs[@]}") ;;
