@@ -7,8 +7,9 @@ use qvm_common::call::CallError;
 use qvm_common::engine::{Engine, EngineError, EntryState, Exit, Supervisor, ThreadContext};
 use qvm_common::guest_memory::GuestMemory;
 use qvm_engine_emu::EmuEngine;
-use qvm_engine_kvm::KvmEngine;
 use thiserror::Error;
+
+use crate::kvm::{self, KvmEngine};
 
 /// Which backend the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -44,7 +45,7 @@ pub fn create(choice: BackendChoice, memory: &Arc<GuestMemory>) -> Result<AnyEng
         BackendChoice::Emu => Ok(AnyEngine::Emu(EmuEngine::new(memory.clone())?)),
         BackendChoice::Kvm => Ok(AnyEngine::Kvm(KvmEngine::new(memory.clone())?)),
         // KVM when a VM can be created, else the emulator.
-        BackendChoice::Auto => match qvm_engine_kvm::probe() {
+        BackendChoice::Auto => match kvm::probe() {
             Ok(()) => Ok(AnyEngine::Kvm(KvmEngine::new(memory.clone())?)),
             Err(_) => Ok(AnyEngine::Emu(EmuEngine::new(memory.clone())?)),
         },

@@ -9,6 +9,7 @@ pub mod backend;
 pub mod bench;
 pub mod check;
 pub mod executor;
+mod kvm;
 pub mod report;
 pub mod runtime;
 pub mod serve;

@@ -21,9 +21,9 @@ use qvm_common::kernel::output::OutputSink;
 use qvm_common::layout::DEFAULT_MEMORY_LIMIT;
 use qvm_common::warm::KeptEngine;
 use qvm_engine_emu::EmuEngine;
-use qvm_engine_kvm::KvmEngine;
 
 use crate::backend::{BackendChoice, RunError};
+use crate::kvm::{self, KvmEngine};
 
 /// How a runtime runs its calls.
 #[derive(Clone, Debug)]
@@ -323,9 +323,7 @@ impl Runtime {
             BackendChoice::Kvm => Ok(Kind::Kvm),
             BackendChoice::Auto if metered => Ok(Kind::Emu),
             BackendChoice::Auto => {
-                let works = *self
-                    .kvm_works
-                    .get_or_insert_with(|| qvm_engine_kvm::probe().is_ok());
+                let works = *self.kvm_works.get_or_insert_with(|| kvm::probe().is_ok());
                 Ok(if works { Kind::Kvm } else { Kind::Emu })
             }
         }

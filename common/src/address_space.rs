@@ -15,21 +15,23 @@ use thiserror::Error;
 
 use crate::guest_memory::{Extent, FrameAllocator, GuestMemory};
 use crate::layout::{page_align_up, PAGE_SIZE, USER_END, USER_MIN};
+use crate::linux_abi::{mman, Errno};
 
 /// Page protection, with Linux's `PROT_*` bit values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Prot(u32);
 
 impl Prot {
-    pub const NONE: Prot = Prot(0);
-    pub const READ: Prot = Prot(1);
-    pub const WRITE: Prot = Prot(2);
-    pub const EXEC: Prot = Prot(4);
-    pub const RW: Prot = Prot(3);
+    pub const NONE: Prot = Prot(mman::PROT_NONE as u32);
+    pub const READ: Prot = Prot(mman::PROT_READ as u32);
+    pub const WRITE: Prot = Prot(mman::PROT_WRITE as u32);
+    pub const EXEC: Prot = Prot(mman::PROT_EXEC as u32);
+    pub const RW: Prot = Prot(Prot::READ.0 | Prot::WRITE.0);
+    const ALL: u64 = mman::PROT_READ | mman::PROT_WRITE | mman::PROT_EXEC;
 
     /// From Linux `PROT_*` bits; `None` if unknown bits are set.
     pub fn from_linux(bits: u64) -> Option<Prot> {
-        (bits & !7 == 0).then_some(Prot(bits as u32))
+        (bits & !Self::ALL == 0).then_some(Prot(bits as u32))
     }
 
     /// Raw `PROT_*` bits.
@@ -130,15 +132,14 @@ pub enum MmError {
     Host,
 }
 
-impl MmError {
-    /// The Linux errno for this error.
-    pub fn errno(self) -> i32 {
-        match self {
-            MmError::NoMemory => libc::ENOMEM,
-            MmError::Fault => libc::EFAULT,
-            MmError::Invalid => libc::EINVAL,
-            MmError::Exists => libc::EEXIST,
-            MmError::Host => libc::EFAULT,
+impl From<MmError> for Errno {
+    /// The errno a syscall returns for this error.
+    fn from(e: MmError) -> Self {
+        match e {
+            MmError::NoMemory => Errno::ENOMEM,
+            MmError::Fault | MmError::Host => Errno::EFAULT,
+            MmError::Invalid => Errno::EINVAL,
+            MmError::Exists => Errno::EEXIST,
         }
     }
 }

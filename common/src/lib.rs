@@ -16,6 +16,7 @@ pub mod guest_memory;
 pub mod image;
 pub mod kernel;
 pub mod layout;
+pub mod linux_abi;
 pub mod process_image;
 pub mod random;
 pub mod state;

@@ -70,7 +70,11 @@ pub fn host_cpu_is_qemu_tcg() -> bool {
 }
 
 /// Whether this host's CPU executes the SHA extensions. CPUID may report
-/// them under QEMU's TCG, which does not implement them.
+/// them under QEMU's TCG, which does not implement them. A host of another
+/// architecture runs no x86-64 program natively.
 pub fn host_cpu_has_sha() -> bool {
-    std::arch::is_x86_feature_detected!("sha") && !host_cpu_is_qemu_tcg()
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("sha") && !host_cpu_is_qemu_tcg();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }

@@ -522,6 +522,7 @@ fn instruction_verdict(
             Status::Skip,
             format!("instructions: more than {limit}: beyond the single-step budget"),
         ),
+        Err(e @ CountError::NotOnThisHost) => (Status::Skip, format!("instructions: {e}")),
         Err(e) => (
             Status::Fail,
             format!("instructions: native count failed: {e}"),

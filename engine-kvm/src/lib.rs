@@ -8,6 +8,11 @@
 //! tables are built from the shared address-space changes, CPUID comes from
 //! the shared profile, RDTSC traps (CR4.TSD) and returns the kernel's
 //! virtual clock, and without CR4.OSXSAVE every AVX instruction is #UD.
+//!
+//! KVM is Linux's, and runs guests of the host's architecture: on hosts
+//! other than x86-64 Linux this crate is empty, and qvm's facade stands in
+//! an engine that is never available.
+#![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 
 mod host_cpu;
 mod kick;

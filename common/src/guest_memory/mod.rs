@@ -184,8 +184,9 @@ impl GuestMemory {
     /// not, and in a VM a fresh huge page costs far more to fault in than
     /// the 4 KiB pages a contract actually touches (touching 256 MiB took
     /// 5x longer), so it is not the default. Advice only: without THP
-    /// support nothing changes.
+    /// support (or off Linux) nothing changes.
     pub fn advise_huge_pages(&self) {
+        #[cfg(target_os = "linux")]
         // SAFETY: the range is exactly the arena this struct owns.
         unsafe {
             libc::madvise(
@@ -231,23 +232,21 @@ impl GuestMemory {
             .unwrap_or(true)
     }
 
-    /// MADV_DONTNEED over `[start, end)` of anonymous memory: zeros, and
-    /// the host memory given back.
+    /// `[start, end)` of anonymous memory back to zeros, and the host
+    /// memory given back.
     fn advise_away(&self, start: u64, end: u64) -> Result<(), MemoryError> {
         if start >= end {
             return Ok(());
         }
         // SAFETY: the range lies inside the arena we own (checked by the
-        // callers); MADV_DONTNEED on private anonymous memory makes it
-        // read as zeros.
-        let rc = unsafe {
-            libc::madvise(
-                self.host.as_ptr().add(start as usize).cast(),
+        // callers), private anonymous memory.
+        let given_back = unsafe {
+            release_zeroed(
+                self.host.as_ptr().add(start as usize),
                 (end - start) as usize,
-                libc::MADV_DONTNEED,
             )
         };
-        if rc != 0 {
+        if given_back.is_err() {
             // Fall back to zeroing by hand: correctness does not depend on
             // the host giving memory back.
             return self.write_zeros(start, end);
@@ -350,6 +349,57 @@ impl Drop for GuestMemory {
         // SAFETY: the arena was mapped by `new` with exactly this length and
         // nothing uses it after the owner is dropped (engines hold an Arc).
         unsafe { libc::munmap(self.host.as_ptr().cast(), self.size as usize) };
+    }
+}
+
+/// Gives `[ptr, ptr + len)` of private anonymous memory back to the host;
+/// it reads as zeros afterwards. Linux's MADV_DONTNEED guarantees the
+/// zeros. Elsewhere (macOS) the advice may leave the old bytes, which the
+/// next call would see, so fresh anonymous pages are mapped over the range
+/// at the same address. On an error nothing is guaranteed: zero by hand.
+///
+/// # Safety
+/// The range must be private anonymous memory this process owns, page
+/// aligned, that nothing else accesses meanwhile.
+unsafe fn release_zeroed(ptr: *mut u8, len: usize) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: per the function contract.
+        match unsafe { libc::madvise(ptr.cast(), len, libc::MADV_DONTNEED) } {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    // SAFETY: per the function contract.
+    unsafe {
+        map_fresh(ptr, len)
+    }
+}
+
+/// Maps fresh anonymous read/write pages over `[ptr, ptr + len)`, at the
+/// same address: [`release_zeroed`] off Linux (tested on Linux too).
+///
+/// # Safety
+/// As [`release_zeroed`].
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+unsafe fn map_fresh(ptr: *mut u8, len: usize) -> std::io::Result<()> {
+    // SAFETY: per the function contract; MAP_FIXED replaces exactly the
+    // range, which stays mapped read/write at the same address.
+    let got = unsafe {
+        libc::mmap(
+            ptr.cast(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if got == ptr.cast() {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -480,6 +530,22 @@ mod tests {
         assert_eq!(buf, [0; 5]);
         assert!(mem.read((4 << 20) - 2, &mut buf).is_err());
         assert!(mem.write(u64::MAX, b"x").is_err());
+    }
+
+    #[test]
+    fn both_ways_of_giving_pages_back_leave_zeros_at_the_same_address() {
+        let mem = GuestMemory::new(4 << 20).unwrap();
+        for (i, give_back) in [release_zeroed, map_fresh].into_iter().enumerate() {
+            let gpa = 0x1000 * (i as u64 + 1);
+            mem.write(gpa - 1, &[7; 0x1002]).unwrap();
+            // SAFETY: one page of the arena, which nothing else uses.
+            unsafe { give_back(mem.host_base().add(gpa as usize), 0x1000) }.unwrap();
+            let mut page = [1u8; 0x1002];
+            mem.read(gpa - 1, &mut page).unwrap();
+            assert_eq!((page[0], page[0x1001]), (7, 7), "way {i}: neighbours kept");
+            assert!(page[1..0x1001].iter().all(|&b| b == 0), "way {i}: zeros");
+            mem.write(gpa, b"again").unwrap();
+        }
     }
 
     #[test]

@@ -14,8 +14,11 @@
 //!
 //! Where that is not available (no memfd, no pagemap) the snapshot keeps a
 //! copy of the image's non-zero pages and restoring rewrites all of them:
-//! correct, slower, and every page reported as changed.
+//! correct, slower, and every page reported as changed. Off Linux that is
+//! the only backing, and the file backing's helpers go unused.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
+#[cfg(target_os = "linux")]
 use std::fs::File;
 use std::sync::Mutex;
 
@@ -211,7 +214,7 @@ impl Draft {
                 Err(e) => log::debug!("image kept as a copy: {e}"),
             }
         }
-        let _ = (host, len);
+        let _ = (host, len, keep);
         Draft::Copy
     }
 
@@ -309,6 +312,7 @@ impl Snapshot {
     ///
     /// # Safety
     /// `host` is the arena's base; the extent lies in the image range.
+    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
     pub(super) unsafe fn zero(&self, host: *mut u8, extent: Extent) -> Result<(), MemoryError> {
         match &self.backing {
             #[cfg(target_os = "linux")]
@@ -383,9 +387,8 @@ impl Snapshot {
             Backing::Copy { pages } => {
                 // SAFETY: per the function contract: the image range of
                 // the arena, anonymous memory here.
-                let rc =
-                    unsafe { libc::madvise(host.cast(), self.len as usize, libc::MADV_DONTNEED) };
-                if rc != 0 {
+                let given_back = unsafe { super::release_zeroed(host, self.len as usize) };
+                if given_back.is_err() {
                     // Zero by hand: correctness does not depend on advice.
                     // SAFETY: as above.
                     unsafe { std::ptr::write_bytes(host, 0, self.len as usize) };

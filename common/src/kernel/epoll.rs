@@ -13,12 +13,13 @@
 
 use std::collections::BTreeMap;
 
-use super::files::{FileKind, O_CLOEXEC};
+use super::files::FileKind;
 use super::poll::{
     Readiness, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDBAND, POLLRDNORM, POLLWRBAND,
     POLLWRNORM,
 };
 use super::{Errno, Kernel, SysResult};
+use crate::linux_abi::fcntl::O_CLOEXEC;
 
 const EPOLL_CTL_ADD: u64 = 1;
 const EPOLL_CTL_DEL: u64 = 2;

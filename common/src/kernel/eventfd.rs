@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use super::files::{FileKind, O_CLOEXEC, O_NONBLOCK};
+use super::files::FileKind;
 use super::wait::Wait;
 use super::{Errno, Kernel, SysResult};
+use crate::linux_abi::fcntl::{O_CLOEXEC, O_NONBLOCK, O_RDWR};
 
 /// The largest count: ULLONG_MAX - 1.
 pub const MAX_COUNT: u64 = u64::MAX - 1;
 const EFD_SEMAPHORE: u64 = 1;
-const O_RDWR: u64 = 2;
 
 #[derive(Debug)]
 struct EventFd {

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 pub use super::output::MAX_OUTPUT;
 use super::output::{Output, OutputSink, Stream};
 use super::{Errno, Kernel, SysResult};
+use crate::linux_abi::fcntl::*;
+use crate::linux_abi::ioctl::{FIOCLEX, FIONBIO, FIONCLEX, FIONREAD};
 /// Most file descriptors open at once (RLIMIT_NOFILE).
 pub const MAX_FDS: i32 = 1024;
 /// Most iovecs in one readv/writev (Linux's UIO_MAXIOV).
@@ -22,16 +24,8 @@ const MAX_IOV: u64 = 1024;
 /// The path `/proc/self/exe` resolves to; argv[0] is its last component.
 pub const EXE_DIR: &str = "/contract/";
 
-pub(super) const O_ACCMODE: u64 = 3;
-pub(super) const O_RDONLY: u64 = 0;
-pub(super) const O_WRONLY: u64 = 1;
-pub(super) const O_RDWR: u64 = 2;
-pub(super) const O_APPEND: u64 = 0o2000;
-pub(super) const O_NONBLOCK: u64 = 0o4000;
-pub(super) const O_CLOEXEC: u64 = 0o2000000;
-const FD_CLOEXEC: u64 = 1;
-/// Status flags F_SETFL may change: O_APPEND, O_NONBLOCK, O_DIRECT.
-const SETFL_MASK: u64 = 0o2000 | 0o4000 | 0o40000;
+/// Status flags F_SETFL may change.
+const SETFL_MASK: u64 = O_APPEND | O_NONBLOCK | O_DIRECT;
 
 /// What an open file descriptor refers to. Objects with state are named
 /// by an id the kernel hands out in order ([`Files::new_id`]).
@@ -127,11 +121,6 @@ impl Stat {
         st
     }
 }
-
-pub(super) const S_IFIFO: u32 = 0o010000;
-const S_IFCHR: u32 = 0o020000;
-pub(super) const S_IFDIR: u32 = 0o040000;
-pub(super) const S_IFREG: u32 = 0o100000;
 
 /// The stat of a device or standard stream (no state of its own);
 /// `time_ns` is the block time.
@@ -586,10 +575,6 @@ impl Kernel {
     }
 
     pub(super) fn sys_ioctl(&mut self, a: &[u64; 6]) -> SysResult {
-        const FIONREAD: u64 = 0x541b;
-        const FIONBIO: u64 = 0x5421;
-        const FIONCLEX: u64 = 0x5450;
-        const FIOCLEX: u64 = 0x5451;
         let f = self.files.get(a[0])?;
         let fd = a[0] as i32;
         match a[1] & 0xffff_ffff {
@@ -631,14 +616,6 @@ impl Kernel {
     }
 
     pub(super) fn sys_fcntl(&mut self, a: &[u64; 6]) -> SysResult {
-        const F_DUPFD: u64 = 0;
-        const F_GETFD: u64 = 1;
-        const F_SETFD: u64 = 2;
-        const F_GETFL: u64 = 3;
-        const F_SETFL: u64 = 4;
-        const F_SETPIPE_SZ: u64 = 1031;
-        const F_GETPIPE_SZ: u64 = 1032;
-        const F_DUPFD_CLOEXEC: u64 = 1030;
         let f = self.files.get(a[0])?;
         let fd = a[0] as i32;
         match a[1] {

@@ -7,34 +7,8 @@
 use super::sched::{Completion, Tid};
 use super::wait::Wait;
 use super::{Errno, Kernel, SysResult};
+use crate::linux_abi::futex::*;
 
-/// Operations (linux/futex.h).
-pub mod op {
-    pub const WAIT: u64 = 0;
-    pub const WAKE: u64 = 1;
-    pub const FD: u64 = 2;
-    pub const REQUEUE: u64 = 3;
-    pub const CMP_REQUEUE: u64 = 4;
-    pub const WAKE_OP: u64 = 5;
-    pub const LOCK_PI: u64 = 6;
-    pub const UNLOCK_PI: u64 = 7;
-    pub const TRYLOCK_PI: u64 = 8;
-    pub const WAIT_BITSET: u64 = 9;
-    pub const WAKE_BITSET: u64 = 10;
-    pub const WAIT_REQUEUE_PI: u64 = 11;
-    pub const CMP_REQUEUE_PI: u64 = 12;
-    pub const LOCK_PI2: u64 = 13;
-    pub const PRIVATE_FLAG: u64 = 128;
-    pub const CLOCK_REALTIME: u64 = 256;
-    pub const CMD_MASK: u64 = !(PRIVATE_FLAG | CLOCK_REALTIME);
-}
-
-/// Lock-word bits of PI and robust futexes.
-pub const FUTEX_WAITERS: u32 = 0x8000_0000;
-pub const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
-pub const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
-/// The bitset that matches every waiter.
-pub const BITSET_MATCH_ANY: u32 = u32::MAX;
 /// Most robust-list entries walked at thread exit (Linux's
 /// ROBUST_LIST_LIMIT), so a cyclic list cannot hang the kernel.
 const ROBUST_LIST_LIMIT: usize = 2048;
@@ -102,27 +76,27 @@ impl Kernel {
 
     pub(super) fn sys_futex(&mut self, a: &[u64; 6]) -> SysResult {
         let (addr, cmd_word, val) = (a[0], a[1], a[2]);
-        let cmd = cmd_word & op::CMD_MASK;
-        let realtime = cmd_word & op::CLOCK_REALTIME != 0;
+        let cmd = cmd_word & FUTEX_CMD_MASK;
+        let realtime = cmd_word & FUTEX_CLOCK_REALTIME != 0;
         if realtime
             && !matches!(
                 cmd,
-                op::WAIT | op::WAIT_BITSET | op::WAIT_REQUEUE_PI | op::LOCK_PI2
+                FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI | FUTEX_LOCK_PI2
             )
         {
             return Err(Errno::ENOSYS);
         }
         match cmd {
-            op::WAIT | op::WAIT_BITSET => {
-                let bitset = if cmd == op::WAIT {
-                    BITSET_MATCH_ANY
+            FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+                let bitset = if cmd == FUTEX_WAIT {
+                    FUTEX_BITSET_MATCH_ANY
                 } else {
                     a[5] as u32
                 };
                 if bitset == 0 {
                     return Err(Errno::EINVAL);
                 }
-                let deadline = self.futex_deadline(a[3], cmd == op::WAIT_BITSET, realtime)?;
+                let deadline = self.futex_deadline(a[3], cmd == FUTEX_WAIT_BITSET, realtime)?;
                 if self.futex_word(addr)? != val as u32 {
                     return Err(Errno::EAGAIN);
                 }
@@ -133,9 +107,9 @@ impl Kernel {
                 );
                 Ok(0)
             }
-            op::WAKE | op::WAKE_BITSET => {
-                let bitset = if cmd == op::WAKE {
-                    BITSET_MATCH_ANY
+            FUTEX_WAKE | FUTEX_WAKE_BITSET => {
+                let bitset = if cmd == FUTEX_WAKE {
+                    FUTEX_BITSET_MATCH_ANY
                 } else {
                     a[5] as u32
                 };
@@ -147,17 +121,17 @@ impl Kernel {
                 }
                 Ok(self.futex_wake(addr, u64::from(val as u32), bitset))
             }
-            op::REQUEUE | op::CMP_REQUEUE => {
+            FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
                 let (n_wake, n_move, addr2) = (u64::from(val as u32), a[3] & 0xffff_ffff, a[4]);
                 if addr % 4 != 0 || addr2 % 4 != 0 || (val as i32) < 0 || (a[3] as i32) < 0 {
                     return Err(Errno::EINVAL);
                 }
-                if cmd == op::CMP_REQUEUE && self.futex_word(addr)? != a[5] as u32 {
+                if cmd == FUTEX_CMP_REQUEUE && self.futex_word(addr)? != a[5] as u32 {
                     return Err(Errno::EAGAIN);
                 }
-                let woken = self.futex_wake(addr, n_wake, BITSET_MATCH_ANY);
+                let woken = self.futex_wake(addr, n_wake, FUTEX_BITSET_MATCH_ANY);
                 let mut moved = 0;
-                for tid in self.futex_waiters(addr, BITSET_MATCH_ANY) {
+                for tid in self.futex_waiters(addr, FUTEX_BITSET_MATCH_ANY) {
                     if moved >= n_move {
                         break;
                     }
@@ -165,18 +139,19 @@ impl Kernel {
                     moved += 1;
                 }
                 // CMP_REQUEUE returns woken + requeued; REQUEUE only woken.
-                Ok(if cmd == op::CMP_REQUEUE {
+                Ok(if cmd == FUTEX_CMP_REQUEUE {
                     woken + moved
                 } else {
                     woken
                 })
             }
-            op::WAKE_OP => self.futex_wake_op(addr, val, a[3], a[4], a[5] as u32),
-            op::LOCK_PI | op::LOCK_PI2 => {
-                let deadline = self.futex_deadline(a[3], true, realtime && cmd == op::LOCK_PI2)?;
+            FUTEX_WAKE_OP => self.futex_wake_op(addr, val, a[3], a[4], a[5] as u32),
+            FUTEX_LOCK_PI | FUTEX_LOCK_PI2 => {
+                let deadline =
+                    self.futex_deadline(a[3], true, realtime && cmd == FUTEX_LOCK_PI2)?;
                 self.futex_lock_pi(addr, deadline)
             }
-            op::TRYLOCK_PI => {
+            FUTEX_TRYLOCK_PI => {
                 let tid = self.sched.current();
                 let word = self.futex_word(addr)?;
                 if word & FUTEX_TID_MASK == tid {
@@ -188,10 +163,10 @@ impl Kernel {
                 }
                 Err(Errno::EAGAIN)
             }
-            op::UNLOCK_PI => self.futex_unlock_pi(addr),
+            FUTEX_UNLOCK_PI => self.futex_unlock_pi(addr),
             // FUTEX_FD is gone from Linux; the requeue-to-PI pair is not
             // used by glibc's or musl's condition variables.
-            op::FD | op::WAIT_REQUEUE_PI | op::CMP_REQUEUE_PI => Err(Errno::ENOSYS),
+            FUTEX_FD | FUTEX_WAIT_REQUEUE_PI | FUTEX_CMP_REQUEUE_PI => Err(Errno::ENOSYS),
             _ => Err(Errno::ENOSYS),
         }
     }
@@ -237,9 +212,9 @@ impl Kernel {
             _ => return Err(Errno::ENOSYS),
         };
         self.set_futex_word(addr2, new)?;
-        let mut woken = self.futex_wake(addr, u64::from(n as u32), BITSET_MATCH_ANY);
+        let mut woken = self.futex_wake(addr, u64::from(n as u32), FUTEX_BITSET_MATCH_ANY);
         if pass {
-            woken += self.futex_wake(addr2, n2 & 0xffff_ffff, BITSET_MATCH_ANY);
+            woken += self.futex_wake(addr2, n2 & 0xffff_ffff, FUTEX_BITSET_MATCH_ANY);
         }
         Ok(woken)
     }
@@ -348,7 +323,7 @@ impl Kernel {
         }
         let _ = self.set_futex_word(addr, (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED);
         if word & FUTEX_WAITERS != 0 {
-            self.futex_wake(addr, 1, BITSET_MATCH_ANY);
+            self.futex_wake(addr, 1, FUTEX_BITSET_MATCH_ANY);
         }
     }
 }

@@ -5,22 +5,7 @@
 use super::{Errno, Kernel, SysResult};
 use crate::address_space::{AddressSpace, Prot};
 use crate::layout::{page_align_up, MMAP_TOP, PAGE_SIZE, USER_END, USER_MIN};
-
-const MAP_SHARED: u64 = 0x01;
-const MAP_PRIVATE: u64 = 0x02;
-const MAP_SHARED_VALIDATE: u64 = 0x03;
-const MAP_FIXED: u64 = 0x10;
-const MAP_ANONYMOUS: u64 = 0x20;
-const MAP_FIXED_NOREPLACE: u64 = 0x100000;
-const MREMAP_MAYMOVE: u64 = 1;
-const MREMAP_FIXED: u64 = 2;
-const MREMAP_DONTUNMAP: u64 = 4;
-const MADV_DONTNEED: u64 = 4;
-const MADV_REMOVE: u64 = 9;
-const MADV_DONTFORK: u64 = 10;
-const MADV_HWPOISON: u64 = 100;
-const PROT_GROWSDOWN: u64 = 0x0100_0000;
-const PROT_GROWSUP: u64 = 0x0200_0000;
+use crate::linux_abi::mman::*;
 
 /// The program break.
 #[derive(Clone, Copy, Debug)]

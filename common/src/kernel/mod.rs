@@ -34,9 +34,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::address_space::{AddressSpace, MemoryChange, MmError};
+use crate::address_space::{AddressSpace, MemoryChange};
 use crate::contract::BlockContext;
 use crate::engine::{Fault, Supervisor, SyscallAction, SyscallRequest};
+pub use crate::linux_abi::Errno;
 use crate::random::Entropy;
 use files::Files;
 use gas::{GasLimit, GasMeter, GasReport, KILL_OUT_OF_GAS};
@@ -48,76 +49,7 @@ use time::VirtualClock;
 use trace::Trace;
 
 /// `AT_FDCWD` as a syscall argument.
-const AT_FDCWD: u64 = -100i64 as u64;
-
-/// A Linux errno value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Errno(pub i32);
-
-macro_rules! errnos {
-    ($($name:ident),* $(,)?) => {
-        impl Errno {
-            $(pub const $name: Errno = Errno(libc::$name);)*
-            /// The symbolic name, e.g. "ENOENT".
-            pub fn name(self) -> String {
-                match self.0 {
-                    $(libc::$name => stringify!($name).to_string(),)*
-                    other => format!("errno {other}"),
-                }
-            }
-        }
-    };
-}
-
-errnos!(
-    EPERM,
-    ENOENT,
-    ESRCH,
-    EINTR,
-    EBADF,
-    ECHILD,
-    EAGAIN,
-    ENOMEM,
-    EACCES,
-    EFAULT,
-    EEXIST,
-    ENOTDIR,
-    EINVAL,
-    EMFILE,
-    ENOTTY,
-    ENOSPC,
-    ESPIPE,
-    EROFS,
-    ERANGE,
-    ENOSYS,
-    ENAMETOOLONG,
-    ENODEV,
-    ETIMEDOUT,
-    EDEADLK,
-    EPIPE,
-    EBUSY,
-    ELOOP,
-    EISDIR,
-    EXDEV,
-    ENOTEMPTY,
-    EFBIG,
-    ENXIO,
-    EOVERFLOW,
-    EIO,
-);
-
-impl Errno {
-    /// The value a syscall returns for this error: -errno.
-    pub fn as_return(self) -> u64 {
-        (-i64::from(self.0)) as u64
-    }
-}
-
-impl From<MmError> for Errno {
-    fn from(e: MmError) -> Self {
-        Errno(e.errno())
-    }
-}
+const AT_FDCWD: u64 = crate::linux_abi::fcntl::AT_FDCWD as u64;
 
 /// A syscall's result: a value or an errno.
 pub type SysResult = Result<u64, Errno>;
@@ -359,7 +291,7 @@ impl Kernel {
     fn kill(&mut self, reason: impl Into<String>) {
         self.kill_reason = Some(reason.into());
         self.terminate(Termination::Signaled {
-            signal: signals::SIGKILL,
+            signal: crate::linux_abi::signal::SIGKILL,
             fault: None,
         });
     }
@@ -486,7 +418,7 @@ impl Kernel {
             316 => self.sys_renameat2([a[0], a[1], a[2], a[3], a[4]]),
             83 => self.sys_mkdirat(AT_FDCWD, a[0], a[1]),
             258 => self.sys_mkdirat(a[0], a[1], a[2]),
-            84 => self.sys_unlinkat(AT_FDCWD, a[0], 0x200),
+            84 => self.sys_unlinkat(AT_FDCWD, a[0], crate::linux_abi::fcntl::AT_REMOVEDIR),
             85 => self.sys_creat(a),
             86 => self.sys_linkat([AT_FDCWD, a[0], AT_FDCWD, a[1], 0]),
             265 => self.sys_linkat([a[0], a[1], a[2], a[3], a[4]]),

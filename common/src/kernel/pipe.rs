@@ -13,10 +13,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::files::{FileKind, Stat, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO};
+use super::files::{FileKind, Stat};
 use super::wait::Wait;
 use super::{Errno, Kernel, SysResult};
 use crate::layout::PAGE_SIZE;
+use crate::linux_abi::fcntl::{
+    O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_NOTIFICATION_PIPE, O_RDONLY, O_WRONLY, S_IFIFO,
+};
+use crate::linux_abi::signal::SIGPIPE;
 
 /// Writes of at most this many bytes are atomic.
 pub const PIPE_BUF: usize = 4096;
@@ -31,9 +35,6 @@ pub const MAX_CAPACITY: usize = 1 << 20;
 const USER_PAGES_SOFT: usize = 16384;
 /// Pages a new pipe gets once the user is past the soft limit.
 const MIN_DEF_PAGES: usize = 2;
-const SIGPIPE: i32 = 13;
-const O_DIRECT: u64 = 0o40000;
-const O_NOTIFICATION_PIPE: u64 = O_DIRECT;
 
 /// One pipe's buffer. Who reads and writes it is counted by the
 /// descriptor table (its ends are [`FileKind::PipeRead`] and
@@ -287,12 +288,10 @@ impl Kernel {
 mod tests {
     use super::*;
     use crate::kernel::tests::{blocks, call, get, kernel, put, BUF};
+    use crate::linux_abi::fcntl::{F_GETPIPE_SZ, F_SETFL, F_SETPIPE_SZ};
 
     const FDS: u64 = BUF + 0x8000;
-    const EAGAIN: i64 = -11;
-    const F_SETFL: u64 = 4;
-    const F_SETPIPE_SZ: u64 = 1031;
-    const F_GETPIPE_SZ: u64 = 1032;
+    const EAGAIN: i64 = -(Errno::EAGAIN.0 as i64);
 
     /// A pipe made by pipe2(flags): (read fd, write fd).
     fn pipe(k: &mut Kernel, flags: u64) -> (u64, u64) {

@@ -2,6 +2,7 @@
 //! (handler, flags, restorer, mask) and each signal's default action.
 
 use super::sigset::*;
+use crate::linux_abi::signal::*;
 
 pub const SIG_DFL: u64 = 0;
 pub const SIG_IGN: u64 = 1;

@@ -1,10 +1,10 @@
 //! `siginfo_t` (128 bytes) as Linux fills it on x86-64, and the signal,
 //! code and address Linux's trap handlers give each CPU fault.
 
-use super::sigset::*;
 use crate::address_space::Prot;
 use crate::engine::{vector, Access, Fault, FxsaveArea};
 use crate::layout::USER_END;
+use crate::linux_abi::signal::*;
 
 // si_code values: <= 0 sent by a process, > 0 by the kernel.
 pub const SI_USER: i32 = 0;

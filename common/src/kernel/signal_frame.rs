@@ -520,6 +520,7 @@ mod tests {
     use super::*;
     use crate::address_space::Prot;
     use crate::guest_memory::GuestMemory;
+    use crate::linux_abi::signal::*;
 
     const STACK: u64 = 0x7ff0_0000;
     const STACK_LEN: u64 = 0x10000;

@@ -12,12 +12,12 @@ use super::sigaction::{default_action, DefaultAction, SigAction, SA_RESTART, SIG
 use super::siginfo::{fault_signal, FaultDetails, FaultFacts, SigInfo};
 use super::signal_frame;
 use super::sigpending::{dequeue_for_thread, PendingSignals, QueueBudget};
-pub use super::sigset::{SigSet, SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
-use super::sigset::{NSIG, SIGSTOP};
+pub use super::sigset::SigSet;
 use super::thread::Pending;
 use super::wait::Wait;
 use super::{Errno, Kernel, SysResult, Termination};
 use crate::engine::{Fault, ThreadContext};
+use crate::linux_abi::signal::{NSIG, SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGSTOP, SIGTRAP};
 
 /// Real-time signals queued at once (RLIMIT_SIGPENDING, as identity.rs
 /// reports it); standard signals coalesce and never need more.

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use super::siginfo::{SigInfo, SI_USER};
 use super::sigset::*;
 use super::Errno;
+use crate::linux_abi::signal::*;
 
 /// The process's budget of queued siginfo (Linux counts them per user
 /// against RLIMIT_SIGPENDING; a call has one user).

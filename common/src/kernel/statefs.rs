@@ -142,7 +142,7 @@ mod tests {
     use crate::state::StateReadError;
 
     const P: u64 = BUF + 0x8000;
-    const AT: u64 = -100i64 as u64;
+    const AT: u64 = crate::linux_abi::fcntl::AT_FDCWD as u64;
 
     /// A state that counts its reads and fails on the key "broken".
     #[derive(Default)]

@@ -11,39 +11,22 @@ use crate::engine::ThreadContext;
 use super::sched::{Blocked, Completion, Tid, SLICE_NS};
 use super::wait::Wait;
 use super::{Errno, Kernel, SysResult, TraceEntry};
+use crate::linux_abi::sched::{
+    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_DETACHED, CLONE_FILES, CLONE_FS,
+    CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM,
+    CSIGNAL,
+};
 
-/// clone flags (linux/sched.h).
-pub mod clone_flags {
-    pub const CSIGNAL: u64 = 0xff;
-    pub const CLONE_VM: u64 = 0x100;
-    pub const CLONE_FS: u64 = 0x200;
-    pub const CLONE_FILES: u64 = 0x400;
-    pub const CLONE_SIGHAND: u64 = 0x800;
-    pub const CLONE_PIDFD: u64 = 0x1000;
-    pub const CLONE_PTRACE: u64 = 0x2000;
-    pub const CLONE_VFORK: u64 = 0x4000;
-    pub const CLONE_PARENT: u64 = 0x8000;
-    pub const CLONE_THREAD: u64 = 0x10000;
-    pub const CLONE_NEWNS: u64 = 0x20000;
-    pub const CLONE_SYSVSEM: u64 = 0x40000;
-    pub const CLONE_SETTLS: u64 = 0x80000;
-    pub const CLONE_PARENT_SETTID: u64 = 0x100000;
-    pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
-    pub const CLONE_DETACHED: u64 = 0x400000;
-    pub const CLONE_UNTRACED: u64 = 0x800000;
-    pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
-    /// What every thread library passes: one address space, one file
-    /// table, one set of handlers, one thread group.
-    pub const THREAD_REQUIRED: u64 =
-        CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
-    /// Flags a thread may add.
-    pub const THREAD_OPTIONAL: u64 = CLONE_SYSVSEM
-        | CLONE_SETTLS
-        | CLONE_PARENT_SETTID
-        | CLONE_CHILD_CLEARTID
-        | CLONE_CHILD_SETTID
-        | CLONE_DETACHED;
-}
+/// The clone flags every thread library passes: one address space, one
+/// file table, one set of handlers, one thread group.
+const THREAD_REQUIRED: u64 = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+/// Flags a thread may add.
+const THREAD_OPTIONAL: u64 = CLONE_SYSVSEM
+    | CLONE_SETTLS
+    | CLONE_PARENT_SETTID
+    | CLONE_CHILD_CLEARTID
+    | CLONE_CHILD_SETTID
+    | CLONE_DETACHED;
 
 /// Work a syscall left for [`Kernel::reschedule`], which has the context.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,7 +75,6 @@ impl Kernel {
     }
 
     pub(super) fn sys_clone(&mut self, a: &[u64; 6]) -> SysResult {
-        use clone_flags::*;
         let flags = a[0];
         let (stack, parent_tid, child_tid, tls) = (a[1], a[2], a[3], a[4]);
         if flags & THREAD_REQUIRED != THREAD_REQUIRED

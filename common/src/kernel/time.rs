@@ -5,6 +5,7 @@
 
 use super::wait::Wait;
 use super::{Errno, Kernel, SysResult};
+use crate::linux_abi::time::*;
 
 /// Nanoseconds the virtual clock advances per clock read, so that loops
 /// waiting for time to pass terminate.
@@ -18,18 +19,6 @@ pub const TSC_HZ: u64 = 1_000_000_000;
 pub const CLOCK_TICKS: u64 = 100;
 
 const NS: u64 = 1_000_000_000;
-const CLOCK_REALTIME: u64 = 0;
-const CLOCK_MONOTONIC: u64 = 1;
-const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
-const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
-const CLOCK_MONOTONIC_RAW: u64 = 4;
-const CLOCK_REALTIME_COARSE: u64 = 5;
-const CLOCK_MONOTONIC_COARSE: u64 = 6;
-const CLOCK_BOOTTIME: u64 = 7;
-const CLOCK_REALTIME_ALARM: u64 = 8;
-const CLOCK_BOOTTIME_ALARM: u64 = 9;
-const CLOCK_TAI: u64 = 11;
-const TIMER_ABSTIME: u64 = 1;
 
 /// The virtual clock: nanoseconds since the call started.
 #[derive(Clone, Copy, Debug, Default)]

@@ -10,16 +10,20 @@ use std::collections::BTreeMap;
 
 use super::sched::Tid;
 use super::siginfo::SigInfo;
-use super::sigset::{is_valid, SIGALRM};
+use super::sigset::is_valid;
 use super::time::MONOTONIC_START_NS;
 use super::{Errno, Kernel, SysResult};
+use crate::linux_abi::fcntl::{O_CLOEXEC, O_NONBLOCK, O_RDWR};
+use crate::linux_abi::signal::SIGALRM;
+use crate::linux_abi::time::{
+    CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_REALTIME_ALARM,
+    TIMER_ABSTIME,
+};
 
 const NS: u64 = 1_000_000_000;
 const ITIMER_REAL: u64 = 0;
 const ITIMER_VIRTUAL: u64 = 1;
 const ITIMER_PROF: u64 = 2;
-const TIMER_ABSTIME: u64 = 1;
-const CLOCK_REALTIME: u64 = 0;
 const SIGEV_SIGNAL: u32 = 0;
 const SIGEV_NONE: u32 = 1;
 const SIGEV_THREAD: u32 = 2;
@@ -115,7 +119,6 @@ impl Timers {
 
 const TFD_TIMER_ABSTIME: u64 = 1;
 const TFD_TIMER_CANCEL_ON_SET: u64 = 2;
-const O_RDWR: u64 = 2;
 
 fn timeval(ns: u64) -> [u8; 16] {
     let mut b = [0u8; 16];
@@ -444,9 +447,14 @@ impl Kernel {
     }
 
     pub(super) fn sys_timerfd_create(&mut self, a: &[u64; 6]) -> SysResult {
-        use super::files::{O_CLOEXEC, O_NONBLOCK};
-        // CLOCK_REALTIME, MONOTONIC, BOOTTIME and their ALARM forms.
-        if !matches!(a[0], 0 | 1 | 7 | 8 | 9) {
+        if !matches!(
+            a[0],
+            CLOCK_REALTIME
+                | CLOCK_MONOTONIC
+                | CLOCK_BOOTTIME
+                | CLOCK_REALTIME_ALARM
+                | CLOCK_BOOTTIME_ALARM
+        ) {
             return Err(Errno::EINVAL);
         }
         if a[1] & !(O_CLOEXEC | O_NONBLOCK) != 0 {

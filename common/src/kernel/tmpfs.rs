@@ -22,28 +22,16 @@
 
 use std::collections::BTreeMap;
 
-use super::files::{
-    fixed_stat, FileKind, Stat, O_ACCMODE, O_APPEND, O_CLOEXEC, O_RDONLY, O_RDWR, O_WRONLY,
-    S_IFDIR, S_IFREG,
-};
+use super::files::{fixed_stat, FileKind, Stat};
 use super::{Errno, Kernel, SysResult};
 use crate::address_space::Prot;
 use crate::layout::PAGE_SIZE;
+use crate::linux_abi::fcntl::{
+    AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW,
+    O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY,
+    O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY, RENAME_NOREPLACE, S_IFDIR, S_IFREG,
+};
 
-const AT_FDCWD: i32 = -100;
-const AT_REMOVEDIR: u64 = 0x200;
-const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
-const AT_SYMLINK_FOLLOW: u64 = 0x400;
-const AT_NO_AUTOMOUNT: u64 = 0x800;
-const AT_EMPTY_PATH: u64 = 0x1000;
-const O_CREAT: u64 = 0o100;
-const O_EXCL: u64 = 0o200;
-const O_NOCTTY: u64 = 0o400;
-const O_TRUNC: u64 = 0o1000;
-const O_DIRECTORY: u64 = 0o200000;
-const O_LARGEFILE: u64 = 0o100000;
-const O_TMPFILE: u64 = 0o20000000 | O_DIRECTORY;
-const RENAME_NOREPLACE: u64 = 1;
 const NAME_MAX: usize = 255;
 const NS: u64 = 1_000_000_000;
 /// tmpfs reports a directory's size as 20 bytes per entry.

@@ -34,21 +34,7 @@ use qvm_common::layout::STACK_TOP;
 use qvm_common::process_image::{InitialStack, ARG_MAX};
 
 use super::tracee::{Stop, Tracee};
-use super::CountError;
-
-/// What the rewrite found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Startup {
-    /// The RSP Linux gave and the one qvm gives.
-    pub linux_rsp: u64,
-    pub qvm_rsp: u64,
-    /// Entries of Linux's auxiliary vector (AT_NULL excluded).
-    pub linux_auxv: Vec<(u64, u64)>,
-    /// Differences kept from Linux (pointer entries that differ).
-    pub notes: Vec<String>,
-    /// The vDSO and vvar ranges unmapped: (start, length).
-    pub unmapped: Vec<(u64, u64)>,
-}
+use super::{CountError, Startup};
 
 const AT_NULL: u64 = 0;
 const AT_PHDR: u64 = 3;
