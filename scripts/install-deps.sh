@@ -5,11 +5,14 @@
 #   scripts/install-deps.sh build   # building qvm
 #   scripts/install-deps.sh test    # building + every contract toolchain
 #   scripts/install-deps.sh bench   # building + what benches/compare.sh runs (qemu-user)
+#   scripts/install-deps.sh aarch64 # building + the ARM64 cross compiler and qemu-user
+#                                   # (scripts/check-aarch64.sh)
 set -euo pipefail
 
 build_pkgs=(cmake libclang-dev clang pkg-config build-essential musl-tools)
 test_pkgs=(time g++ musl-tools gfortran fp-compiler gnat ldc nim ocaml-nox ghc golang-go python3-pip)
 bench_pkgs=(qemu-user)
+aarch64_pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 
@@ -56,8 +59,9 @@ case "${1:-}" in
     build) pkgs=("${build_pkgs[@]}") ;;
     test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
     bench) pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+    aarch64) pkgs=("${build_pkgs[@]}" "${aarch64_pkgs[@]}") ;;
     *)
-        echo "usage: $0 build|test|bench" >&2
+        echo "usage: $0 build|test|bench|aarch64" >&2
         exit 2
         ;;
 esac

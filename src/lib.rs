@@ -10,6 +10,7 @@ pub mod bench;
 pub mod check;
 pub mod executor;
 mod kvm;
+pub mod recording;
 pub mod report;
 pub mod runtime;
 pub mod serve;

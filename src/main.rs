@@ -132,6 +132,15 @@ struct ConformanceArgs {
     /// Only programs whose name contains this.
     #[arg(long, value_name = "TEXT")]
     only: Option<String>,
+    /// Only this program, by its exact name (repeatable; with --only, a
+    /// program must match both).
+    #[arg(long = "program", value_name = "NAME")]
+    programs: Vec<String>,
+    /// Write every cold call's outcome, as `qvm run --json` prints it, to
+    /// DIR/PROGRAM.CASE.BACKEND.json (CASE counts from 1), for comparing
+    /// runs byte for byte (scripts/check-aarch64.sh).
+    #[arg(long, value_name = "DIR")]
+    outcomes: Option<PathBuf>,
     /// Backends to run: all (emu and kvm), emu or kvm.
     #[arg(long, default_value = "all", value_parser = ["all", "emu", "kvm"])]
     backends: String,
@@ -524,8 +533,20 @@ fn diff(args: DiffArgs) -> Result<u8, String> {
 fn conformance(args: ConformanceArgs) -> Result<u8, String> {
     use qvm::backend::BackendExecutor;
     use qvm_conformance::runner::{self, Executor, Options, Paths};
-    let emu = BackendExecutor(BackendChoice::Emu);
-    let kvm = BackendExecutor(BackendChoice::Kvm);
+    let known = qvm_conformance::corpus::programs();
+    if let Some(name) = args
+        .programs
+        .iter()
+        .find(|n| !known.iter().any(|p| p.name == n.as_str()))
+    {
+        return Err(format!("no corpus program is named {name:?}"));
+    }
+    if let Some(dir) = &args.outcomes {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {}", dir.display(), io_reason(&e)))?;
+    }
+    let emu = recording(BackendExecutor(BackendChoice::Emu), &args.outcomes);
+    let kvm = recording(BackendExecutor(BackendChoice::Kvm), &args.outcomes);
     let executors: Vec<&dyn Executor> = match args.backends.as_str() {
         "emu" => vec![&emu],
         "kvm" => vec![&kvm],
@@ -533,6 +554,7 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
     };
     let opts = Options {
         only: args.only,
+        programs: args.programs,
         bless: args.bless,
         native_steps: args.native_steps,
         warm_skip: None,
@@ -554,6 +576,13 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
         report.coverage.write(&paths.root)?;
     }
     Ok(u8::from(report.counts().1 > 0))
+}
+
+fn recording(
+    inner: qvm::backend::BackendExecutor,
+    dir: &Option<PathBuf>,
+) -> qvm::recording::RecordingExecutor<qvm::backend::BackendExecutor> {
+    qvm::recording::RecordingExecutor::new(inner, dir.clone())
 }
 
 fn bench(args: BenchArgs) -> Result<u8, String> {

@@ -243,3 +243,77 @@ fn runner_catches_a_warm_call_that_differs_from_cold() {
     assert_eq!(entry.warm["warm-differs"].status, Status::Fail);
     assert!(report.text().contains("warm calls ("), "{}", report.text());
 }
+
+/// `qvm conformance --outcomes DIR` writes each cold call's outcome exactly
+/// as `qvm run --json --trace` prints that call (what scripts/check-aarch64.sh
+/// compares between builds), and refuses a program name the corpus lacks.
+#[test]
+fn recorded_outcomes_are_what_qvm_run_prints() {
+    let name = "c-musl-stdin";
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("outcomes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (status, _, stderr) = qvm_command(&[
+        "conformance",
+        "--backends",
+        "emu",
+        "--program",
+        name,
+        "--outcomes",
+        dir.to_str().unwrap(),
+    ]);
+    let program = qvm_conformance::corpus::programs()
+        .into_iter()
+        .find(|p| p.name == name)
+        .unwrap();
+    let stem = std::path::Path::new(program.source).file_stem().unwrap();
+    let binary = Paths::of_checkout().cache.join(name).join(stem);
+    if !binary.exists() {
+        return; // no musl-gcc here: the program was skipped
+    }
+    assert_eq!(status, 0, "{stderr}");
+    assert!(!program.cases.is_empty());
+    for (i, case) in program.cases.iter().enumerate() {
+        let recorded = std::fs::read(dir.join(format!("{name}.{}.emu.json", i + 1))).unwrap();
+        let stdin = tempfile(&case.stdin.bytes());
+        let hash: String = runner::BLOCK
+            .prev_hash
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "--backend".into(),
+            "emu".into(),
+            "--json".into(),
+            "--trace".into(),
+            "--block-hash".into(),
+            hash,
+            "--block-time".into(),
+            runner::BLOCK.timestamp.to_string(),
+            "--stdin".into(),
+            stdin.to_str().unwrap().into(),
+        ];
+        for (k, v) in case.env {
+            args.extend(["--env".into(), format!("{k}={v}")]);
+        }
+        // argv[0] is the program's name, as the runner gives it.
+        let named = dir.join(name);
+        std::fs::copy(&binary, &named).unwrap();
+        args.push(named.to_str().unwrap().into());
+        args.extend(case.args.iter().map(|a| a.to_string()));
+        let run = qvm_output(&args);
+        assert_eq!(
+            String::from_utf8_lossy(&recorded),
+            String::from_utf8_lossy(&run.stdout),
+            "case {}",
+            i + 1
+        );
+    }
+    let (status, _, stderr) = qvm_command(&["conformance", "--program", "no-such-program"]);
+    assert_eq!(status, 125);
+    assert!(
+        stderr.contains("no corpus program is named \"no-such-program\""),
+        "{stderr}"
+    );
+}

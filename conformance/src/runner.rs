@@ -83,6 +83,8 @@ impl Paths {
 pub struct Options {
     /// Only programs whose name contains this.
     pub only: Option<String>,
+    /// Only programs with these exact names (empty: no such filter).
+    pub programs: Vec<String>,
     /// Rewrite golden files from the first backend's output.
     pub bless: bool,
     /// Single steps the instruction oracle may take per case; programs
@@ -105,6 +107,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             only: None,
+            programs: Vec::new(),
             bless: false,
             native_steps: DEFAULT_NATIVE_STEPS,
             warm_skip: None,
@@ -570,6 +573,7 @@ pub fn run(
     let programs: Vec<Program> = crate::corpus::programs()
         .into_iter()
         .filter(|p| opts.only.as_deref().is_none_or(|o| p.name.contains(o)))
+        .filter(|p| opts.programs.is_empty() || opts.programs.iter().any(|n| n == p.name))
         .collect();
     let total = programs.len();
     let mut report = Report::default();

@@ -12,7 +12,8 @@
 //! with a translation cache must forget. Pagemap sees every write, the
 //! guest's (through any engine, KVM included) and the kernel's own.
 //!
-//! Where that is not available (no memfd, no pagemap) the snapshot keeps a
+//! Where that is not available (no memfd, no pagemap, host pages larger
+//! than the guest's 4 KiB: `host_pages_are_guest_pages`) the snapshot keeps a
 //! copy of the image's non-zero pages and restoring rewrites all of them:
 //! correct, slower, and every page reported as changed. Off Linux that is
 //! the only backing, and the file backing's helpers go unused.
@@ -204,7 +205,7 @@ impl Draft {
     /// `[host, host + len)` must lie in the arena, unused by any engine.
     pub(super) unsafe fn begin(host: *mut u8, len: u64, keep: Keep) -> Draft {
         #[cfg(target_os = "linux")]
-        if keep == Keep::Best {
+        if keep == Keep::Best && super::host_pages_are_guest_pages() {
             let file = linux::memfd(len).and_then(|fd| {
                 // SAFETY: per the function contract.
                 unsafe { linux::map_file(host, len, &fd, true) }.map(|()| fd)

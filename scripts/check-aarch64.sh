@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Checks qvm on an ARM64 Linux host without one: cross-builds qvm for
+# aarch64-unknown-linux-gnu (Debian's cross compiler; unicorn's C code with
+# its aarch64 TCG host backend), then runs it under qemu-user's aarch64
+# emulation beside the x86-64 build and compares, byte for byte, every
+# outcome document (`qvm run --json --trace`: status, output, state, gas,
+# syscall trace) of
+#   - examples/hello.c, and
+#   - a slice of the conformance corpus: one program per language, and the
+#     programs whose results lean hardest on the emulator's own arithmetic
+#     (x87 transcendentals, SSE flags, SHA) or on the kernel (signals,
+#     threads, entropy and time).
+# The ARM64 build also runs its own conformance check of those programs
+# (against native Linux, golden outputs and gas, and warm calls).
+#
+# Prints one line per comparison and ends with `N passed, N failed`; exits 1
+# when anything differs or fails. Everything goes under target/: the cross
+# build in target/cross/aarch64-unknown-linux-gnu/, outcomes in target/aarch64-check/.
+#
+# Environment: QVM_AARCH64_PROGRAMS="a b c" replaces the corpus slice.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf 'check-aarch64: %s\n' "$*"; }
+
+scripts/install-deps.sh aarch64
+
+target=aarch64-unknown-linux-gnu
+command -v rustup >/dev/null || {
+    say "error: rustup is needed to add the $target target" >&2
+    exit 1
+}
+rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+
+# The cross toolchain, for cargo (linking), cc (blake3's C) and cmake
+# (unicorn): Debian's aarch64-linux-gnu-*. Bindgen parses unicorn's headers
+# as the target's, with the cross sysroot's C headers. On Linux qvm links
+# statically (.cargo/config.toml), so the binary needs no ARM64 libraries
+# under qemu-user.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
+export BINDGEN_EXTRA_CLANG_ARGS_aarch64_unknown_linux_gnu="--sysroot=/usr/aarch64-linux-gnu"
+# Warnings are errors for this target as for macOS (scripts/check-macos.sh):
+# code that only ARM64 Linux compiles (no KVM engine) stays clean. Joined
+# with .cargo/config.toml's crt-static, not replacing it.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-D warnings"
+
+locked=()
+[ -f Cargo.lock ] && locked=(--locked)
+
+# The dev profile, as the test suite builds: unicorn's C code is optimized
+# in it too (Cargo.toml), and the x86-64 binary is usually built already.
+# The cross build has a target directory of its own, target/cross, so that
+# it never waits for (or holds) the lock of target/ that the host's builds
+# take: CI runs this beside the nested VM's build.
+cross_dir=target/cross
+seconds() { date +%s; }
+t0=$(seconds)
+say "cargo build --bin qvm --target $target --target-dir $cross_dir"
+cargo build "${locked[@]}" --bin qvm --target "$target" --target-dir "$cross_dir"
+t1=$(seconds)
+say "cross build: $((t1 - t0)) s"
+cargo build "${locked[@]}" --bin qvm
+x86=target/x86_64-unknown-linux-gnu/debug/qvm
+arm_bin=$cross_dir/$target/debug/qvm
+arm=(qemu-aarch64 "$arm_bin")
+case "$(od -An -tx1 -j18 -N2 "$arm_bin" | tr -d ' ')" in
+    b700) ;; # e_machine EM_AARCH64 (183), little-endian
+    *) say "error: $arm_bin is not an ARM64 ELF" >&2; exit 1 ;;
+esac
+
+out=target/aarch64-check
+rm -rf "$out"
+mkdir -p "$out/x86_64" "$out/aarch64"
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); say "PASS $*"; }
+fail() { failed=$((failed + 1)); say "FAIL $*"; }
+
+# --- examples/hello.c ------------------------------------------------------
+gcc -static -O2 -o "$out/hello" examples/hello.c
+hello=(run --backend emu --json --trace
+    --block-hash 8c2f1d0e4b6a9753c1e8f02d4a6b8c0e1f3a5b7c9d2e4f6081a3c5e7f9b1d3e5
+    --block-time 1700000000 "$out/hello" world)
+"$x86" "${hello[@]}" >"$out/x86_64/hello.json" || true
+"${arm[@]}" "${hello[@]}" >"$out/aarch64/hello.json" || true
+if [ -s "$out/x86_64/hello.json" ] && cmp -s "$out/x86_64/hello.json" "$out/aarch64/hello.json"; then
+    pass "hello: the same outcome document ($(wc -c <"$out/x86_64/hello.json") bytes)"
+else
+    fail "hello: outcome documents differ:"
+    diff "$out/x86_64/hello.json" "$out/aarch64/hello.json" | head -20 || true
+fi
+
+# --- the corpus slice ------------------------------------------------------
+default_programs="c-glibc c-musl cpp rust-static zig fortran pascal ada d nim ocaml haskell
+    go-hello c-glibc-fp-libm c-musl-long-double-libm c-glibc-fp-trap-sse-denormal
+    c-glibc-sha-ni c-glibc-signals rust-threads c-glibc-entropy-and-time"
+read -r -a programs <<<"$(echo ${QVM_AARCH64_PROGRAMS:-$default_programs})"
+selection=()
+for p in "${programs[@]}"; do selection+=(--program "$p"); done
+
+say "x86-64 build: qvm conformance --backends emu (${#programs[@]} programs)"
+"$x86" conformance --backends emu "${selection[@]}" --outcomes "$out/x86_64" \
+    >"$out/x86_64/report.txt" 2>"$out/x86_64/progress.txt" ||
+    fail "x86-64 build's conformance run: $(tail -n 3 "$out/x86_64/report.txt")"
+t2=$(seconds)
+say "ARM64 build under qemu-aarch64: qvm conformance --backends emu"
+if "${arm[@]}" conformance --backends emu "${selection[@]}" --outcomes "$out/aarch64" \
+    >"$out/aarch64/report.txt" 2>"$out/aarch64/progress.txt"; then
+    pass "ARM64 build's own conformance run: $(tail -n 1 "$out/aarch64/report.txt")"
+else
+    fail "ARM64 build's own conformance run:"
+    grep -i fail "$out/aarch64/report.txt" | head -20 || true
+fi
+t3=$(seconds)
+say "ARM64 corpus run: $((t3 - t2)) s"
+
+for p in "${programs[@]}"; do
+    shopt -s nullglob
+    files=("$out/x86_64/$p".*.emu.json)
+    shopt -u nullglob
+    if [ ${#files[@]} -eq 0 ]; then
+        fail "$p: no outcome from the x86-64 build (its toolchain missing?)"
+        continue
+    fi
+    differ=()
+    for f in "${files[@]}"; do
+        cmp -s "$f" "$out/aarch64/${f##*/}" || differ+=("${f##*/}")
+    done
+    if [ ${#differ[@]} -eq 0 ]; then
+        pass "$p: ${#files[@]} outcome document(s) the same"
+    else
+        fail "$p: ${differ[*]} differ (diff $out/x86_64/${differ[0]} $out/aarch64/${differ[0]})"
+    fi
+done
+
+say "cross build $((t1 - t0)) s; ARM64 corpus run $((t3 - t2)) s; outcomes in $out/"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
