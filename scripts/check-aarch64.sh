@@ -11,7 +11,9 @@
 #     (x87 transcendentals, SSE flags, SHA) or on the kernel (signals,
 #     threads, entropy and time).
 # The ARM64 build also runs its own conformance check of those programs
-# (against native Linux, golden outputs and gas, and warm calls).
+# (against native Linux, golden outputs and gas, and warm calls), and the
+# random instruction test (tests/random_instructions.rs) compares its
+# emulator with this machine's x86-64 CPU.
 #
 # Prints one line per comparison and ends with `N passed, N failed`; exits 1
 # when anything differs or fails. Everything goes under target/: the cross
@@ -135,6 +137,25 @@ for p in "${programs[@]}"; do
     fi
 done
 
-say "cross build $((t1 - t0)) s; ARM64 corpus run $((t3 - t2)) s; outcomes in $out/"
+# --- random instruction sequences ------------------------------------------
+# tests/random_instructions.rs, cross-built: the ARM64 build's emulator
+# against this machine's x86-64 CPU (the sequences run natively: qemu-user
+# hands execve of an x86-64 program to the host) on thousands of random
+# integer, SSE, MXCSR-flag, x87 and faulting sequences. The instruction
+# counter's single steps need an x86-64 host; they are left out.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64
+t4=$(seconds)
+say "cargo test --test random_instructions --target $target (run under qemu-aarch64)"
+if cargo test "${locked[@]}" --target "$target" --target-dir "$cross_dir" \
+    --test random_instructions -- --nocapture >"$out/random_instructions.txt" 2>&1; then
+    pass "random instructions: $(grep -m1 'random sequences ran' "$out/random_instructions.txt")"
+else
+    fail "random instructions (the log: $out/random_instructions.txt):"
+    grep -v '^ *[0-9]*: \|^ *at ' "$out/random_instructions.txt" | grep -A12 'panicked' | head -30 || true
+fi
+t5=$(seconds)
+say "random instructions (build and run): $((t5 - t4)) s"
+
+say "cross build $((t1 - t0)) s; ARM64 corpus run $((t3 - t2)) s; random instructions $((t5 - t4)) s; outcomes in $out/"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
