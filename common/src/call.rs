@@ -459,6 +459,11 @@ impl Process {
                 }
             }
         }
+        // The deadline (and an engine's watchdog thread) ends with the call.
+        engine.set_deadline(None);
+        if let Some(m) = moved.as_deref_mut().and_then(|s| s.engine().ok()) {
+            m.set_deadline(None);
+        }
         // A call that moved engines was not counted from its start.
         let instructions = match moved {
             Some(s) => {

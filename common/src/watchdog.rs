@@ -1,10 +1,12 @@
-//! The host's wall-clock safety net for one engine run (`--timeout`).
+//! The host's wall-clock safety net for a call (`--timeout`).
 //!
 //! A thread waits until a deadline, then marks the run as timed out and
 //! "kicks" the engine (unicorn: `uc_emu_stop`; KVM: a signal that makes
-//! `KVM_RUN` return). It kicks again every [`KICK_INTERVAL`] until the
-//! run ends, so a kick that lands while the engine is between two entries
-//! into guest code is not lost: the next one finds it running. Kicks only
+//! `KVM_RUN` return). It kicks again every [`KICK_INTERVAL`] until it is
+//! stopped, so a kick that lands while the engine is between two entries
+//! into guest code is not lost: the next one finds it running. The
+//! emulator keeps one watchdog for all the runs of a call; KVM starts one
+//! per run. Kicks only
 //! happen while the watchdog is armed; [`Watchdog::stop`] disarms it under
 //! the same lock, so none arrives after `stop` returns.
 //!

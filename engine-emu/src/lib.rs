@@ -59,8 +59,14 @@ type Uc<'a> = Unicorn<'a, *mut HookState>;
 
 /// The unicorn-backed engine.
 pub struct EmuEngine {
-    // Field order matters: `uc` (and its hooks) must drop before `state`
-    // and the memory they point into.
+    // Field order matters: the watchdog (whose thread may call
+    // `uc_emu_stop` on `uc`) must stop before `uc` closes, and `uc` (and
+    // its hooks) must drop before `state` and the memory they point into.
+    /// The deadline's watchdog, started by the first run after
+    /// `set_deadline` and kept for every run until the deadline changes: a
+    /// thread per run cost a threaded contract, which returns to the
+    /// kernel at every switch, 6x its time (and far more under qemu-user).
+    watchdog: Option<Watchdog>,
     uc: Uc<'static>,
     state: Box<HookState>,
     memory: Arc<GuestMemory>,
@@ -73,9 +79,12 @@ pub struct EmuEngine {
 struct StopHandle(*mut uc_engine);
 
 // SAFETY: the watchdog only calls `uc_emu_stop` through it, which unicorn
-// itself calls from its timeout thread (it only sets flags, and exits the
-// CPU loop at the next block); `run` stops the watchdog before `uc_emu_start`
-// returns to the caller, and so before the handle can be closed.
+// itself calls from its timeout thread: it sets flags and, while emulation
+// runs, exits the CPU loop at the next block; between runs it sets a flag
+// that `uc_emu_start` clears. The watchdog is dropped (its thread joined)
+// before `uc` closes (field order) and whenever the deadline changes. It
+// kicks only once the deadline has passed, and every run from then on
+// reports a timeout, so a kick that lands between runs changes nothing.
 unsafe impl Send for StopHandle {}
 
 fn backend_error(what: impl std::fmt::Display) -> EngineError {
@@ -408,6 +417,7 @@ impl EmuEngine {
             memory,
             metering: true,
             deadline: None,
+            watchdog: None,
         })
     }
 
@@ -648,13 +658,19 @@ impl Engine for EmuEngine {
     }
 
     fn set_deadline(&mut self, deadline: Option<Instant>) {
+        if deadline != self.deadline {
+            // Joins its thread: no kick for the old deadline from here on.
+            self.watchdog = None;
+        }
         self.deadline = deadline;
     }
 
     fn run(&mut self, supervisor: &mut dyn Supervisor) -> Result<Exit, EngineError> {
-        let watchdog = match self.deadline {
-            Some(d) if Instant::now() >= d => return Ok(Exit::TimedOut),
-            Some(d) => {
+        if let Some(d) = self.deadline {
+            if Instant::now() >= d {
+                return Ok(Exit::TimedOut);
+            }
+            if self.watchdog.is_none() {
                 let handle = StopHandle(self.uc.get_handle());
                 let dog = Watchdog::start(d, move || {
                     let h = &handle;
@@ -662,10 +678,9 @@ impl Engine for EmuEngine {
                     let _ = unsafe { uc_emu_stop(h.0) };
                 })
                 .map_err(|e| backend_error(format!("cannot start the timeout watchdog: {e}")))?;
-                Some(dog)
+                self.watchdog = Some(dog);
             }
-            None => None,
-        };
+        }
         let raw: *mut (dyn Supervisor + '_) = supervisor;
         // SAFETY: only the lifetime is erased; the pointer is cleared below
         // before `supervisor`'s borrow ends, and hooks run only inside
@@ -686,7 +701,7 @@ impl Engine for EmuEngine {
         // until = 0: never next to hot code, so no translated block is
         // invalidated when emulation stops.
         let result = self.uc.emu_start(rip, 0, 0, 0);
-        let timed_out = watchdog.is_some_and(Watchdog::stop);
+        let timed_out = self.watchdog.as_ref().is_some_and(Watchdog::fired);
         self.state.supervisor = None;
         if let Some(e) = self.state.error.take() {
             return Err(backend_error(e));
@@ -838,6 +853,39 @@ mod tests {
         // A deadline already past ends the run before the guest starts.
         let (exit, rec) = run_until(&[0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05], Some(Instant::now()));
         assert_eq!((exit, rec.calls.len()), (Exit::TimedOut, 0));
+    }
+
+    #[test]
+    fn one_watchdog_serves_every_run_until_the_deadline_changes() {
+        // mov eax, 39; syscall; mov eax, 60; syscall
+        let code = [
+            0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05,
+        ];
+        let mut engine = engine_with(&code);
+        let deadline = Instant::now() + std::time::Duration::from_secs(600);
+        engine.set_deadline(Some(deadline));
+        assert!(engine.watchdog.is_none(), "started by the first run only");
+        for _ in 0..3 {
+            engine
+                .reset(EntryState {
+                    rip: 0x40_0000,
+                    rsp: 0,
+                })
+                .unwrap();
+            engine.set_deadline(Some(deadline));
+            assert_eq!(engine.run(&mut Recorder::default()).unwrap(), Exit::Stopped);
+            assert!(engine.watchdog.is_some(), "kept between runs");
+        }
+        engine.set_deadline(None);
+        assert!(engine.watchdog.is_none(), "stopped with its deadline");
+        engine
+            .reset(EntryState {
+                rip: 0x40_0000,
+                rsp: 0,
+            })
+            .unwrap();
+        assert_eq!(engine.run(&mut Recorder::default()).unwrap(), Exit::Stopped);
+        assert!(engine.watchdog.is_none());
     }
 
     #[test]
