@@ -1256,11 +1256,16 @@ uc_err uc_emu_start(uc_engine *uc, uint64_t begin, uint64_t until,
 UNICORN_EXPORT
 uc_err uc_emu_stop(uc_engine *uc)
 {
-    UC_INIT(uc);
+    /* qvm: called from another thread (the --timeout watchdog), so it
+     * touches flags only. UC_INIT's save/restore_jit_state would count
+     * `uc->nested` up and down without atomics, racing with the emulating
+     * thread, and on Apple Silicon toggle the JIT write protection of the
+     * wrong thread. An engine not yet initialised has nothing to stop. */
+    if (!uc->init_done) {
+        return UC_ERR_OK;
+    }
     uc->stop_request = true;
-    uc_err err = break_translation_loop(uc);
-    restore_jit_state(uc);
-    return err;
+    return break_translation_loop(uc);
 }
 
 // return target index where a memory region at the address exists, or could be
