@@ -59,8 +59,14 @@ say "cargo build --bin qvm --target $target --target-dir $cross_dir"
 cargo build "${locked[@]}" --bin qvm --target "$target" --target-dir "$cross_dir"
 t1=$(seconds)
 say "cross build: $((t1 - t0)) s"
-cargo build "${locked[@]}" --bin qvm
-x86=target/x86_64-unknown-linux-gnu/debug/qvm
+# The x86-64 binary to compare with is built into target/cross too, never
+# into target/: `cargo build --bin qvm` unifies fewer features than the test
+# suite's build, so it would relink target/<host>/debug/qvm, which the
+# nested VM may be running at that moment (CI runs this beside it: its KVM
+# tests crashed with SIGSEGV when the file changed under them).
+say "cargo build --bin qvm --target-dir $cross_dir (x86-64, to compare with)"
+cargo build "${locked[@]}" --bin qvm --target-dir "$cross_dir"
+x86=$cross_dir/$(rustc -vV | sed -n 's/^host: //p')/debug/qvm
 arm_bin=$cross_dir/$target/debug/qvm
 arm=(qemu-aarch64 "$arm_bin")
 case "$(od -An -tx1 -j18 -N2 "$arm_bin" | tr -d ' ')" in
