@@ -399,11 +399,11 @@ unsafe fn release_zeroed(ptr: *mut u8, len: usize) -> std::io::Result<()> {
 }
 
 /// Maps fresh anonymous read/write pages over `[ptr, ptr + len)`, at the
-/// same address: [`release_zeroed`] off Linux (tested on Linux too).
+/// same address: [`release_zeroed`] off Linux, and the snapshot's way of
+/// zeroing its file-backed image range on Linux.
 ///
 /// # Safety
 /// As [`release_zeroed`].
-#[cfg_attr(target_os = "linux", allow(dead_code))]
 unsafe fn map_fresh(ptr: *mut u8, len: usize) -> std::io::Result<()> {
     // SAFETY: per the function contract; MAP_FIXED replaces exactly the
     // range, which stays mapped read/write at the same address.
@@ -412,7 +412,7 @@ unsafe fn map_fresh(ptr: *mut u8, len: usize) -> std::io::Result<()> {
             ptr.cast(),
             len,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_FIXED,
+            libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE | libc::MAP_FIXED,
             -1,
             0,
         )

@@ -181,20 +181,7 @@ mod linux {
     /// As [`map_file`].
     pub unsafe fn map_zero(host: *mut u8, len: u64) -> Result<(), MemoryError> {
         // SAFETY: per the function contract.
-        let got = unsafe {
-            libc::mmap(
-                host.cast(),
-                len as usize,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
-                -1,
-                0,
-            )
-        };
-        if got == libc::MAP_FAILED {
-            return Err(io_error("mmap", std::io::Error::last_os_error()));
-        }
-        Ok(())
+        unsafe { super::super::map_fresh(host, len as usize) }.map_err(|e| io_error("mmap", e))
     }
 }
 
