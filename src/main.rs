@@ -532,6 +532,7 @@ fn diff(args: DiffArgs) -> Result<u8, String> {
 
 fn conformance(args: ConformanceArgs) -> Result<u8, String> {
     use qvm::backend::BackendExecutor;
+    use qvm::recording::RecordingExecutor;
     use qvm_conformance::runner::{self, Executor, Options, Paths};
     let known = qvm_conformance::corpus::programs();
     if let Some(name) = args
@@ -545,8 +546,8 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {}", dir.display(), io_reason(&e)))?;
     }
-    let emu = recording(BackendExecutor(BackendChoice::Emu), &args.outcomes);
-    let kvm = recording(BackendExecutor(BackendChoice::Kvm), &args.outcomes);
+    let emu = RecordingExecutor::new(BackendExecutor(BackendChoice::Emu), args.outcomes.clone());
+    let kvm = RecordingExecutor::new(BackendExecutor(BackendChoice::Kvm), args.outcomes);
     let executors: Vec<&dyn Executor> = match args.backends.as_str() {
         "emu" => vec![&emu],
         "kvm" => vec![&kvm],
@@ -576,13 +577,6 @@ fn conformance(args: ConformanceArgs) -> Result<u8, String> {
         report.coverage.write(&paths.root)?;
     }
     Ok(u8::from(report.counts().1 > 0))
-}
-
-fn recording(
-    inner: qvm::backend::BackendExecutor,
-    dir: &Option<PathBuf>,
-) -> qvm::recording::RecordingExecutor<qvm::backend::BackendExecutor> {
-    qvm::recording::RecordingExecutor::new(inner, dir.clone())
 }
 
 fn bench(args: BenchArgs) -> Result<u8, String> {
