@@ -28,7 +28,10 @@ command -v rustup >/dev/null || {
     say "error: rustup is needed to add the $target target" >&2
     exit 1
 }
-rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+# Not piped into grep -q: under pipefail, grep quitting early can SIGPIPE
+# rustup (the failure install-deps.sh once had with dpkg).
+installed=$(rustup target list --installed)
+grep -qx "$target" <<<"$installed" || rustup target add "$target"
 
 # The cross toolchain, for cargo (linking), cc (blake3's C) and cmake
 # (unicorn): Debian's aarch64-linux-gnu-*. Bindgen parses unicorn's headers
@@ -48,8 +51,7 @@ locked=()
 [ -f Cargo.lock ] && locked=(--locked)
 
 # The dev profile, as the test suite builds: unicorn's C code is optimized
-# in it too (Cargo.toml), and the x86-64 binary is usually built already.
-# The cross build has a target directory of its own, target/cross, so that
+# in it too (Cargo.toml). The cross build has a target directory of its own, target/cross, so that
 # it never waits for (or holds) the lock of target/ that the host's builds
 # take: CI runs this beside the nested VM's build.
 cross_dir=target/cross
