@@ -61,6 +61,22 @@ on_every_backend! {
         threads_same_as_native(backend, RUST, "spin.rs");
     }
 
+    fn a_timeout_ends_threads_that_spin_forever(backend) {
+        // The emulator keeps one watchdog for every run of a call: each
+        // switch between these threads ends a run, and the deadline must
+        // still end the call (and no thread per run pile up).
+        for tc in [C_GLIBC, C_MUSL] {
+            let Some(bin) = build(tc, "threads/spin_forever.c") else { continue };
+            let mut args = vec!["run", "--backend", backend.as_str()];
+            args.extend(backend.run_options());
+            args.extend(["--timeout", "1", bin.to_str().unwrap()]);
+            let r = qvm_output(&args);
+            assert_eq!(r.status, 124, "{}", r.stderr_text());
+            assert_eq!(r.stdout_text(), "started\n");
+            assert!(r.stderr_text().contains("timeout"), "{}", r.stderr_text());
+        }
+    }
+
     fn a_deadlock_ends_the_call_naming_every_thread(backend) {
         for tc in [C_GLIBC, C_MUSL] {
             let Some(bin) = build(tc, "threads/deadlock.c") else { continue };
